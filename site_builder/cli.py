@@ -1,0 +1,180 @@
+"""Command-line interface: argument parsing only; the work happens in the other modules."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from site_builder import __version__
+from site_builder.errors import ContentError
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+
+
+def parse_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a date like 2026-04-21") from None
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--content", type=Path, default=Path("content"),
+                        help="content folder (default: content)")
+    parser.add_argument("--templates", type=Path, default=Path("templates"),
+                        help="templates folder (default: templates)")
+    parser.add_argument("--out", type=Path, default=Path("output"),
+                        help="output folder (default: output)")
+    parser.add_argument("--base-url", help="override base_url from site.yaml")
+    parser.add_argument("--jobs", type=positive_int, default=0,
+                        help="worker processes for rendering (default: number of cores)")
+    parser.add_argument("--clean", action="store_true", help="ignore the build cache")
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on broken internal links and other warnings")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="site-builder",
+        description="Build a static daily papers digest: pages, feeds and a daily email.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build the site into the output folder")
+    add_build_arguments(build)
+
+    check = commands.add_parser("check", help="validate the content only; exit 1 on any error")
+    check.add_argument("--content", type=Path, default=Path("content"))
+    check.add_argument("--templates", type=Path, default=Path("templates"))
+
+    serve = commands.add_parser(
+        "serve", help="build, serve on 127.0.0.1, rebuild and reload on change")
+    add_build_arguments(serve)
+    serve.add_argument("--port", type=positive_int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: 127.0.0.1)")
+
+    imp = commands.add_parser("import", help="import papers from pages, APIs and feeds")
+    imp.add_argument("sources", nargs="+", metavar="SOURCE",
+                     help="a file, '-' for standard input, or an http(s) URL")
+    imp.add_argument("--content", type=Path, default=Path("content"))
+    imp.add_argument("--format", default="auto",
+                     choices=["auto", "hf-page", "hf-api", "arxiv", "arxiv-rss", "jsonl"])
+    imp.add_argument("--date", type=parse_date, help="the listing day (YYYY-MM-DD)")
+    imp.add_argument("--topic", action="append", default=[], metavar="SLUG",
+                     help="add this topic to every imported paper (repeatable)")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="report what would change; write nothing")
+    imp.add_argument("--include-replacements", action="store_true",
+                     help="arXiv RSS: also import 'replace' and 'replace-cross' announcements")
+    imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    email = commands.add_parser("email", help="turn the digest feed into a daily email and send it")
+    email.add_argument("--feed", required=True, metavar="PATH_OR_URL",
+                       help="the site's digest.xml, as a file or an http(s) URL")
+    which = email.add_mutually_exclusive_group()
+    which.add_argument("--date", type=parse_date, help="the day to send (YYYY-MM-DD)")
+    which.add_argument("--latest", action="store_true", help="send the newest day (the default)")
+    email.add_argument("--saved-search", metavar="SLUG",
+                       help="only the day's papers matching this saved search of site.yaml")
+    email.add_argument("--content", type=Path, default=Path("content"),
+                       help="content folder, for site.yaml's email settings and saved searches")
+    email.add_argument("--templates", type=Path, default=Path("templates"))
+    dest = email.add_mutually_exclusive_group(required=True)
+    dest.add_argument("--out", type=Path, metavar="FILE.eml", help="write the message to a file")
+    dest.add_argument("--smtp", metavar="HOST:PORT", help="send through this SMTP server")
+    email.add_argument("--from", dest="sender", metavar="ADDR", help="sender address (with --smtp)")
+    email.add_argument("--to", action="append", default=[], metavar="ADDR",
+                       help="recipient (repeatable)")
+    email.add_argument("--to-file", type=Path, metavar="FILE", help="recipients, one per line")
+    email.add_argument("--starttls", action="store_true",
+                       help="upgrade the SMTP connection with STARTTLS")
+    email.add_argument("--ssl", action="store_true", help="connect to the SMTP server over TLS")
+    return parser
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from site_builder.build import BuildOptions, build
+
+    build(BuildOptions(args.content, args.templates, args.out, args.base_url, args.jobs,
+                       args.clean, args.quiet, args.strict))
+    return EXIT_OK
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from site_builder.build import check
+
+    site = check(args.content)
+    print(f"{args.content}: {len(site.papers):,} papers on {len(site.days):,} days, "
+          f"{len(site.topics):,} topics: no problems found.")
+    return EXIT_OK
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from site_builder.importers import ImportOptions, import_sources
+
+    summary = import_sources(args.sources, ImportOptions(
+        content_dir=args.content, format=args.format, date=args.date, topics=tuple(args.topic),
+        dry_run=args.dry_run, include_replacements=args.include_replacements,
+    ))
+    print(summary.to_json() if args.json else summary.report())
+    return EXIT_OK
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from site_builder.server import serve
+
+    return serve(args)
+
+
+def run_email(args: argparse.Namespace) -> int:
+    from site_builder.email import send_digest_command
+
+    return send_digest_command(args)
+
+
+COMMANDS = {"build": run_build, "check": run_check, "serve": run_serve, "import": run_import,
+            "email": run_email}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or bool(os.environ.get("SITE_BUILDER_DEBUG"))
+    try:
+        return COMMANDS[args.command](args)
+    except ContentError as exc:
+        print(exc.report(), file=sys.stderr)
+        return EXIT_CONTENT
+    except KeyboardInterrupt:
+        print("interrupted; the previous output is unchanged.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: short message, trace with --debug
+        if debug:
+            traceback.print_exc()
+        else:
+            print(f"internal error: {type(exc).__name__}: {exc}\n"
+                  "(run again with --debug for the full trace, and please report it)",
+                  file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""SiteConfig: the site's settings, loaded and validated from ``content/site.yaml``."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from site_builder.errors import ContentError, Problems
+from site_builder.frontmatter import InputError, key_lines, load_yaml, read_text
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """How the daily email looks and who it comes from."""
+
+    subject: str = "{title} — {date}: {count} papers"
+    from_name: str = ""
+    list_unsubscribe: str = ""  # a mailto: or https: URL, sent as the List-Unsubscribe header
+    footer: str = ""
+
+
+@dataclass(frozen=True)
+class SavedSearch:
+    """A named filter over papers with its own page, feeds and optional email digest."""
+
+    slug: str
+    title: str
+    any: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = ()
+    min_upvotes: int = 0
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Every setting of the site; each has a default so ``site.yaml`` is optional."""
+
+    title: str = "Daily Papers"
+    description: str = "New machine learning papers, every day."
+    base_url: str = "http://localhost:8000/"
+    language: str = "en"
+    timezone: str = "UTC"
+    page_size: int = 30
+    feed_size: int = 50
+    topic_feed_size: int = 30
+    digest_size: int = 30
+    home_top_size: int = 10
+    subscribe_form_url: str = ""
+    cname: str = ""
+    author: str = ""
+    email: EmailSettings = field(default_factory=EmailSettings)
+    saved_searches: tuple[SavedSearch, ...] = ()
+
+    @property
+    def base_path(self) -> str:
+        """The path part of the base URL, always starting and ending with '/'."""
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    def with_base_url(self, base_url: str | None) -> SiteConfig:
+        if not base_url:
+            return self
+        return dataclasses.replace(self, base_url=normalise_base_url(base_url))
+
+
+INT_KEYS = {"page_size", "feed_size", "topic_feed_size", "digest_size", "home_top_size"}
+STR_KEYS = {
+    "title", "description", "base_url", "language", "timezone",
+    "subscribe_form_url", "cname", "author",
+}
+
+
+def normalise_base_url(url: str) -> str:
+    """Ensure the base URL ends with '/', so relative joins stay inside the site."""
+    return url if url.endswith("/") else url + "/"
+
+
+def load_config(content_dir: Path) -> SiteConfig:
+    """Load ``site.yaml`` from the content folder (defaults when it is missing)."""
+    path = content_dir / "site.yaml"
+    if not path.exists():
+        return SiteConfig()
+    try:
+        text = read_text(path)
+        data = load_yaml(text, path) or {}
+    except InputError as exc:
+        raise ContentError([exc.problem]) from exc
+    problems = Problems()
+    lines = key_lines(text, 1)
+    if not isinstance(data, dict):
+        problems.add(path, "site.yaml must be a mapping of 'key: value' lines", 1)
+        problems.raise_if_any()
+    config = parse_config(data, path, lines, problems)
+    problems.raise_if_any()
+    return config
+
+
+def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems):
+    values: dict[str, Any] = {}
+    known = INT_KEYS | STR_KEYS | {"email", "saved_searches"}
+    for key, value in data.items():
+        line = lines.get(str(key))
+        if key not in known:
+            problems.add(path, f"unknown setting '{key}' (known: {', '.join(sorted(known))})", line)
+        elif key in INT_KEYS:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.add(path, f"'{key}' must be a whole number of at least 1", line)
+            else:
+                values[key] = value
+        elif key in STR_KEYS:
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                problems.add(path, f"'{key}' must be text", line)
+            else:
+                values[key] = value.strip()
+    check_base_url(values, path, lines, problems)
+    check_timezone(values, path, lines, problems)
+    if "email" in data:
+        values["email"] = parse_email(data["email"], path, lines.get("email"), problems)
+    if "saved_searches" in data:
+        values["saved_searches"] = parse_saved_searches(
+            data["saved_searches"], path, lines.get("saved_searches"), problems
+        )
+    return SiteConfig(**values)
+
+
+def check_base_url(values: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems):
+    url = values.get("base_url")
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.add(
+            path, "'base_url' must be an absolute http(s) URL such as "
+            "https://user.github.io/digest/", lines.get("base_url")
+        )
+        values.pop("base_url")
+    else:
+        values["base_url"] = normalise_base_url(url)
+
+
+def check_timezone(values: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems):
+    tz = values.get("timezone")
+    if tz is None:
+        return
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.add(path, f"unknown timezone '{tz}' (use a name like Europe/Paris)",
+                     lines.get("timezone"))
+        values.pop("timezone")
+
+
+def parse_email(data: Any, path: Path, line: int | None, problems: Problems) -> EmailSettings:
+    if not isinstance(data, dict):
+        problems.add(path, "'email' must be a mapping", line)
+        return EmailSettings()
+    known = {f.name for f in dataclasses.fields(EmailSettings)}
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            problems.add(path, f"unknown setting 'email.{key}' (known: {', '.join(sorted(known))})",
+                         line)
+        elif not isinstance(value, str):
+            problems.add(path, f"'email.{key}' must be text", line)
+        else:
+            values[key] = value
+    return EmailSettings(**values)
+
+
+def parse_saved_searches(
+    data: Any, path: Path, line: int | None, problems: Problems
+) -> tuple[SavedSearch, ...]:
+    if not isinstance(data, list):
+        problems.add(path, "'saved_searches' must be a list of searches", line)
+        return ()
+    searches: list[SavedSearch] = []
+    seen: set[str] = set()
+    for index, item in enumerate(data):
+        where = f"saved_searches[{index}]"
+        search = parse_saved_search(item, where, path, line, problems)
+        if search is None:
+            continue
+        if search.slug in seen:
+            problems.add(path, f"{where}.slug: '{search.slug}' is used twice", line)
+            continue
+        seen.add(search.slug)
+        searches.append(search)
+    return tuple(searches)
+
+
+def parse_saved_search(item: Any, where: str, path: Path, line: int | None, problems: Problems):
+    if not isinstance(item, dict):
+        problems.add(path, f"{where} must be a mapping with 'slug' and 'title'", line)
+        return None
+    known = {"slug", "title", "any", "topics", "organizations", "min_upvotes"}
+    ok = True
+    for key in item:
+        if key not in known:
+            problems.add(path, f"{where}.{key}: unknown key (known: {', '.join(sorted(known))})",
+                         line)
+            ok = False
+    slug = item.get("slug")
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        problems.add(path, f"{where}.slug: required, lowercase letters, digits and '-'", line)
+        ok = False
+    title = item.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.add(path, f"{where}.title: required text", line)
+        ok = False
+    lists = {}
+    for key in ("any", "topics", "organizations"):
+        value = item.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            problems.add(path, f"{where}.{key}: must be a list of non-empty texts", line)
+            ok = False
+            value = []
+        lists[key] = tuple(v.strip() for v in value)
+    min_upvotes = item.get("min_upvotes", 0)
+    if not isinstance(min_upvotes, int) or isinstance(min_upvotes, bool) or min_upvotes < 0:
+        problems.add(path, f"{where}.min_upvotes: must be a whole number of at least 0", line)
+        ok = False
+    if ok and not (lists["any"] or lists["topics"] or lists["organizations"] or min_upvotes):
+        problems.add(path, f"{where}: give at least one of any, topics, organizations, "
+                     "min_upvotes", line)
+        ok = False
+    if not ok:
+        return None
+    return SavedSearch(slug, title.strip(), lists["any"], lists["topics"],
+                       lists["organizations"], min_upvotes)

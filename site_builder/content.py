@@ -1,0 +1,430 @@
+"""Read ``content/`` into typed records: papers, topics and day notes (errors as file:line)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from site_builder.config import SLUG_RE
+from site_builder.errors import ContentError, Problem, Problems, problem
+from site_builder.frontmatter import FrontMatterFile, InputError, read_front_matter
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+RESERVED_NAMES = {
+    "con", "prn", "aux", "nul", "index", "page", "feed", "atom",
+    *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10)),
+}
+LINK_FIELDS = ("arxiv", "pdf", "code", "project_page", "thumbnail")
+PAPER_FIELDS = {
+    "title", "id", "authors", "author_count", "organization", "published", "upvotes",
+    "topics", "arxiv", "pdf", "code", "project_page", "github_stars", "thumbnail",
+    "ai_summary", "ai_keywords", "withdrawn", "doi", "journal_ref", "comment", "categories",
+}
+
+
+@dataclass(frozen=True)
+class Organization:
+    """The organisation that submitted a paper (Hugging Face's ``name`` and ``fullname``)."""
+
+    name: str
+    fullname: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.fullname or self.name
+
+
+@dataclass
+class Paper:
+    """One paper as listed on one day; the file name is its id."""
+
+    id: str
+    title: str
+    day: dt.date
+    abstract: str = ""
+    authors: tuple[str, ...] = ()
+    author_count: int = 0
+    organization: Organization | None = None
+    published: dt.date | None = None
+    upvotes: int = 0
+    topics: tuple[str, ...] = ()
+    arxiv: str = ""
+    pdf: str = ""
+    code: str = ""
+    project_page: str = ""
+    github_stars: int | None = None
+    thumbnail: str = ""
+    ai_summary: str = ""
+    ai_keywords: tuple[str, ...] = ()
+    withdrawn: dt.date | None = None
+    doi: str = ""
+    journal_ref: str = ""
+    comment: str = ""
+    categories: tuple[str, ...] = ()
+    source: str = ""
+    digest: str = ""
+    # filled in by the model: every topic (explicit and by keyword), rendered markup
+    topic_slugs: tuple[str, ...] = ()
+    title_html: str = ""
+    abstract_html: str = ""
+    summary: str = ""
+
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        """Listing order: upvotes first, then title, then id for a stable tie-break."""
+        return (-self.upvotes, self.title.casefold(), self.id)
+
+
+@dataclass
+class Topic:
+    """A topic: a title, keyword rules and a Markdown description."""
+
+    slug: str
+    title: str
+    keywords: tuple[str, ...] = ()
+    description: str = ""
+    source: str = ""
+    digest: str = ""
+    description_html: str = ""
+
+
+@dataclass(frozen=True)
+class DayNote:
+    """An editor's note (``days/<day>/index.md``) shown at the top of that day."""
+
+    day: dt.date
+    body: str
+    title: str = ""
+    source: str = ""
+    digest: str = ""
+
+
+@dataclass
+class Content:
+    """Everything read from the content folder."""
+
+    papers: list[Paper] = field(default_factory=list)
+    topics: dict[str, Topic] = field(default_factory=dict)
+    notes: dict[dt.date, DayNote] = field(default_factory=dict)
+
+
+def file_digest(path: Path, text: str) -> str:
+    return hashlib.blake2b(f"{path.name}\0{text}".encode(), digest_size=12).hexdigest()
+
+
+def parse_day(name: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` folder name as a date, or None when it is not a real date."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", name):
+        return None
+    try:
+        return dt.date.fromisoformat(name)
+    except ValueError:
+        return None
+
+
+def is_safe_id(value: str) -> bool:
+    """True when an id or slug can name a folder in the output without escaping it."""
+    return bool(ID_RE.match(value)) and value.lower() not in RESERVED_NAMES and ".." not in value
+
+
+def load_content(content_dir: Path) -> Content:
+    """Read and validate every file under the content folder; raise ContentError listing all."""
+    problems = Problems()
+    content = Content()
+    if not content_dir.is_dir():
+        raise ContentError([problem(content_dir, "content folder not found")])
+    check_layout(content_dir, problems)
+    content.topics = load_topics(content_dir / "topics", problems)
+    load_days(content_dir / "days", content, problems)
+    check_papers(content, problems)
+    problems.raise_if_any()
+    return content
+
+
+def check_layout(content_dir: Path, problems: Problems) -> None:
+    """Files that are not part of the content layout are errors (they would be ignored)."""
+    for entry in sorted(content_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.name == "site.yaml" and entry.is_file():
+            continue
+        if entry.name in ("topics", "days") and entry.is_dir():
+            continue
+        problems.add(entry, "not part of the content layout (expected site.yaml, topics/, days/)")
+
+
+def load_topics(topics_dir: Path, problems: Problems) -> dict[str, Topic]:
+    topics: dict[str, Topic] = {}
+    if not topics_dir.is_dir():
+        return topics
+    for path in sorted(topics_dir.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.suffix != ".md" or not path.is_file():
+            problems.add(path, "not part of the content layout (topics/ holds <slug>.md files)")
+            continue
+        topic = load_topic(path, problems)
+        if topic:
+            topics[topic.slug] = topic
+    return topics
+
+
+def load_topic(path: Path, problems: Problems) -> Topic | None:
+    slug = path.stem
+    if not SLUG_RE.match(slug):
+        problems.add(path, f"topic file name '{slug}' must be a slug: lowercase letters, "
+                     "digits and '-'")
+        return None
+    try:
+        doc = read_front_matter(path)
+    except InputError as exc:
+        problems.extend([exc.problem])
+        return None
+    for key in doc.meta:
+        if key not in ("title", "keywords"):
+            problems.add(path, f"unknown field '{key}' (a topic has title and keywords)",
+                         doc.line_of(str(key)))
+    title = doc.meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.add(path, "a topic needs a 'title'", doc.line_of("title"))
+        return None
+    keywords = doc.meta.get("keywords") or []
+    if isinstance(keywords, str):
+        keywords = [keywords]
+    if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip()
+                                                 for k in keywords):
+        problems.add(path, "'keywords' must be a list of phrases", doc.line_of("keywords"))
+        keywords = []
+    text = doc.body
+    return Topic(slug, title.strip(), tuple(k.strip() for k in keywords), text,
+                 str(path), file_digest(path, str(doc.meta) + text))
+
+
+def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
+    if not days_dir.is_dir():
+        return
+    for folder in sorted(days_dir.iterdir()):
+        if folder.name.startswith("."):
+            continue
+        day = parse_day(folder.name)
+        if not folder.is_dir():
+            problems.add(folder, "not part of the content layout (days/ holds YYYY-MM-DD folders)")
+            continue
+        if day is None:
+            problems.add(folder, f"'{folder.name}' is not a real date in the form YYYY-MM-DD")
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith("."):
+                continue
+            if path.suffix != ".md" or not path.is_file():
+                problems.add(path, "not part of the content layout "
+                             "(a day folder holds <paper-id>.md files and index.md)")
+            elif path.name == "index.md":
+                note = load_note(path, day, problems)
+                if note:
+                    content.notes[day] = note
+            else:
+                paper = load_paper(path, day, problems)
+                if paper:
+                    content.papers.append(paper)
+
+
+def load_note(path: Path, day: dt.date, problems: Problems) -> DayNote | None:
+    try:
+        doc = read_front_matter_or_plain(path)
+    except InputError as exc:
+        problems.extend([exc.problem])
+        return None
+    title = doc.meta.get("title", "")
+    if not isinstance(title, str):
+        problems.add(path, "'title' must be text", doc.line_of("title"))
+        title = ""
+    return DayNote(day, doc.body, title.strip(), str(path), file_digest(path, doc.body + title))
+
+
+def read_front_matter_or_plain(path: Path) -> FrontMatterFile:
+    """An editor's note may be plain Markdown or have front matter."""
+    from site_builder.frontmatter import read_text
+
+    text = read_text(path)
+    if text.startswith("---\n"):
+        return read_front_matter(path)
+    return FrontMatterFile(path, {}, text.strip("\n"), {}, 1)
+
+
+def load_paper(path: Path, day: dt.date, problems: Problems) -> Paper | None:
+    """Read one paper file; every problem is recorded, None when it cannot be used."""
+    try:
+        doc = read_front_matter(path)
+    except InputError as exc:
+        problems.extend([exc.problem])
+        return None
+    return paper_from_front_matter(doc, day, problems)
+
+
+def paper_from_front_matter(doc: FrontMatterFile, day: dt.date, problems: Problems):
+    path, meta = doc.path, doc.meta
+    start = len(problems.items)
+    reader = FieldReader(doc, problems)
+    for key in meta:
+        if key not in PAPER_FIELDS:
+            reader.error(str(key), f"unknown field '{key}'")
+    title = reader.text("title")
+    if not title:
+        if "title" not in meta:
+            problems.add(path, "missing required field 'title'", 1)
+        else:
+            reader.error("title", "'title' must not be empty")
+    paper_id = path.stem
+    declared = meta.get("id")
+    if declared is not None and str(declared) != paper_id:
+        reader.error("id", f"id '{declared}' does not match the file name '{paper_id}.md'")
+    if not is_safe_id(paper_id):
+        problems.add(path, f"'{paper_id}' is not a usable paper id: use letters, digits, "
+                     "'.', '_' and '-' (the file name is the id)", 1)
+    authors = reader.text_list("authors")
+    author_count = reader.integer("author_count")
+    paper = Paper(
+        id=paper_id,
+        title=title,
+        day=day,
+        abstract=doc.body,
+        authors=authors,
+        author_count=len(authors) if authors else (author_count or 0),
+        organization=reader.organization(),
+        published=reader.date("published"),
+        upvotes=reader.integer("upvotes") or 0,
+        topics=reader.text_list("topics"),
+        github_stars=reader.integer("github_stars"),
+        ai_summary=reader.text("ai_summary"),
+        ai_keywords=reader.text_list("ai_keywords"),
+        withdrawn=reader.date("withdrawn"),
+        doi=reader.text("doi"),
+        journal_ref=reader.text("journal_ref"),
+        comment=reader.text("comment"),
+        categories=reader.text_list("categories"),
+        source=str(path),
+        digest=file_digest(path, str(sorted(meta.items(), key=str)) + doc.body + day.isoformat()),
+        **{name: reader.link(name) for name in LINK_FIELDS},
+    )
+    for slug in paper.topics:
+        if not SLUG_RE.match(slug):
+            reader.error("topics", f"topic '{slug}' is not a slug (lowercase letters, digits, '-')")
+    if len(problems.items) > start:
+        return None
+    return paper
+
+
+class FieldReader:
+    """Typed access to front matter fields; wrong types become problems at the key's line."""
+
+    def __init__(self, doc: FrontMatterFile, problems: Problems):
+        self.doc = doc
+        self.problems = problems
+
+    def error(self, key: str, message: str) -> None:
+        self.problems.add(self.doc.path, message, self.doc.line_of(key))
+
+    def text(self, key: str) -> str:
+        value = self.doc.meta.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or isinstance(value, (dict, list)):
+            self.error(key, f"'{key}' must be text")
+            return ""
+        return str(value).strip()
+
+    def text_list(self, key: str) -> tuple[str, ...]:
+        value = self.doc.meta.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+        ):
+            self.error(key, f"'{key}' must be a list of texts")
+            return ()
+        return tuple(str(v).strip() for v in value if str(v).strip())
+
+    def integer(self, key: str) -> int | None:
+        value = self.doc.meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.error(key, f"'{key}' must be a whole number (got {value!r})")
+            return None
+        return value
+
+    def date(self, key: str) -> dt.date | None:
+        value = self.doc.meta.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip()[:10])
+            except ValueError:
+                pass
+        self.error(key, f"'{key}' must be a date like 2024-04-29 (got {value!r})")
+        return None
+
+    def link(self, key: str) -> str:
+        value = self.text(key)
+        if value and not re.match(r"^https?://[^\s]+$", value, re.IGNORECASE):
+            self.error(key, f"'{key}' must be an http:// or https:// URL")
+            return ""
+        return value
+
+    def organization(self) -> Organization | None:
+        value = self.doc.meta.get("organization")
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip():
+            return Organization(value.strip())
+        if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"].strip():
+            fullname = value.get("fullname") or ""
+            if not isinstance(fullname, str):
+                self.error("organization", "'organization.fullname' must be text")
+                fullname = ""
+            return Organization(value["name"].strip(), fullname.strip())
+        self.error("organization", "'organization' must have a 'name' (and optional 'fullname')")
+        return None
+
+
+def check_papers(content: Content, problems: Problems) -> None:
+    """Cross-file checks: ids are unique and every topic slug is defined."""
+    seen: dict[str, Paper] = {}
+    for paper in content.papers:
+        other = seen.get(paper.id)
+        if other is not None:
+            problems.extend([Problem(problem(paper.source, "").path, 1,
+                                     f"two papers with the id '{paper.id}': this one and "
+                                     f"{problem(other.source, '').path}")])
+        else:
+            seen[paper.id] = paper
+    known = set(content.topics)
+    for paper in content.papers:
+        for slug in paper.topics:
+            if slug not in known:
+                hint = f" (known: {', '.join(sorted(known))})" if known else ""
+                problems.add(paper.source, f"unknown topic '{slug}': create topics/{slug}.md"
+                             + hint, topic_line(paper))
+
+
+def topic_line(paper: Paper) -> int:
+    """The line of ``topics:`` in a paper's file (read again only when reporting an error)."""
+    try:
+        for number, line in enumerate(Path(paper.source).read_text("utf-8").splitlines(), 1):
+            if line.startswith("topics:"):
+                return number
+    except OSError:
+        pass
+    return 1
+

@@ -1,0 +1,128 @@
+"""What every importer produces: a source-neutral paper record, and helpers they share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from anyascii import anyascii
+
+from site_builder.errors import Problem, problem
+
+GITHUB_RE = re.compile(r"https?://(?:www\.)?github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+                       re.IGNORECASE)
+ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?$|([a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
+MAX_SLUG_LENGTH = 80
+
+
+@dataclass
+class ImportedPaper:
+    """One paper read from a source, before it is merged into the content folder.
+
+    ``None`` (or an empty value) means "the source does not say": merging keeps what the
+    content folder already has.
+    """
+
+    title: str
+    abstract: str = ""
+    listed: dt.date | None = None
+    id: str = ""
+    authors: list[str] = field(default_factory=list)
+    author_count: int | None = None
+    organization: dict[str, str] | None = None
+    published: dt.date | None = None
+    upvotes: int | None = None
+    topics: list[str] = field(default_factory=list)
+    arxiv: str = ""
+    pdf: str = ""
+    code: str = ""
+    project_page: str = ""
+    github_stars: int | None = None
+    thumbnail: str = ""
+    ai_summary: str = ""
+    ai_keywords: list[str] = field(default_factory=list)
+    withdrawn: dt.date | None = None
+    doi: str = ""
+    journal_ref: str = ""
+    comment: str = ""
+    categories: list[str] = field(default_factory=list)
+    origin: str = ""  # "source:line" or "source item 3", for messages
+
+
+def slugify(text: str, max_length: int = MAX_SLUG_LENGTH) -> str:
+    """A deterministic ASCII slug (non-Latin scripts are transliterated)."""
+    ascii_text = anyascii(unicodedata.normalize("NFKC", text)).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
+    return slug or "paper"
+
+
+def normalise_title(title: str) -> str:
+    """A title reduced to its letters and digits, for matching the same paper across sources."""
+    folded = unicodedata.normalize("NFKC", title).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def first_github_link(text: str) -> str:
+    match = GITHUB_RE.search(text)
+    if not match:
+        return ""
+    link = match.group(0).rstrip(".")
+    return link[:-4] if link.lower().endswith(".git") else link
+
+
+def arxiv_id_from(value: str) -> str:
+    """The version-less arXiv id in an id or an abs/pdf URL, or ''."""
+    value = value.strip().removesuffix(".pdf")
+    match = ARXIV_ID_RE.search(value)
+    if not match:
+        return ""
+    return match.group(1) or match.group(2).replace("/", "_")
+
+
+def arxiv_links(arxiv_id: str) -> tuple[str, str]:
+    """The abs page and PDF URL of an arXiv id."""
+    plain = arxiv_id.replace("_", "/")
+    return f"https://arxiv.org/abs/{plain}", f"https://arxiv.org/pdf/{plain}"
+
+
+def is_http_url(value: str) -> bool:
+    return bool(re.match(r"^https?://[^\s]+$", value or "", re.IGNORECASE))
+
+
+def unwrap(text: str) -> str:
+    """Hard-wrapped text as flowing paragraphs: runs of whitespace become one space, blank lines
+    (paragraph breaks) are kept as one blank line."""
+    paragraphs = re.split(r"\n[ \t]*\n\s*", text.strip())
+    return "\n\n".join(" ".join(part.split()) for part in paragraphs if part.strip())
+
+
+ISO_DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"
+                         r"(Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def parse_iso_date(value: object, utc: bool = True) -> dt.date | None:
+    """The day of an ISO 8601 date or timestamp (as a UTC day when it has an offset), or None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    match = ISO_DATE_RE.match(text)
+    if not match:
+        return None
+    try:
+        if not match.group(2) or not match.group(3):
+            return dt.date.fromisoformat(match.group(1))
+        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        return None
+    return stamp.astimezone(dt.timezone.utc).date() if utc else stamp.date()
+
+
+def source_problem(source: str, message: str, line: int | None = None) -> Problem:
+    """A problem naming a source; URLs and '<stdin>' are kept as they are (not made paths)."""
+    if "://" in source or source.startswith("<"):
+        return Problem(source, line or 0, message)
+    return problem(source, message, line)

@@ -1,0 +1,240 @@
+"""Merging imported papers into the content folder: match, merge, write files stably."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from site_builder.content import PAPER_FIELDS, parse_day
+from site_builder.errors import Problems
+from site_builder.frontmatter import InputError, read_front_matter
+from site_builder.importers.record import (
+    ImportedPaper,
+    arxiv_id_from,
+    arxiv_links,
+    is_http_url,
+    normalise_title,
+    slugify,
+)
+
+# The order of keys in a written paper file (SPEC's order); unknown keys are kept after them.
+FIELD_ORDER = (
+    "id", "title", "authors", "author_count", "organization", "published", "upvotes", "topics",
+    "arxiv", "pdf", "code", "project_page", "github_stars", "thumbnail", "ai_summary",
+    "ai_keywords", "withdrawn", "doi", "journal_ref", "comment", "categories",
+)
+REFRESHED = ("upvotes", "github_stars")  # popularity: the newer source wins
+LINKS = ("arxiv", "pdf", "code", "project_page", "thumbnail")
+
+
+@dataclass
+class StoredPaper:
+    """A paper file in the content folder, as it is and as it will be written."""
+
+    id: str
+    day: dt.date
+    meta: dict[str, Any]
+    body: str
+    path: Path | None = None  # where it is now (None for a new paper)
+    original: str | None = None  # the file's text as read, to detect changes
+
+
+@dataclass
+class Change:
+    status: str  # "added", "merged", "unchanged"
+    paper_id: str
+    day: dt.date
+    origin: str
+
+
+@dataclass
+class ContentStore:
+    """The papers of a content folder, indexed by id, arXiv id and normalised title."""
+
+    content_dir: Path
+    papers: dict[str, StoredPaper] = field(default_factory=dict)
+    by_arxiv: dict[str, str] = field(default_factory=dict)
+    by_title: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, content_dir: Path, problems: Problems) -> ContentStore:
+        store = cls(content_dir)
+        days = content_dir / "days"
+        if days.is_dir():
+            for folder in sorted(days.iterdir()):
+                day = parse_day(folder.name)
+                if day is None or not folder.is_dir():
+                    continue
+                for path in sorted(folder.glob("*.md")):
+                    if path.name != "index.md":
+                        store.load(path, day, problems)
+        return store
+
+    def load(self, path: Path, day: dt.date, problems: Problems) -> None:
+        try:
+            doc = read_front_matter(path)
+        except InputError as exc:
+            problems.extend([exc.problem])
+            return
+        paper = StoredPaper(path.stem, day, dict(doc.meta), doc.body, path,
+                            path.read_text("utf-8"))
+        self.index(paper)
+
+    def index(self, paper: StoredPaper) -> None:
+        self.papers[paper.id] = paper
+        arxiv = arxiv_id_from(str(paper.meta.get("arxiv", ""))) or arxiv_id_from(paper.id)
+        if arxiv:
+            self.by_arxiv.setdefault(arxiv, paper.id)
+        title = normalise_title(str(paper.meta.get("title", "")))
+        if title:
+            self.by_title.setdefault(title, paper.id)
+
+    def find(self, record: ImportedPaper) -> StoredPaper | None:
+        arxiv = arxiv_id_from(record.id) or arxiv_id_from(record.arxiv)
+        if arxiv and arxiv in self.by_arxiv:
+            return self.papers[self.by_arxiv[arxiv]]
+        if record.id and record.id in self.papers:
+            return self.papers[record.id]
+        title_id = self.by_title.get(normalise_title(record.title))
+        return self.papers[title_id] if title_id else None
+
+    def new_id(self, record: ImportedPaper) -> str:
+        arxiv = arxiv_id_from(record.id) or arxiv_id_from(record.arxiv)
+        base = arxiv or (slugify(record.id) if record.id else slugify(record.title))
+        candidate, number = base, 2
+        while candidate in self.papers:
+            candidate, number = f"{base}-{number}", number + 1
+        return candidate
+
+    def merge(self, record: ImportedPaper, day: dt.date, extra_topics: tuple[str, ...]) -> Change:
+        """Add a record as a new paper or merge it into the paper it matches."""
+        existing = self.find(record)
+        incoming = record_meta(record, extra_topics)
+        if existing is None:
+            paper_id = self.new_id(record)
+            incoming["id"] = paper_id
+            paper = StoredPaper(paper_id, day, incoming, record.abstract.strip())
+            self.index(paper)
+            return Change("added", paper_id, day, record.origin)
+        merge_meta(existing.meta, incoming)
+        if not existing.body.strip() and record.abstract.strip():
+            existing.body = record.abstract.strip()
+        if day < existing.day:
+            existing.day = day  # a paper keeps its earliest listing day
+        self.index(existing)
+        return Change("merged", existing.id, existing.day, record.origin)
+
+    def target_path(self, paper: StoredPaper) -> Path:
+        return self.content_dir / "days" / paper.day.isoformat() / f"{paper.id}.md"
+
+    def pending_writes(self) -> list[tuple[StoredPaper, Path, str]]:
+        """Papers whose file text or place changed: (paper, new path, new text)."""
+        writes = []
+        for paper in self.papers.values():
+            text = serialise(paper)
+            target = self.target_path(paper)
+            if paper.path != target or paper.original != text:
+                writes.append((paper, target, text))
+        return writes
+
+    def write(self, writes: list[tuple[StoredPaper, Path, str]]) -> None:
+        for paper, target, text in writes:
+            write_text_atomically(target, text)
+            if paper.path is not None and paper.path != target and paper.path.exists():
+                paper.path.unlink()
+                remove_if_empty(paper.path.parent)
+
+
+def record_meta(record: ImportedPaper, extra_topics: tuple[str, ...]) -> dict[str, Any]:
+    """The front matter an imported record brings (only the fields it knows)."""
+    meta: dict[str, Any] = {"title": record.title.strip()}
+    arxiv = arxiv_id_from(record.id) or arxiv_id_from(record.arxiv)
+    if arxiv:
+        abs_url, pdf_url = arxiv_links(arxiv)
+        meta["arxiv"] = record.arxiv if is_http_url(record.arxiv) else abs_url
+        meta["pdf"] = record.pdf if is_http_url(record.pdf) else pdf_url
+    if record.authors:
+        meta["authors"] = list(record.authors)
+    elif record.author_count:
+        meta["author_count"] = record.author_count
+    if record.organization and record.organization.get("name"):
+        org = {"name": record.organization["name"]}
+        if record.organization.get("fullname"):
+            org["fullname"] = record.organization["fullname"]
+        meta["organization"] = org
+    for key in ("published", "withdrawn"):
+        if getattr(record, key):
+            meta[key] = getattr(record, key)
+    for key in ("upvotes", "github_stars"):
+        if getattr(record, key) is not None:
+            meta[key] = getattr(record, key)
+    topics = list(dict.fromkeys([*record.topics, *extra_topics]))
+    if topics:
+        meta["topics"] = topics
+    for key in LINKS:
+        value = getattr(record, key)
+        if value and is_http_url(value) and key not in meta:
+            meta[key] = value
+    for key in ("ai_summary", "doi", "journal_ref", "comment"):
+        if getattr(record, key):
+            meta[key] = getattr(record, key).strip()
+    for key in ("ai_keywords", "categories"):
+        if getattr(record, key):
+            meta[key] = list(getattr(record, key))
+    return meta
+
+
+def merge_meta(existing: dict[str, Any], incoming: dict[str, Any]) -> None:
+    """Unite topics, refresh popularity, fill in what the content folder lacks."""
+    for key, value in incoming.items():
+        if key == "topics":
+            existing["topics"] = list(dict.fromkeys([*existing.get("topics", []), *value]))
+        elif key in REFRESHED:
+            existing[key] = value
+        elif key == "author_count" and existing.get("authors"):
+            continue
+        elif key == "authors" and value:
+            existing.pop("author_count", None)
+            existing.setdefault("authors", value)
+        elif existing.get(key) in (None, "", []):
+            existing[key] = value
+
+
+def serialise(paper: StoredPaper) -> str:
+    """A paper file with its keys in a stable order, so re-imports are byte-identical."""
+    meta = dict(paper.meta)
+    meta["id"] = paper.id
+    ordered = {key: meta[key] for key in FIELD_ORDER if key in meta and meta[key] not in ("", [])}
+    ordered.update({key: meta[key] for key in sorted(meta, key=str)
+                    if key not in ordered and key not in FIELD_ORDER and key in PAPER_FIELDS})
+    ordered.update({key: meta[key] for key in sorted(meta, key=str) if key not in ordered
+                    and key not in PAPER_FIELDS})
+    front = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=100_000,
+                           default_flow_style=False)
+    body = paper.body.strip("\n")
+    return f"---\n{front}---\n\n{body}\n" if body else f"---\n{front}---\n"
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(text, "utf-8")
+    os.replace(temporary, path)
+
+
+def remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def topic_file_text(slug: str) -> str:
+    """A new topic file for a slug an import brought in (edit its keywords later)."""
+    meta = {"title": slug.replace("-", " ").capitalize(), "keywords": []}
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"

@@ -1,0 +1,257 @@
+"""The site index built from content: days, weeks, months, topics, organisations, trending."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from site_builder import urls
+from site_builder.config import SavedSearch, SiteConfig
+from site_builder.content import Content, DayNote, Organization, Paper, Topic
+from site_builder.markup import MarkupRenderer, plain_from_markdown
+
+WORD_RE = re.compile(r"\w+")
+
+
+@dataclass
+class Day:
+    """One listing day: its papers (top first), editor's note and neighbouring days."""
+
+    date: dt.date
+    papers: list[Paper]
+    note: DayNote | None = None
+    note_html: str = ""
+    previous: dt.date | None = None
+    next: dt.date | None = None
+
+    @property
+    def week_key(self) -> str:
+        return urls.week_key(self.date)
+
+    @property
+    def month_key(self) -> str:
+        return urls.month_key(self.date)
+
+
+@dataclass
+class Week:
+    """An ISO week: its days and its papers, top first."""
+
+    key: str
+    monday: dt.date
+    days: list[Day]
+    papers: list[Paper]
+
+
+@dataclass
+class Month:
+    key: str
+    first: dt.date
+    days: list[Day]
+    papers: list[Paper]
+
+
+@dataclass
+class TopicListing:
+    """A topic and its papers, newest day first."""
+
+    topic: Topic
+    papers: list[Paper]
+
+
+@dataclass
+class OrgListing:
+    org: Organization
+    papers: list[Paper]
+
+
+@dataclass
+class SavedSearchListing:
+    search: SavedSearch
+    papers: list[Paper]
+
+
+@dataclass
+class Related:
+    paper: Paper
+    terms: tuple[str, ...]
+
+
+@dataclass
+class Site:
+    """Everything the pages and feeds are made from."""
+
+    config: SiteConfig
+    days: list[Day]  # oldest first
+    weeks: list[Week]
+    months: list[Month]
+    topics: list[TopicListing]
+    orgs: list[OrgListing]
+    saved_searches: list[SavedSearchListing]
+    papers: dict[str, Paper]
+    related: dict[str, list[Related]] = field(default_factory=dict)
+
+    @property
+    def latest_day(self) -> Day | None:
+        return self.days[-1] if self.days else None
+
+    @property
+    def newest_papers(self) -> list[Paper]:
+        """All papers, newest listing day first, then in listing order."""
+        return [paper for day in reversed(self.days) for paper in day.papers]
+
+    def trending(self, listing_days: int) -> list[Paper]:
+        """Papers of the last N listing days by upvotes (withdrawn papers left out)."""
+        recent = [p for day in self.days[-listing_days:] for p in day.papers if not p.withdrawn]
+        return sorted(recent, key=lambda p: p.sort_key)
+
+    def topic_titles(self) -> dict[str, str]:
+        return {listing.topic.slug: listing.topic.title for listing in self.topics}
+
+
+def word_text(text: str) -> str:
+    """Lower-case words separated by single spaces and padded, for whole-word phrase tests."""
+    return " " + " ".join(WORD_RE.findall(text.casefold())) + " "
+
+
+def keyword_matcher(phrases: tuple[str, ...]) -> list[str]:
+    return [word_text(phrase) for phrase in phrases if word_text(phrase).strip()]
+
+
+def matches_any(text_words: str, phrases: list[str]) -> bool:
+    return any(phrase in text_words for phrase in phrases)
+
+
+def assign_topics(papers: list[Paper], topics: dict[str, Topic]) -> None:
+    """A paper's topics: its own plus every topic whose keywords occur in title or abstract."""
+    rules = [(slug, keyword_matcher(topic.keywords)) for slug, topic in sorted(topics.items())]
+    rules = [(slug, phrases) for slug, phrases in rules if phrases]
+    for paper in papers:
+        words = word_text(paper.title + " " + paper.abstract)
+        found = set(paper.topics)
+        found.update(slug for slug, phrases in rules if matches_any(words, phrases))
+        paper.topic_slugs = tuple(sorted(found))
+
+
+def render_markup(content: Content, renderer: MarkupRenderer) -> None:
+    """Render every title, abstract and topic description once."""
+    for paper in content.papers:
+        paper.title_html = renderer.inline(paper.title)
+        paper.abstract_html = renderer.block(paper.abstract)
+        paper.summary = plain_from_markdown(paper.abstract)
+    for topic in content.topics.values():
+        topic.description_html = renderer.block(topic.description)
+
+
+def build_days(content: Content, renderer: MarkupRenderer) -> list[Day]:
+    by_day: dict[dt.date, list[Paper]] = defaultdict(list)
+    for paper in content.papers:
+        by_day[paper.day].append(paper)
+    days = []
+    for date in sorted(by_day):
+        note = content.notes.get(date)
+        note_html = renderer.block(note.body) if note else ""
+        days.append(Day(date, sorted(by_day[date], key=lambda p: p.sort_key), note, note_html))
+    for before, after in zip(days, days[1:], strict=False):
+        before.next = after.date
+        after.previous = before.date
+    return days
+
+
+def build_weeks(days: list[Day]) -> list[Week]:
+    grouped: dict[str, list[Day]] = defaultdict(list)
+    for day in days:
+        grouped[day.week_key].append(day)
+    weeks = []
+    for key in sorted(grouped):
+        first = grouped[key][0].date
+        monday = first - dt.timedelta(days=first.weekday())
+        papers = sorted((p for d in grouped[key] for p in d.papers), key=lambda p: p.sort_key)
+        weeks.append(Week(key, monday, grouped[key], papers))
+    return weeks
+
+
+def build_months(days: list[Day]) -> list[Month]:
+    grouped: dict[str, list[Day]] = defaultdict(list)
+    for day in days:
+        grouped[day.month_key].append(day)
+    months = []
+    for key in sorted(grouped):
+        first = grouped[key][0].date.replace(day=1)
+        papers = sorted((p for d in grouped[key] for p in d.papers), key=lambda p: p.sort_key)
+        months.append(Month(key, first, grouped[key], papers))
+    return months
+
+
+def newest_first(papers: list[Paper]) -> list[Paper]:
+    return sorted(papers, key=lambda p: (-p.day.toordinal(), *p.sort_key))
+
+
+def build_topics(content: Content) -> list[TopicListing]:
+    members: dict[str, list[Paper]] = defaultdict(list)
+    for paper in content.papers:
+        for slug in paper.topic_slugs:
+            members[slug].append(paper)
+    return [
+        TopicListing(topic, newest_first(members.get(slug, [])))
+        for slug, topic in sorted(content.topics.items())
+    ]
+
+
+def build_orgs(content: Content) -> list[OrgListing]:
+    members: dict[str, list[Paper]] = defaultdict(list)
+    orgs: dict[str, Organization] = {}
+    for paper in content.papers:
+        if paper.organization:
+            name = paper.organization.name
+            members[name].append(paper)
+            if name not in orgs or (not orgs[name].fullname and paper.organization.fullname):
+                orgs[name] = paper.organization
+    return [OrgListing(orgs[name], newest_first(members[name])) for name in sorted(orgs)]
+
+
+def saved_search_matches(search: SavedSearch, paper: Paper) -> bool:
+    """Every given criterion must hold; within a list, any entry may match."""
+    if search.min_upvotes and paper.upvotes < search.min_upvotes:
+        return False
+    if search.topics and not set(search.topics) & set(paper.topic_slugs):
+        return False
+    if search.organizations:
+        if not paper.organization:
+            return False
+        names = {paper.organization.name.casefold(), paper.organization.fullname.casefold()}
+        if not names & {o.casefold() for o in search.organizations}:
+            return False
+    if search.any:
+        words = word_text(paper.title + " " + paper.abstract)
+        if not matches_any(words, keyword_matcher(search.any)):
+            return False
+    return True
+
+
+def build_saved_searches(config: SiteConfig, papers: list[Paper]) -> list[SavedSearchListing]:
+    return [
+        SavedSearchListing(search, newest_first([p for p in papers
+                                                 if saved_search_matches(search, p)]))
+        for search in config.saved_searches
+    ]
+
+
+def build_site(content: Content, config: SiteConfig) -> Site:
+    """Turn loaded content into the index every page and feed is rendered from."""
+    renderer = MarkupRenderer()
+    render_markup(content, renderer)
+    assign_topics(content.papers, content.topics)
+    days = build_days(content, renderer)
+    return Site(
+        config=config,
+        days=days,
+        weeks=build_weeks(days),
+        months=build_months(days),
+        topics=build_topics(content),
+        orgs=build_orgs(content),
+        saved_searches=build_saved_searches(config, content.papers),
+        papers={p.id: p for p in sorted(content.papers, key=lambda p: p.id)},
+    )

@@ -1,0 +1,151 @@
+"""Every URL and output path of the site, in one place.
+
+A *site path* is relative to the site root and has no leading slash: ``""`` is the home
+page, ``"date/2024-04-21/"`` a day, ``"feed.xml"`` a file. Pages link to each other with
+page-relative URLs (so the site works at ``/`` and under any sub-path); feeds, sitemaps and
+emails use absolute URLs built from the base URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from urllib.parse import quote
+
+HOME = ""
+ARCHIVE = "archive/"
+TOPICS = "topics/"
+SEARCH = "search/"
+TRENDING = "trending/"
+ORGS = "orgs/"
+NOT_FOUND = "404.html"
+RSS = "feed.xml"
+ATOM = "atom.xml"
+JSON_FEED = "feed.json"
+DIGEST = "digest.xml"
+WEEKLY = "weekly.xml"
+OPML = "feeds.opml"
+SITEMAP = "sitemap.xml"
+ROBOTS = "robots.txt"
+NOJEKYLL = ".nojekyll"
+STATIC = "static/"
+
+
+def day(date: dt.date) -> str:
+    return f"date/{date.isoformat()}/"
+
+
+def week_key(date: dt.date) -> str:
+    """The ISO week of a date as ``YYYY-Www``."""
+    year, week, _ = date.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week(key: str) -> str:
+    return f"week/{key}/"
+
+
+def month_key(date: dt.date) -> str:
+    return f"{date.year:04d}-{date.month:02d}"
+
+
+def month(key: str) -> str:
+    return f"month/{key}/"
+
+
+def paper(paper_id: str) -> str:
+    return f"papers/{quote(paper_id)}/"
+
+
+def topic(slug: str, page: int = 1) -> str:
+    return f"topics/{slug}/" if page <= 1 else f"topics/{slug}/page/{page}/"
+
+
+def topic_feed(slug: str) -> str:
+    return f"topics/{slug}/feed.xml"
+
+
+def topic_atom(slug: str) -> str:
+    return f"topics/{slug}/atom.xml"
+
+
+def saved_search(slug: str) -> str:
+    return f"feeds/{slug}/"
+
+
+def saved_search_feed(slug: str) -> str:
+    return f"feeds/{slug}/feed.xml"
+
+
+def saved_search_atom(slug: str) -> str:
+    return f"feeds/{slug}/atom.xml"
+
+
+def org(name: str) -> str:
+    return f"orgs/{quote(name)}/"
+
+
+def static(name: str) -> str:
+    return STATIC + name
+
+
+def output_file(site_path: str) -> str:
+    """The file that serves a site path: directories get ``index.html``."""
+    if site_path == "" or site_path.endswith("/"):
+        return site_path + "index.html"
+    return site_path
+
+
+def absolute(base_url: str, site_path: str) -> str:
+    """An absolute URL for a site path under the base URL (which ends with '/')."""
+    return base_url + site_path
+
+
+def rooted(base_path: str, site_path: str) -> str:
+    """A root-relative URL (``/digest/date/…``), for pages served at any depth like 404.html."""
+    return base_path + site_path
+
+
+def relative(from_path: str, to_path: str) -> str:
+    """A page-relative URL from one site path (a page) to another."""
+    from_dir = from_path if from_path.endswith("/") or from_path == "" else posixpath.dirname(
+        from_path) + "/"
+    if from_dir == "/":
+        from_dir = ""
+    depth = from_dir.count("/")
+    rel = "../" * depth + to_path
+    return rel or "./"
+
+
+class Links:
+    """The URL helper templates use: ``links.day(d)``, ``links.paper(id)``, ``links.to(path)``.
+
+    Every method returns a URL usable from the page being rendered: page-relative by default,
+    root-relative when the page can be served from any depth (the 404 page).
+    """
+
+    def __init__(self, page_path: str, base_url: str, base_path: str, rooted: bool = False):
+        self.page_path = page_path
+        self.base_url = base_url
+        self.base_path = base_path
+        self.rooted = rooted
+
+    def to(self, site_path: str) -> str:
+        if self.rooted:
+            return rooted(self.base_path, site_path)
+        return relative(self.page_path, site_path)
+
+    def absolute(self, site_path: str) -> str:
+        return absolute(self.base_url, site_path)
+
+    @property
+    def canonical(self) -> str:
+        return absolute(self.base_url, self.page_path)
+
+    def __getattr__(self, name: str):
+        target = globals().get(name)
+        if isinstance(target, str):
+            return self.to(target)
+        if callable(target) and name not in ("relative", "absolute", "rooted", "output_file"):
+            return lambda *args, **kwargs: self.to(target(*args, **kwargs))
+        raise AttributeError(name)
