@@ -1,0 +1,143 @@
+"""Structural tests of the built site: every page kind, links, HTML, math, ordering."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CONTENT, build_into
+from tests.htmlcheck import broken_links, scan_html
+
+DAYS = ["2026-03-11", "2026-04-21", "2026-06-26", "2026-06-29"]
+
+
+def paper_files(content: Path) -> list[Path]:
+    return [p for p in (content / "days").rglob("*.md") if p.name != "index.md"]
+
+
+def test_every_page_kind_is_built(built_root: Path) -> None:
+    expected = ["index.html", "404.html", "archive/index.html", "topics/index.html",
+                "search/index.html", "trending/index.html", "orgs/index.html",
+                "week/2026-W11/index.html", "week/2026-W17/index.html",
+                "week/2026-W26/index.html", "week/2026-W27/index.html",
+                "month/2026-03/index.html", "month/2026-04/index.html",
+                "month/2026-06/index.html", "static/style.css", ".nojekyll", "sitemap.xml",
+                "robots.txt"]
+    expected += [f"date/{day}/index.html" for day in DAYS]
+    expected += [f"topics/{p.stem}/index.html" for p in (CONTENT / "topics").glob("*.md")]
+    expected += [f"papers/{p.stem}/index.html" for p in paper_files(CONTENT)]
+    missing = [path for path in expected if not (built_root / path).is_file()]
+    assert missing == []
+    assert len(list((built_root / "papers").iterdir())) == 227
+
+
+@pytest.mark.parametrize("fixture", ["built_root", "built_subpath"])
+def test_every_internal_link_resolves(fixture: str, request: pytest.FixtureRequest) -> None:
+    out = request.getfixturevalue(fixture)
+    base_path = "/digest/" if fixture == "built_subpath" else "/"
+    assert broken_links(out, base_path) == []
+
+
+def test_internal_links_are_relative_so_the_site_moves(built_subpath: Path) -> None:
+    html = (built_subpath / "date" / "2026-04-21" / "index.html").read_text("utf-8")
+    hrefs = re.findall(r'<a [^>]*href="([^"]+)"', html)
+    internal = [h for h in hrefs if not h.startswith(("http://", "https://", "mailto:"))]
+    assert internal, "a day page links to papers"
+    assert not [h for h in internal if h.startswith("/")]
+    assert "../../papers/" in html
+
+
+def test_not_found_page_uses_the_base_path(built_subpath: Path) -> None:
+    html = (built_subpath / "404.html").read_text("utf-8")
+    assert 'href="/digest/static/style.css"' in html
+    assert 'href="/digest/archive/"' in html
+
+
+def test_every_page_is_well_formed_with_one_h1(built_root: Path) -> None:
+    problems = []
+    for file in sorted(built_root.rglob("*.html")):
+        if "pagefind" in file.parts:
+            continue
+        scan = scan_html(file.read_text("utf-8"))
+        rel = file.relative_to(built_root)
+        problems += [f"{rel}: {error}" for error in scan.errors]
+        if scan.h1 != 1:
+            problems.append(f"{rel}: {scan.h1} h1 elements")
+    assert problems == []
+
+
+def test_inline_math_renders_as_mathml(built_root: Path) -> None:
+    page = built_root / "papers" / "sp-2-ot-semantic-regularized-progressive-partial-optimal-transport-for"
+    html = (page / "index.html").read_text("utf-8")
+    h1 = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
+    assert "<math" in h1 and "<msup>" in h1
+    assert "$" not in h1
+
+
+def test_day_lists_papers_by_upvotes_then_title(built_root: Path) -> None:
+    html = (built_root / "date" / "2026-04-21" / "index.html").read_text("utf-8")
+    titles = re.findall(r'<h2 class="card-title">.*?<a href="[^"]+">(.*?)</a>', html, re.S)
+    assert len(titles) == 31  # 41 on the Apr 21 page, 10 of them were listed earlier on Mar 11
+    votes = [int(v) for v in re.findall(r'<span class="n" aria-hidden="true">(\d+)</span>', html)]
+    assert votes == sorted(votes, reverse=True)
+    assert votes[:2] == [2, 2]
+    top_two = titles[:2]
+    assert top_two == sorted(top_two, key=str.casefold)
+
+
+def test_previous_and_next_day_links_skip_empty_days(built_root: Path) -> None:
+    html = (built_root / "date" / "2026-04-21" / "index.html").read_text("utf-8")
+    assert 'rel="prev" href="../../date/2026-03-11/"' in html
+    assert 'rel="next" href="../../date/2026-06-26/"' in html
+    first = (built_root / "date" / "2026-03-11" / "index.html").read_text("utf-8")
+    assert 'rel="prev"' not in first
+
+
+def test_topic_pages_collect_keyword_matches_newest_first(built_root: Path) -> None:
+    html = (built_root / "topics" / "noisy-labels" / "index.html").read_text("utf-8")
+    assert "Early-Learning Regularization Prevents Memorization of Noisy Labels" in html
+    days = re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})">\d+ \w+ \d{4}</time></a></span>', html)
+    assert days and days == sorted(days, reverse=True)
+
+
+def test_big_topics_are_paginated(built_root: Path) -> None:
+    pages = sorted((built_root / "topics" / "regularization" / "page").iterdir())
+    assert pages, "regularization has more papers than one page holds"
+    first = (built_root / "topics" / "regularization" / "index.html").read_text("utf-8")
+    assert 'rel="next" href="../../topics/regularization/page/2/"' in first
+
+
+def test_paper_page_shows_metadata_and_code_link(built_root: Path) -> None:
+    html = (built_root / "papers" / "data-filtering-networks" / "index.html").read_text("utf-8")
+    assert "6 authors" in html
+    assert "29 Sep 2023" in html  # published
+    assert "<dt>Upvotes</dt><dd>1</dd>" in html
+    org = (built_root / "papers" /
+           "ultra-fineweb-efficient-data-filtering-and-verification-for-high-quality-llm" /
+           "index.html").read_text("utf-8")
+    assert "OpenBMB" in org and 'href="../../orgs/openbmb/"' in org
+    code = (built_root / "papers" / "conr-contrastive-regularizer-for-deep-imbalanced-regression"
+            / "index.html").read_text("utf-8")
+    assert 'href="https://github.com/BorealisAI/ConR"' in code
+
+
+def test_archive_groups_days_by_month_with_counts(built_root: Path) -> None:
+    html = (built_root / "archive" / "index.html").read_text("utf-8")
+    assert html.index("June 2026") < html.index("April 2026") < html.index("March 2026")
+    assert "112 papers" in html  # the compact seed's day
+
+
+def test_hostile_markdown_is_sanitised(content_copy: Path, tmp_path: Path) -> None:
+    day = content_copy / "days" / "2026-06-29"
+    (day / "hostile.md").write_text(
+        "---\ntitle: '<script>alert(1)</script> Attack'\n---\n\n"
+        "Text <script>alert(2)</script> <img src=x onerror=alert(3)> "
+        "[click](javascript:alert(4))\n", "utf-8")
+    out = build_into(content_copy, tmp_path / "out")
+    html = (out / "papers" / "hostile" / "index.html").read_text("utf-8")
+    assert "<script>" not in html
+    assert "onerror" not in html
+    assert "javascript:" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Attack" in html
