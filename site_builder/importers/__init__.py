@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import http.client
 import json
 import sys
 import urllib.error
@@ -12,24 +12,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from site_builder.config import SLUG_RE
-from site_builder.errors import ContentError, Problems, problem
+from site_builder.errors import ContentError, Problems
+from site_builder.importers.arxiv import looks_like_arxiv, parse_arxiv
+from site_builder.importers.arxiv_rss import looks_like_arxiv_rss, parse_arxiv_rss
+from site_builder.importers.hf_api import looks_like_hf_api, parse_hf_api
 from site_builder.importers.hf_page import PageFormatError, looks_like_hf_page, parse_hf_page
-from site_builder.importers.record import ImportedPaper
+from site_builder.importers.jsonl import looks_like_jsonl, parse_jsonl
+from site_builder.importers.record import (
+    ImportedPaper,
+    ImportOptions,
+    ParseResult,
+    source_problem,
+)
 from site_builder.importers.store import Change, ContentStore, topic_file_text
+
+__all__ = ["FORMATS", "ImportOptions", "ImportSummary", "ParseResult", "detect_format",
+           "import_sources", "parse_sources", "read_source"]
 
 MAX_SOURCE_BYTES = 50_000_000
 FETCH_TIMEOUT = 30
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    content_dir: Path = Path("content")
-    format: str = "auto"
-    date: dt.date | None = None
-    topics: tuple[str, ...] = ()
-    dry_run: bool = False
-    include_replacements: bool = False
-    today: dt.date | None = None  # the reference day for header dates without a year
+MAX_PROBLEMS = 20
+SHOWN_SKIPS = 10
 
 
 @dataclass
@@ -38,21 +41,30 @@ class ImportSummary:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
     topics_created: list[str] = field(default_factory=list)
     dry_run: bool = False
+    days: set[str] = field(default_factory=set)  # day folders whose files change
 
     def count(self, status: str) -> int:
         return sum(1 for change in self.changes if change.status == status)
 
     @property
     def days_touched(self) -> list[str]:
-        return sorted({c.day.isoformat() for c in self.changes if c.status != "unchanged"})
+        return sorted(self.days)
 
     def report(self) -> str:
+        """The summary for people: skipped items grouped by reason, then the counts."""
         lines = []
+        by_reason: dict[str, list[str]] = {}
         for origin, reason in self.skipped:
-            lines.append(f"skipped {origin}: {reason}")
+            by_reason.setdefault(reason, []).append(origin)
+        for reason, origins in by_reason.items():
+            lines.append(f"skipped {len(origins)}: {reason}")
+            lines.extend(f"  {origin}" for origin in origins[:SHOWN_SKIPS])
+            if len(origins) > SHOWN_SKIPS:
+                lines.append(f"  ... and {len(origins) - SHOWN_SKIPS} more (--json lists all)")
+        verb = "would create" if self.dry_run else "created"
         for slug in self.topics_created:
-            lines.append(f"created topic {slug}")
-        prefix = "would import" if self.dry_run else "imported"
+            lines.append(f"{verb} topic {slug} (topics/{slug}.md)")
+        prefix = "dry run, nothing written; would import" if self.dry_run else "imported"
         lines.append(
             f"{prefix}: {self.count('added')} added, {self.count('merged')} merged, "
             f"{self.count('unchanged')} unchanged, {len(self.skipped)} skipped; days touched: "
@@ -69,15 +81,9 @@ class ImportSummary:
             "skipped": [{"source": o, "reason": r} for o, r in self.skipped],
             "topics_created": self.topics_created,
             "days_touched": self.days_touched,
-            "papers": [{"id": c.paper_id, "status": c.status, "day": c.day.isoformat()}
-                       for c in self.changes],
+            "papers": [{"id": c.paper_id, "status": c.status, "day": c.day.isoformat(),
+                        "source": c.origin} for c in self.changes],
         }, indent=2, sort_keys=True)
-
-
-@dataclass
-class ParseResult:
-    papers: list[ImportedPaper] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 Parser = Callable[[str, str, ImportOptions], ParseResult]
@@ -87,11 +93,17 @@ def parse_hf_page_source(text: str, name: str, options: ImportOptions) -> ParseR
     try:
         return ParseResult(parse_hf_page(text, name, options.date, options.today))
     except PageFormatError as exc:
-        raise ContentError([problem(name, str(exc), exc.line)]) from exc
+        raise ContentError([source_problem(name, str(exc), exc.line)]) from exc
 
 
-# format name -> (detector on the text, parser); later formats register here too
+# format name -> (detector on the text, parser). Detection tries them in this order: the
+# structured formats first (each recognises its own opening: '[{' or '{' with the API's keys,
+# an Atom <feed> or an RSS <rss> from arXiv, a '{' line), then the copied page (its chrome).
 FORMATS: dict[str, tuple[Callable[[str], bool], Parser]] = {
+    "hf-api": (looks_like_hf_api, parse_hf_api),
+    "arxiv": (looks_like_arxiv, parse_arxiv),
+    "arxiv-rss": (looks_like_arxiv_rss, parse_arxiv_rss),
+    "jsonl": (looks_like_jsonl, parse_jsonl),
     "hf-page": (looks_like_hf_page, parse_hf_page_source),
 }
 
@@ -100,44 +112,80 @@ def detect_format(text: str, name: str) -> str:
     for format_name, (detect, _parse) in FORMATS.items():
         if detect(text):
             return format_name
-    raise ContentError([problem(name, "cannot tell the format of this source; give it with "
-                                f"--format ({', '.join(['auto', *FORMATS])})")])
+    what = "it is empty" if not text.strip() else "it looks like none of them"
+    raise ContentError([source_problem(
+        name, f"cannot tell the format of this source ({what}); give it with --format "
+        f"({', '.join(FORMATS)})")])
 
 
 def read_source(source: str) -> tuple[str, str]:
     """The text of a path, '-' (standard input) or an http(s) URL, with its display name."""
     if source == "-":
-        data = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)
         name = "<stdin>"
-    elif source.startswith(("http://", "https://")):
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is not None:
+            data = stream.read(MAX_SOURCE_BYTES + 1)
+        else:  # a text stream (as in tests)
+            data = sys.stdin.read(MAX_SOURCE_BYTES + 1).encode("utf-8")
+    elif source.lower().startswith(("http://", "https://")):
         data, name = fetch(source), source
     else:
-        path = Path(source)
         name = source
-        if not path.is_file():
-            raise ContentError([problem(source, "no such file")])
-        if path.stat().st_size > MAX_SOURCE_BYTES:
-            raise ContentError([problem(source, f"source is larger than {MAX_SOURCE_BYTES:,} "
-                                        "bytes; split it")])
-        data = path.read_bytes()
+        data = read_file(Path(source), source)
     if len(data) > MAX_SOURCE_BYTES:
-        raise ContentError([problem(name, f"source is larger than {MAX_SOURCE_BYTES:,} bytes")])
+        raise ContentError([source_problem(name, f"source is larger than {MAX_SOURCE_BYTES:,} "
+                                           "bytes; refusing it (split it into smaller files)")])
     try:
-        return data.decode("utf-8-sig").replace("\r\n", "\n"), name
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ContentError([problem(name, f"not valid UTF-8 at byte {exc.start}")]) from exc
+        line = data[:exc.start].count(b"\n") + 1
+        raise ContentError([source_problem(
+            name, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            line)]) from exc
+    return text.replace("\r\n", "\n"), name
 
 
-def fetch(url: str) -> bytes:
-    request = urllib.request.Request(url, headers={"User-Agent": "site-builder"})
+def read_file(path: Path, name: str) -> bytes:
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
+        if path.is_dir():
+            raise ContentError([source_problem(name, "is a folder, not a file")])
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            raise ContentError([source_problem(
+                name, f"source is too large ({size:,} bytes; the limit is "
+                f"{MAX_SOURCE_BYTES:,}); split it into smaller files")])
+        with path.open("rb") as stream:
+            return stream.read(MAX_SOURCE_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise ContentError([source_problem(name, "no such file")]) from exc
+    except OSError as exc:
+        raise ContentError([source_problem(name, f"cannot read: {exc.strerror or exc}")]) from exc
+
+
+def fetch(url: str, timeout: float | None = None) -> bytes:
+    """The body of an http(s) URL, with a timeout and a size limit; errors are ContentErrors."""
+    request = urllib.request.Request(url, headers={
+        "User-Agent": "site-builder (static daily papers digest)",
+        "Accept": "application/json, application/atom+xml, application/rss+xml, text/*;q=0.8",
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=timeout or FETCH_TIMEOUT) as response:
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > MAX_SOURCE_BYTES:
+                raise ContentError([source_problem(
+                    url, f"source is too large ({int(length):,} bytes; the limit is "
+                    f"{MAX_SOURCE_BYTES:,})")])
             return response.read(MAX_SOURCE_BYTES + 1)
     except urllib.error.HTTPError as exc:
-        raise ContentError([problem(url, f"fetch failed: HTTP {exc.code} {exc.reason}")]) from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ContentError([problem(url, f"cannot fetch: {reason}")]) from exc
+        raise ContentError([source_problem(
+            url, f"cannot fetch: the server answered HTTP {exc.code} {exc.reason}")]) from exc
+    except urllib.error.URLError as exc:
+        raise ContentError([source_problem(url, f"cannot fetch: {exc.reason}")]) from exc
+    except (TimeoutError, OSError, http.client.HTTPException, ValueError) as exc:
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            reason = f"no answer within {timeout or FETCH_TIMEOUT} seconds"
+        raise ContentError([source_problem(url, f"cannot fetch: {reason}")]) from exc
 
 
 def parse_sources(sources: list[str], options: ImportOptions) -> ParseResult:
@@ -151,7 +199,8 @@ def parse_sources(sources: list[str], options: ImportOptions) -> ParseResult:
             if format_name == "auto":
                 format_name = detect_format(text, name)
             if format_name not in FORMATS:
-                raise ContentError([problem(name, f"format '{format_name}' is not supported")])
+                raise ContentError([source_problem(
+                    name, f"format '{format_name}' is not supported ({', '.join(FORMATS)})")])
             parsed = FORMATS[format_name][1](text, name, options)
         except ContentError as exc:
             problems.extend(exc.problems)
@@ -163,18 +212,26 @@ def parse_sources(sources: list[str], options: ImportOptions) -> ParseResult:
 
 
 def check_records(papers: list[ImportedPaper], options: ImportOptions) -> Problems:
+    """Checks every parser relies on; at most MAX_PROBLEMS are listed."""
     problems = Problems()
     for slug in options.topics:
         if not SLUG_RE.match(slug):
             problems.add("--topic", f"'{slug}' is not a slug (lowercase letters, digits, '-')")
+    found = []
     for paper in papers:
         if not paper.title.strip():
-            problems.add(paper.origin, "paper without a title")
+            found.append(source_problem(paper.origin, "paper without a title"))
         if paper.listed is None and options.date is None:
-            problems.add(paper.origin, "no listing day; give it with --date YYYY-MM-DD")
+            found.append(source_problem(paper.origin, "no listing day in the source; give it "
+                                        "with --date YYYY-MM-DD"))
         for slug in paper.topics:
             if not SLUG_RE.match(slug):
-                problems.add(paper.origin, f"topic '{slug}' is not a slug")
+                found.append(source_problem(paper.origin, f"topic '{slug}' is not a slug"))
+    if len(found) > MAX_PROBLEMS:
+        more = len(found) - MAX_PROBLEMS
+        found = found[:MAX_PROBLEMS] + [source_problem(found[MAX_PROBLEMS].path,
+                                                       f"... and {more} more like these")]
+    problems.extend(found)
     return problems
 
 
@@ -183,7 +240,11 @@ def missing_topics(content_dir: Path, slugs: set[str]) -> list[str]:
 
 
 def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
-    """Import every source into the content folder, all or nothing."""
+    """Import every source into the content folder, all or nothing.
+
+    Every source is read and parsed, and the content folder is read, before the first file is
+    written; any problem raises ContentError and leaves the folder untouched.
+    """
     parsed = parse_sources(sources, options)
     problems = check_records(parsed.papers, options)
     problems.raise_if_any()
@@ -197,8 +258,13 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
     writes = store.pending_writes()
     changed = {paper.id for paper, _path, _text in writes}
     for change in summary.changes:
+        change.day = store.papers[change.paper_id].day  # where the paper ends up
         if change.status == "merged" and change.paper_id not in changed:
             change.status = "unchanged"
+    for paper, target, _text in writes:
+        summary.days.add(target.parent.name)
+        if paper.path is not None:
+            summary.days.add(paper.path.parent.name)  # a paper moved to an earlier day
     slugs = set(options.topics) | {s for r in parsed.papers for s in r.topics}
     summary.topics_created = missing_topics(options.content_dir, slugs)
     if not options.dry_run:

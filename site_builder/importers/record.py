@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from anyascii import anyascii
 
@@ -49,6 +50,25 @@ class ImportedPaper:
     comment: str = ""
     categories: list[str] = field(default_factory=list)
     origin: str = ""  # "source:line" or "source item 3", for messages
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    content_dir: Path = Path("content")
+    format: str = "auto"
+    date: dt.date | None = None
+    topics: tuple[str, ...] = ()
+    dry_run: bool = False
+    include_replacements: bool = False
+    today: dt.date | None = None  # the reference day for header dates without a year
+
+
+@dataclass
+class ParseResult:
+    """What a parser read from one source: papers, and items it left out with the reason."""
+
+    papers: list[ImportedPaper] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
 
 
 def slugify(text: str, max_length: int = MAX_SLUG_LENGTH) -> str:
@@ -118,7 +138,7 @@ def parse_iso_date(value: object, utc: bool = True) -> dt.date | None:
         stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
     except ValueError:
         return None
-    return stamp.astimezone(dt.timezone.utc).date() if utc else stamp.date()
+    return stamp.astimezone(dt.UTC).date() if utc else stamp.date()
 
 
 def source_problem(source: str, message: str, line: int | None = None) -> Problem:

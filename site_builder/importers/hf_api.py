@@ -1,0 +1,180 @@
+"""Hugging Face's papers API: ``GET /api/daily_papers`` and ``GET /api/papers/<id>``.
+
+Three shapes are accepted: the daily listing (an array of items), one item of it (an object
+with a ``paper``), and one paper object. An item looks like::
+
+    {"paper": {"id": "2404.14219", "title": "...", "summary": "...",
+               "authors": [{"name": "...", "hidden": false}], "publishedAt": "...",
+               "upvotes": 250, "githubRepo": "...", "githubStars": 12, "projectPage": "...",
+               "ai_summary": "...", "ai_keywords": ["..."], "withdrawnAt": null,
+               "organization": {"name": "microsoft", "fullname": "Microsoft"}},
+     "publishedAt": "2024-04-23T00:27:14.530Z", "thumbnail": "https://...", ...}
+
+The item's top-level ``publishedAt`` is when the paper entered Daily Papers: its UTC day is the
+listing day (``--date`` overrides it). A bare paper object has no such field, so its
+``submittedOnDailyAt`` is used instead. Unknown fields are ignored and optional fields may be
+missing or null; a value of the wrong type is treated as missing, except a missing or empty
+title, which is an error naming the item.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from site_builder.errors import ContentError, Problem
+from site_builder.importers.record import (
+    ImportedPaper,
+    ImportOptions,
+    ParseResult,
+    arxiv_id_from,
+    arxiv_links,
+    is_http_url,
+    parse_iso_date,
+    source_problem,
+    unwrap,
+)
+
+# An unescaped "paper": { key, the mark of a daily_papers item.
+PAPER_KEY_RE = re.compile(r'(?<!\\)"paper"\s*:\s*\{')
+# Keys of a bare paper object (GET /api/papers/<id>) that no JSONL paper line has.
+PAPER_OBJECT_KEYS = ("summary", "publishedAt", "submittedOnDailyAt", "githubRepo", "upvotes")
+MAX_PROBLEMS = 20
+
+
+def looks_like_hf_api(text: str) -> bool:
+    """An array of objects (or an empty array), or an object that is an item or a paper."""
+    head = text.lstrip()[:20_000]
+    if re.match(r"\[\s*(\{|\])", head):
+        return True
+    if not head.startswith("{"):
+        return False
+    if PAPER_KEY_RE.search(head):
+        return True
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return False
+    return (isinstance(value, dict) and "title" in value and "abstract" not in value
+            and "listed" not in value and any(key in value for key in PAPER_OBJECT_KEYS))
+
+
+def parse_hf_api(text: str, name: str, options: ImportOptions) -> ParseResult:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ContentError([source_problem(
+            name, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            exc.lineno)]) from exc
+    if isinstance(value, dict) and "error" in value and "title" not in value:
+        raise ContentError([source_problem(name, f"the API answered with an error: "
+                                           f"{str(value['error'])[:200]}")])
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, dict):
+        items = [value]
+    else:
+        raise ContentError([source_problem(name, "expected a JSON array of daily papers items "
+                                           "or one item or paper object")])
+    papers: list[ImportedPaper] = []
+    problems: list[Problem] = []
+    for number, item in enumerate(items, 1):
+        where = f"item {number}" if isinstance(value, list) else "the object"
+        try:
+            papers.append(paper_from_item(item, f"{name} {where}"))
+        except ValueError as exc:
+            problems.append(source_problem(name, f"{where}: {exc}"))
+            if len(problems) >= MAX_PROBLEMS:
+                problems.append(source_problem(name, "too many problems; stopped reading"))
+                break
+    if problems:
+        raise ContentError(problems)
+    return ParseResult(papers)
+
+
+def paper_from_item(item: Any, origin: str) -> ImportedPaper:
+    """One daily papers item (or a bare paper object) as a record; ValueError when unusable."""
+    if not isinstance(item, dict):
+        raise ValueError(f"expected an object, got {type(item).__name__}")
+    if "paper" in item:
+        paper = item["paper"]
+        if not isinstance(paper, dict):
+            raise ValueError("'paper' must be an object")
+        listed = parse_iso_date(item.get("publishedAt")) or parse_iso_date(
+            paper.get("submittedOnDailyAt"))
+    else:
+        paper, listed = item, parse_iso_date(item.get("submittedOnDailyAt"))
+    title = paper.get("title", item.get("title"))
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("paper without a title")
+    summary = paper.get("summary", item.get("summary"))
+    record = ImportedPaper(title=" ".join(title.split()),
+                           abstract=unwrap(summary) if isinstance(summary, str) else "",
+                           listed=listed, origin=origin)
+    paper_id = text(paper.get("id"))
+    arxiv = arxiv_id_from(paper_id) if re.fullmatch(r"[\w./-]+", paper_id) else ""
+    if arxiv:
+        record.id = arxiv
+        record.arxiv, record.pdf = arxiv_links(arxiv)
+    elif paper_id:
+        record.id = paper_id
+    record.authors = authors_of(paper.get("authors"))
+    record.published = parse_iso_date(paper.get("publishedAt"))
+    record.withdrawn = parse_iso_date(paper.get("withdrawnAt"))
+    record.upvotes = count(paper.get("upvotes"))
+    record.github_stars = count(paper.get("githubStars"))
+    record.code = link(paper.get("githubRepo"))
+    record.project_page = link(paper.get("projectPage"))
+    record.thumbnail = link(item.get("thumbnail")) or link(paper.get("thumbnail"))
+    record.ai_summary = unwrap(text(paper.get("ai_summary")))
+    keywords = paper.get("ai_keywords")
+    if isinstance(keywords, list):
+        record.ai_keywords = list(dict.fromkeys(
+            " ".join(k.split()) for k in keywords if isinstance(k, str) and k.strip()))
+    record.organization = organization_of(item.get("organization")) or organization_of(
+        paper.get("organization"))
+    return record
+
+
+def text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def link(value: Any) -> str:
+    """An http(s) URL, or '' (other schemes, such as javascript:, are dropped)."""
+    value = text(value)
+    return value if is_http_url(value) else ""
+
+
+def count(value: Any) -> int | None:
+    """A whole number >= 0 (the API types counts as numbers, so 12.0 is accepted), or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value < 0 or value != int(value):
+        return None
+    return int(value)
+
+
+def authors_of(value: Any) -> list[str]:
+    """Author names in order, without the ones marked ``hidden``."""
+    if not isinstance(value, list):
+        return []
+    names = []
+    for author in value:
+        if isinstance(author, dict) and not author.get("hidden"):
+            name = " ".join(text(author.get("name")).split())
+            if name:
+                names.append(name)
+        elif isinstance(author, str) and author.strip():
+            names.append(" ".join(author.split()))
+    return names
+
+
+def organization_of(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict) or not text(value.get("name")):
+        return None
+    org = {"name": text(value.get("name"))}
+    if text(value.get("fullname")):
+        org["fullname"] = text(value.get("fullname"))
+    return org
