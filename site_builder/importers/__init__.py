@@ -33,6 +33,7 @@ MAX_SOURCE_BYTES = 50_000_000
 FETCH_TIMEOUT = 30
 MAX_PROBLEMS = 20
 SHOWN_SKIPS = 10
+SHOWN_DAYS = 7
 
 
 @dataclass
@@ -65,10 +66,15 @@ class ImportSummary:
         for slug in self.topics_created:
             lines.append(f"{verb} topic {slug} (topics/{slug}.md)")
         prefix = "dry run, nothing written; would import" if self.dry_run else "imported"
+        days = self.days_touched
+        if len(days) > SHOWN_DAYS:
+            touched = f"{len(days)} days from {days[0]} to {days[-1]}"
+        else:
+            touched = ", ".join(days) or "none"
         lines.append(
             f"{prefix}: {self.count('added')} added, {self.count('merged')} merged, "
             f"{self.count('unchanged')} unchanged, {len(self.skipped)} skipped; days touched: "
-            f"{', '.join(self.days_touched) or 'none'}"
+            f"{touched}"
         )
         return "\n".join(lines)
 
