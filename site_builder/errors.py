@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +27,15 @@ def problem(path: Path | str, message: str, line: int | None = None) -> Problem:
 
 
 def display_path(path: Path | str) -> str:
-    """A path as the user would type it: relative to the current folder when inside it."""
-    p = Path(path)
+    """A path as the user would type it: relative to the current folder when inside it (symbolic
+    links are not followed), with control characters escaped so a message stays on one line."""
+    text = str(path)
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
+        absolute = Path(os.path.abspath(text))
+        text = str(absolute.relative_to(Path(os.path.abspath(os.getcwd()))))
     except (ValueError, OSError):
-        return str(p)
+        pass
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 class ContentError(Exception):

@@ -1,9 +1,17 @@
-"""Reading text files and YAML (front matter) safely, with line numbers for errors."""
+"""Reading text files and YAML (front matter) safely, with line numbers for errors.
+
+Content comes from scrapes and pull requests, so every file is treated as hostile: a size
+limit, UTF-8 only, no NUL bytes, YAML through the safe loader only (a ``!!python/...`` tag is an
+error, never executed), no anchors or aliases (a "billion laughs" document is refused), a
+nesting limit (libyaml's composer recurses and would crash on ``[[[[...``), duplicate keys
+and impossible dates reported at their line.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +25,21 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 from site_builder.errors import Problem, problem
 
 MAX_FILE_BYTES = 2_000_000
+MAX_YAML_DEPTH = 32  # front matter is nearly flat; deep nesting only attacks the parser
+MAX_YAML_VALUES = 100_000
+DEPTH_SCAN_BYTES = 4_096  # shorter YAML cannot nest deep enough to hurt libyaml
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
+YAML_HINTS = {  # common mistakes -> what to do about them
+    "mapping values are not allowed": " (put a value that contains ': ' in quotes)",
+    "tab character": " (indent with spaces, not tabs)",
+    "cannot start any token": " (put a value that starts with @, ` or % in quotes)",
+    "is not a real date": " (put it in quotes if it is meant as text)",
+    "found undefined alias": " (put a value that starts with * in quotes)",
+    "found unknown escape character": " (use single quotes, or double the backslash)",
+}
+_ALIAS_RE = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]+")
+_NESTING_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_NESTING_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
 class InputError(Exception):
@@ -26,6 +48,36 @@ class InputError(Exception):
     def __init__(self, prob: Problem):
         self.problem = prob
         super().__init__(str(prob))
+
+
+class StrictLoader(SafeLoader):
+    """The safe loader, plus: a key given twice and an impossible date are errors."""
+
+    line_offset = 0  # lines before the YAML text in its file, for messages
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key_node, _value in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                    continue
+                if key_node.value in first:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"'{key_node.value}' is given twice (first on line "
+                        f"{first[key_node.value]}); keep one", key_node.start_mark)
+                first[key_node.value] = key_node.start_mark.line + 1 + self.line_offset
+        return super().construct_mapping(node, deep)
+
+    def construct_yaml_timestamp(self, node):  # noqa: ANN001 - PyYAML's signature
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{node.value}' is not a real date", node.start_mark
+            ) from exc
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
 
 
 @dataclass(frozen=True)
@@ -37,47 +89,144 @@ class FrontMatterFile:
     body: str
     key_lines: dict[str, int]  # front matter key -> 1-based line in the file
     body_line: int
+    text: str = ""  # the whole file as read (for digests)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
 
 
+@lru_cache(maxsize=8)
+def _resolved(root: Path) -> Path:
+    return root.resolve()
+
+
+def check_inside(path: Path, root: Path) -> None:
+    """Refuse a file that is really outside the folder being read, through a symbolic link (a
+    pull request could otherwise publish any file of the machine that builds the site)."""
+    try:
+        path.resolve(strict=True).relative_to(_resolved(root))
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise InputError(problem(
+            path, "is (through a symbolic link) outside the content folder; copy the file in "
+            "instead")) from exc
+
+
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def control_character(text: str) -> str:
+    """The first control character in a text (one that XML and feeds cannot carry), or ''."""
+    match = CONTROL_RE.search(text)
+    return match.group(0) if match else ""
+
+
 def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a UTF-8 text file, refusing huge, binary and non-UTF-8 files with a clear error."""
     try:
-        size = path.stat().st_size
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise InputError(problem(path, f"cannot read file: {exc.strerror}")) from exc
-    if size > max_bytes:
-        raise InputError(
-            problem(path, f"file is too large ({size:,} bytes; the limit is {max_bytes:,})")
-        )
-    data = path.read_bytes()
+        raise InputError(problem(path, f"cannot read file: {exc.strerror or exc}")) from exc
+    if len(data) > max_bytes:
+        raise InputError(problem(
+            path, f"file is too large (more than {max_bytes:,} bytes); is it the right file?"))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            problem(path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8", line)
-        ) from exc
+        raise InputError(problem(
+            path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            line)) from exc
     if "\x00" in text:
-        raise InputError(problem(path, "file contains NUL bytes; is it a binary file?"))
-    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError(problem(path, "file contains NUL bytes; is it a binary file?", line))
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\f", "\n").replace("\v", "\n")  # page breaks from PDF copy-paste
+    bad = CONTROL_RE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise InputError(problem(
+            path, f"contains the control character U+{ord(bad.group(0)):04X}, which pages and "
+            "feeds cannot carry; remove it", line))
+    return text
+
+
+def check_nesting(text: str, path: Path, first_line: int) -> None:
+    """Refuse YAML nested deeper than MAX_YAML_DEPTH before composing it (libyaml's composer
+    recurses and crashes the interpreter on ~20,000 levels); the event scan is iterative."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=SafeLoader):
+            if isinstance(event, _NESTING_START):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    line = first_line + event.start_mark.line
+                    raise InputError(problem(
+                        path, f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep",
+                        line))
+            elif isinstance(event, _NESTING_END):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # load_yaml reports the syntax error with its line
+
+
+def alias_line(text: str) -> int:
+    """The 0-based line of the first anchor or alias in a YAML text (0 when not found)."""
+    match = _ALIAS_RE.search(text)
+    return text.count("\n", 0, match.start() + 1) if match else 0
+
+
+def check_values(data: Any, text: str, path: Path, first_line: int) -> None:
+    """Refuse anchors/aliases (one value used twice) and absurd sizes, walking iteratively."""
+    seen: set[int] = set()
+    stack = [data]
+    count = 0
+    while stack:
+        value = stack.pop()
+        count += 1
+        if count > MAX_YAML_VALUES:
+            raise InputError(problem(
+                path, f"invalid YAML: more than {MAX_YAML_VALUES:,} values", first_line))
+        if isinstance(value, (dict, list, set)):
+            if id(value) in seen:
+                raise InputError(problem(
+                    path, "invalid YAML: anchors and aliases ('&name', '*name') are not "
+                    "supported; write the value out", first_line + alias_line(text)))
+            seen.add(id(value))
+            if isinstance(value, dict):
+                stack.extend(value.keys())
+                stack.extend(value.values())
+            else:
+                stack.extend(value)
 
 
 def load_yaml(text: str, path: Path, first_line: int = 1) -> Any:
     """Parse YAML with the safe loader; errors name the file and the line."""
+    if len(text) > DEPTH_SCAN_BYTES:
+        check_nesting(text, path, first_line)
+    loader = StrictLoader(text)
+    loader.line_offset = first_line - 1
     try:
-        return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - SafeLoader/CSafeLoader
+        data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark else first_line
         what = exc.problem or "invalid YAML"
-        if exc.problem and "could not determine a constructor" in exc.problem:
-            what = "unsupported YAML tag (only plain values are allowed): " + exc.problem
+        if "could not determine a constructor" in what:
+            tag = what.rsplit(" ", 1)[-1].strip("'").replace("tag:yaml.org,2002:", "!!")
+            what = (f"the tag {tag} is not allowed (only plain values: text, numbers, dates, "
+                    "lists and mappings)")
+        else:
+            what += next((hint for key, hint in YAML_HINTS.items() if key in what), "")
         raise InputError(problem(path, f"invalid YAML: {what}", line)) from exc
     except yaml.YAMLError as exc:
         raise InputError(problem(path, f"invalid YAML: {exc}", first_line)) from exc
+    except RecursionError as exc:
+        raise InputError(problem(path, "invalid YAML: nested too deeply", first_line)) from exc
+    finally:
+        loader.dispose()
+    check_values(data, text, path, first_line)
+    return data
 
 
 def key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
@@ -93,7 +242,9 @@ def read_front_matter(path: Path) -> FrontMatterFile:
     """Split ``---`` YAML front matter from a Markdown body; the front matter is required."""
     text = read_text(path)
     if not text.strip():
-        raise InputError(problem(path, "file is empty; a paper needs at least a title", 1))
+        raise InputError(problem(
+            path, "file is empty: it needs front matter between two '---' lines with at least "
+            "a 'title'", 1))
     if not text.startswith("---\n") and text.rstrip("\n") != "---":
         raise InputError(
             problem(path, "missing front matter: the file must start with a line '---'", 1)
@@ -114,4 +265,5 @@ def read_front_matter(path: Path) -> FrontMatterFile:
     if not isinstance(meta, dict):
         raise InputError(problem(path, "front matter must be a mapping of 'key: value' lines", 2))
     body_line = yaml_text.count("\n") + 3
-    return FrontMatterFile(path, meta, body.strip("\n"), key_lines(yaml_text, 2), body_line)
+    return FrontMatterFile(path, meta, body.strip("\n"), key_lines(yaml_text, 2), body_line,
+                           text)
