@@ -8,15 +8,21 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from site_builder import urls
 from site_builder.config import SLUG_RE
 from site_builder.errors import ContentError, Problem, Problems, problem
-from site_builder.frontmatter import FrontMatterFile, InputError, read_front_matter
+from site_builder.frontmatter import (
+    FrontMatterFile,
+    InputError,
+    check_inside,
+    control_character,
+    read_front_matter,
+    read_text,
+)
+from site_builder.writer import DEVICE_NAMES, UnsafePathError, check_relative_path
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-RESERVED_NAMES = {
-    "con", "prn", "aux", "nul", "index", "page", "feed", "atom",
-    *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10)),
-}
+RESERVED_NAMES = {"index", "page", "feed", "atom", *DEVICE_NAMES}
 LINK_FIELDS = ("arxiv", "pdf", "code", "project_page", "thumbnail")
 PAPER_FIELDS = {
     "title", "id", "authors", "author_count", "organization", "published", "upvotes",
@@ -126,8 +132,11 @@ def parse_day(name: str) -> dt.date | None:
 
 
 def is_safe_id(value: str) -> bool:
-    """True when an id or slug can name a folder in the output without escaping it."""
-    return bool(ID_RE.match(value)) and value.lower() not in RESERVED_NAMES and ".." not in value
+    """True when an id or slug can name a folder in the output without escaping it (and on
+    every file system: no Windows device names such as ``con`` or ``nul.txt``)."""
+    return (bool(ID_RE.match(value)) and value.lower() not in RESERVED_NAMES
+            and value.split(".")[0].lower() not in DEVICE_NAMES and ".." not in value
+            and not value.endswith("."))
 
 
 def load_content(content_dir: Path) -> Content:
@@ -140,6 +149,7 @@ def load_content(content_dir: Path) -> Content:
     content.topics = load_topics(content_dir / "topics", problems)
     load_days(content_dir / "days", content, problems)
     check_papers(content, problems)
+    check_organizations(content, problems)
     problems.raise_if_any()
     return content
 
@@ -166,19 +176,20 @@ def load_topics(topics_dir: Path, problems: Problems) -> dict[str, Topic]:
         if path.suffix != ".md" or not path.is_file():
             problems.add(path, "not part of the content layout (topics/ holds <slug>.md files)")
             continue
-        topic = load_topic(path, problems)
+        topic = load_topic(path, topics_dir.parent, problems)
         if topic:
             topics[topic.slug] = topic
     return topics
 
 
-def load_topic(path: Path, problems: Problems) -> Topic | None:
+def load_topic(path: Path, content_dir: Path, problems: Problems) -> Topic | None:
     slug = path.stem
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.match(slug) or not is_safe_id(slug):
         problems.add(path, f"topic file name '{slug}' must be a slug: lowercase letters, "
-                     "digits and '-'")
+                     "digits and '-' (and not a reserved name such as 'con' or 'index')")
         return None
     try:
+        check_inside(path, content_dir)
         doc = read_front_matter(path)
     except InputError as exc:
         problems.extend([exc.problem])
@@ -187,29 +198,26 @@ def load_topic(path: Path, problems: Problems) -> Topic | None:
         if key not in ("title", "keywords"):
             problems.add(path, f"unknown field '{key}' (a topic has title and keywords)",
                          doc.line_of(str(key)))
-    title = doc.meta.get("title")
-    if not isinstance(title, str) or not title.strip():
+    reader = FieldReader(doc, problems)
+    title = reader.text("title")
+    if not title:
         problems.add(path, "a topic needs a 'title'", doc.line_of("title"))
         return None
-    keywords = doc.meta.get("keywords") or []
-    if isinstance(keywords, str):
-        keywords = [keywords]
-    if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip()
-                                                 for k in keywords):
-        problems.add(path, "'keywords' must be a list of phrases", doc.line_of("keywords"))
-        keywords = []
-    text = doc.body
-    return Topic(slug, title.strip(), tuple(k.strip() for k in keywords), text,
-                 str(path), file_digest(path, str(doc.meta) + text))
+    keywords = reader.text_list("keywords")
+    return Topic(slug, title, keywords, doc.body, str(path), file_digest(path, doc.text))
 
 
 def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
     if not days_dir.is_dir():
         return
+    content_dir = days_dir.parent
     for folder in sorted(days_dir.iterdir()):
         if folder.name.startswith("."):
             continue
         day = parse_day(folder.name)
+        if folder.is_symlink():
+            problems.add(folder, "a day folder must be a real folder, not a symbolic link")
+            continue
         if not folder.is_dir():
             problems.add(folder, "not part of the content layout (days/ holds YYYY-MM-DD folders)")
             continue
@@ -222,7 +230,13 @@ def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
             if path.suffix != ".md" or not path.is_file():
                 problems.add(path, "not part of the content layout "
                              "(a day folder holds <paper-id>.md files and index.md)")
-            elif path.name == "index.md":
+                continue
+            try:
+                check_inside(path, content_dir)
+            except InputError as exc:
+                problems.extend([exc.problem])
+                continue
+            if path.name == "index.md":
                 note = load_note(path, day, problems)
                 if note:
                     content.notes[day] = note
@@ -238,21 +252,20 @@ def load_note(path: Path, day: dt.date, problems: Problems) -> DayNote | None:
     except InputError as exc:
         problems.extend([exc.problem])
         return None
-    title = doc.meta.get("title", "")
-    if not isinstance(title, str):
-        problems.add(path, "'title' must be text", doc.line_of("title"))
-        title = ""
-    return DayNote(day, doc.body, title.strip(), str(path), file_digest(path, doc.body + title))
+    reader = FieldReader(doc, problems)
+    for key in doc.meta:
+        if key != "title":
+            reader.error(str(key), f"unknown field '{key}' (an editor's note has only a title)")
+    title = reader.text("title")
+    return DayNote(day, doc.body, title, str(path), file_digest(path, doc.text))
 
 
 def read_front_matter_or_plain(path: Path) -> FrontMatterFile:
     """An editor's note may be plain Markdown or have front matter."""
-    from site_builder.frontmatter import read_text
-
     text = read_text(path)
     if text.startswith("---\n"):
         return read_front_matter(path)
-    return FrontMatterFile(path, {}, text.strip("\n"), {}, 1)
+    return FrontMatterFile(path, {}, text.strip("\n"), {}, 1, text)
 
 
 def load_paper(path: Path, day: dt.date, problems: Problems) -> Paper | None:
@@ -281,7 +294,10 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date, problems: Proble
     paper_id = path.stem
     declared = meta.get("id")
     if declared is not None and str(declared) != paper_id:
-        reader.error("id", f"id '{declared}' does not match the file name '{paper_id}.md'")
+        hint = (f" (write it in quotes: id: \"{paper_id}\")"
+                if isinstance(declared, (int, float)) else "")
+        reader.error("id", f"id '{declared}' does not match the file name '{paper_id}.md'"
+                     + hint)
     if not is_safe_id(paper_id):
         problems.add(path, f"'{paper_id}' is not a usable paper id: use letters, digits, "
                      "'.', '_' and '-' (the file name is the id)", 1)
@@ -307,7 +323,7 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date, problems: Proble
         comment=reader.text("comment"),
         categories=reader.text_list("categories"),
         source=str(path),
-        digest=file_digest(path, str(sorted(meta.items(), key=str)) + doc.body + day.isoformat()),
+        digest=file_digest(path, doc.text + day.isoformat()),
         **{name: reader.link(name) for name in LINK_FIELDS},
     )
     for slug in paper.topics:
@@ -332,10 +348,19 @@ class FieldReader:
         value = self.doc.meta.get(key)
         if value is None:
             return ""
-        if isinstance(value, bool) or isinstance(value, (dict, list)):
-            self.error(key, f"'{key}' must be text")
+        if not is_scalar_text(value):
+            self.error(key, f"'{key}' must be text (got {type_name(value)})")
             return ""
-        return str(value).strip()
+        return self.clean(key, str(value).strip())
+
+    def clean(self, key: str, value: str) -> str:
+        """A text without control characters (feeds and XML cannot carry them)."""
+        bad = control_character(value)
+        if bad:
+            self.error(key, f"'{key}' contains the control character U+{ord(bad):04X}; "
+                       "remove it")
+            return ""
+        return value
 
     def text_list(self, key: str) -> tuple[str, ...]:
         value = self.doc.meta.get(key)
@@ -343,12 +368,11 @@ class FieldReader:
             return ()
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not all(
-            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
-        ):
-            self.error(key, f"'{key}' must be a list of texts")
+        if not isinstance(value, list) or not all(is_scalar_text(v) for v in value):
+            self.error(key, f"'{key}' must be a list of texts, one per line starting with '- '")
             return ()
-        return tuple(str(v).strip() for v in value if str(v).strip())
+        items = (self.clean(key, str(v).strip()) for v in value)
+        return tuple(item for item in items if item)
 
     def integer(self, key: str) -> int | None:
         value = self.doc.meta.get(key)
@@ -387,44 +411,93 @@ class FieldReader:
         if value is None:
             return None
         if isinstance(value, str) and value.strip():
-            return Organization(value.strip())
+            return self.checked_organization(value.strip(), "")
         if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"].strip():
+            for key in value:
+                if key not in ("name", "fullname"):
+                    self.error("organization", f"unknown field 'organization.{key}' "
+                               "(an organization has name and fullname)")
             fullname = value.get("fullname") or ""
             if not isinstance(fullname, str):
                 self.error("organization", "'organization.fullname' must be text")
                 fullname = ""
-            return Organization(value["name"].strip(), fullname.strip())
+            return self.checked_organization(value["name"].strip(), fullname.strip())
         self.error("organization", "'organization' must have a 'name' (and optional 'fullname')")
         return None
 
+    def checked_organization(self, name: str, fullname: str) -> Organization | None:
+        for part, text in (("name", name), ("fullname", fullname)):
+            bad = control_character(text)
+            if bad:
+                self.error("organization", f"'organization.{part}' contains the control "
+                           f"character U+{ord(bad):04X}; remove it")
+                return None
+        try:
+            check_relative_path(urls.output_file(urls.org(name)))
+        except UnsafePathError:
+            self.error("organization", f"organization name '{name}' cannot be used in a web "
+                       "address (avoid '/', '\\', ':' and a leading '.')")
+            return None
+        return Organization(name, fullname)
+
+
+def is_scalar_text(value: object) -> bool:
+    """A YAML value that reads as text: a string, a number or a date (not a list, a mapping, a
+    boolean, or binary data)."""
+    return isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool)
+
+
+def type_name(value: object) -> str:
+    names = {dict: "a mapping", list: "a list", bool: "true/false", bytes: "binary data",
+             set: "a set"}
+    return names.get(type(value), type(value).__name__)
+
 
 def check_papers(content: Content, problems: Problems) -> None:
-    """Cross-file checks: ids are unique and every topic slug is defined."""
+    """Cross-file checks: ids are unique (ignoring case, as file systems may) and every topic
+    slug is defined."""
     seen: dict[str, Paper] = {}
     for paper in content.papers:
-        other = seen.get(paper.id)
+        other = seen.get(paper.id.casefold())
         if other is not None:
+            same = "the id" if other.id == paper.id else "ids that differ only in case:"
             problems.extend([Problem(problem(paper.source, "").path, 1,
-                                     f"two papers with the id '{paper.id}': this one and "
-                                     f"{problem(other.source, '').path}")])
+                                     f"two papers with {same} '{paper.id}': this one and "
+                                     f"{problem(other.source, '').path}"
+                                     + ("" if other.id == paper.id else f" ('{other.id}')")
+                                     + "; remove or rename one")])
         else:
-            seen[paper.id] = paper
+            seen[paper.id.casefold()] = paper
     known = set(content.topics)
     for paper in content.papers:
         for slug in paper.topics:
             if slug not in known:
                 hint = f" (known: {', '.join(sorted(known))})" if known else ""
                 problems.add(paper.source, f"unknown topic '{slug}': create topics/{slug}.md"
-                             + hint, topic_line(paper))
+                             + hint, key_line(paper, "topics"))
 
 
-def topic_line(paper: Paper) -> int:
-    """The line of ``topics:`` in a paper's file (read again only when reporting an error)."""
+def check_organizations(content: Content, problems: Problems) -> None:
+    """Organisation names that would share one page (they differ only in case) are an error."""
+    first: dict[str, Paper] = {}
+    for paper in content.papers:
+        if paper.organization is None:
+            continue
+        key = urls.org(paper.organization.name).casefold()
+        other = first.setdefault(key, paper)
+        if other.organization and other.organization.name != paper.organization.name:
+            problems.add(paper.source, f"organization '{paper.organization.name}' differs only "
+                         f"in case from '{other.organization.name}' in "
+                         f"{problem(other.source, '').path}; spell it the same way",
+                         key_line(paper, "organization"))
+
+
+def key_line(paper: Paper, key: str) -> int:
+    """The line of a top-level key in a paper's file (read again only to report an error)."""
     try:
         for number, line in enumerate(Path(paper.source).read_text("utf-8").splitlines(), 1):
-            if line.startswith("topics:"):
+            if line.startswith(f"{key}:"):
                 return number
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         pass
     return 1
-
