@@ -1,21 +1,46 @@
 """Atomic site writes: everything goes to a staging folder that replaces the output at the end.
 
 A failed, interrupted or killed build leaves the previous output as it was; the next build
-removes any staging folder a dead build left behind. The writer refuses paths outside the
-output folder and two outputs that claim the same path.
+removes any staging folder a dead build left behind. Builds of one output folder take turns
+(a lock on the folder that holds it). The writer refuses paths outside the output folder,
+two outputs that claim the same path, and output folders that are plainly not a built site
+(the content folder, a git checkout, the current folder).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
 import shutil
+import signal
+import unicodedata
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+
+from site_builder.errors import ContentError, problem
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: builds of one folder must not overlap
+    fcntl = None  # type: ignore[assignment]
 
 RENAME_EXCHANGE = 2
 STAGING_MARK = ".staging-"
 OLD_MARK = ".old-"
+DEVICE_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                          *(f"lpt{i}" for i in range(10))})
+HIDDEN_ALLOWED = frozenset({".nojekyll", ".well-known"})
+# what an output folder must never be: replacing it would destroy work
+NOT_AN_OUTPUT = {
+    ".git": "a git checkout",
+    "site.yaml": "a content folder",
+    "days": "a content folder",
+    "base.html": "a templates folder",
+    "pyproject.toml": "a project folder",
+    "setup.py": "a project folder",
+}
 
 
 class UnsafePathError(ValueError):
@@ -27,35 +52,111 @@ class DuplicateOutputError(ValueError):
 
 
 def check_relative_path(site_path: str) -> PurePosixPath:
-    """Reject absolute paths, ``..``, NUL bytes and backslashes in an output path."""
-    if not site_path or "\x00" in site_path or "\\" in site_path:
+    """Reject absolute paths, ``..``, NUL bytes, backslashes, colons, control characters,
+    hidden and reserved names (``con``, ``nul.txt``: Windows cannot create them)."""
+    if (not site_path or "\\" in site_path or ":" in site_path
+            or any(ord(ch) < 32 or ord(ch) == 127 for ch in site_path)):
         raise UnsafePathError(f"unsafe output path {site_path!r}")
     pure = PurePosixPath(site_path)
-    if pure.is_absolute() or any(part in ("..", ".", "") for part in pure.parts):
+    if pure.is_absolute() or any(part in ("..", ".", "") for part in site_path.split("/")):
         raise UnsafePathError(f"unsafe output path {site_path!r}")
-    if any(part.startswith(".") and part not in (".nojekyll",) for part in pure.parts):
-        raise UnsafePathError(f"hidden output path {site_path!r}")
+    for part in pure.parts:
+        if part.startswith(".") and part not in HIDDEN_ALLOWED:
+            raise UnsafePathError(f"hidden output path {site_path!r}")
+        if part.split(".")[0].lower() in DEVICE_NAMES:
+            raise UnsafePathError(f"reserved name {part!r} in output path {site_path!r}")
     return pure
+
+
+def path_key(site_path: str) -> str:
+    """Two paths with one key would be one file on some file system (case, Unicode form)."""
+    return unicodedata.normalize("NFC", site_path).casefold()
 
 
 def staging_folder(out_dir: Path) -> Path:
     return out_dir.parent / f".{out_dir.name}{STAGING_MARK}{os.getpid()}"
 
 
+def check_output_folder(out_dir: Path) -> None:
+    """Refuse an output folder whose replacement would destroy something that is not a site."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ContentError([problem(out_dir, "the output folder exists and is not a folder; "
+                                    "choose another --out")])
+    resolved = out_dir.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
+        raise ContentError([problem(out_dir, "refusing to replace this folder with the site; "
+                                    "choose a new or empty --out folder")])
+    if cwd == resolved or resolved in cwd.parents:
+        raise ContentError([problem(out_dir, "the output folder contains the current folder; "
+                                    "choose a new or empty --out folder such as 'output'")])
+    if out_dir.is_dir():
+        for name, what in NOT_AN_OUTPUT.items():
+            if (out_dir / name).exists():
+                raise ContentError([problem(
+                    out_dir, f"refusing to replace this folder: it holds '{name}', so it looks "
+                    f"like {what}, not a built site; choose a new or empty --out folder")])
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM for a few system calls, so a swap is never left half done."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - no POSIX signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def lock_parent(out_dir: Path) -> int | None:
+    """Take an exclusive lock on the folder that holds the output (released when the process
+    ends, even when killed); a second build of the same output waits for the first."""
+    if fcntl is None:  # pragma: no cover
+        return None
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_dir.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:  # pragma: no cover - a file system without locks
+        os.close(fd)
+        return None
+    return fd
+
+
+def unlock(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def remove_tree(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def remove_leftovers(out_dir: Path) -> None:
-    """Remove staging folders of builds that died; restore an output lost mid-swap."""
+    """Remove staging folders of builds that died; restore an output lost mid-swap.
+
+    Called with the lock held, so no other build is using a staging folder of this output.
+    """
     parent = out_dir.parent
     if not parent.is_dir():
         return
-    for entry in parent.iterdir():
+    for entry in sorted(parent.iterdir()):
         if entry.name.startswith(f".{out_dir.name}{STAGING_MARK}"):
-            shutil.rmtree(entry, ignore_errors=True)
+            remove_tree(entry)
     for entry in sorted(parent.iterdir()):
         if entry.name.startswith(f".{out_dir.name}{OLD_MARK}"):
-            if not out_dir.exists():
+            if not out_dir.exists() and not out_dir.is_symlink():
                 entry.rename(out_dir)
             else:
-                shutil.rmtree(entry, ignore_errors=True)
+                remove_tree(entry)
 
 
 def exchange(a: Path, b: Path) -> bool:
@@ -74,25 +175,51 @@ def exchange(a: Path, b: Path) -> bool:
 
 
 class SiteWriter:
-    """Collects the files of one build in a staging folder, then swaps it in."""
+    """Collects the files of one build in a staging folder, then swaps it in.
+
+    ``commit()`` or ``abort()`` must end every writer: both release the lock.
+    """
 
     def __init__(self, out_dir: Path):
+        check_output_folder(out_dir)
+        if out_dir.is_symlink():  # replace the folder the link points to, keep the link
+            out_dir = out_dir.resolve()
         self.out_dir = out_dir
-        remove_leftovers(out_dir)
-        self.staging = staging_folder(out_dir)
-        self.staging.mkdir(parents=True)
-        self.claimed: dict[str, str] = {}
+        self._lock = lock_parent(out_dir)
+        try:
+            remove_leftovers(out_dir)
+            self.staging = staging_folder(out_dir)
+            remove_tree(self.staging)
+            self.staging.mkdir(parents=True)
+        except BaseException:
+            unlock(self._lock)
+            raise
+        self.claimed: dict[str, tuple[str, str]] = {}  # key -> (path, source)
+        self.folders: dict[str, str] = {}  # key of every parent folder -> a file under it
         self.bytes_written = 0
 
     def target(self, site_path: str, source: str) -> Path:
         """Claim a path for a source, refusing unsafe paths and duplicates."""
         pure = check_relative_path(site_path)
-        key = str(pure).casefold()  # case-insensitive file systems would merge these
+        key = path_key(str(pure))
         if key in self.claimed:
+            first_path, first_source = self.claimed[key]
+            same = "" if first_path == site_path else f" (as {first_path!r})"
             raise DuplicateOutputError(
-                f"two outputs claim {site_path!r}: {self.claimed[key]} and {source}"
-            )
-        self.claimed[key] = source
+                f"two outputs claim {site_path!r}{same}: first {first_source}, then {source}")
+        if key in self.folders:
+            raise DuplicateOutputError(
+                f"{site_path!r} ({source}) would be a file, but {self.folders[key]!r} needs "
+                "a folder there")
+        parents = [path_key(str(parent)) for parent in pure.parents if str(parent) != "."]
+        for parent in parents:
+            if parent in self.claimed:
+                raise DuplicateOutputError(
+                    f"{site_path!r} ({source}) needs a folder where "
+                    f"{self.claimed[parent][0]!r} ({self.claimed[parent][1]}) is a file")
+        for parent in parents:
+            self.folders.setdefault(parent, site_path)
+        self.claimed[key] = (site_path, source)
         path = self.staging.joinpath(*pure.parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
@@ -107,8 +234,12 @@ class SiteWriter:
         """Copy static assets (templates/static) under a site path prefix."""
         if not folder.is_dir():
             return
+        root = folder.resolve()
         for path in sorted(folder.rglob("*")):
             if path.is_file() and not path.name.startswith("."):
+                if not path.resolve().is_relative_to(root):
+                    raise UnsafePathError(f"{path} is a symbolic link out of {folder}; "
+                                          "copy the file in instead")
                 rel = path.relative_to(folder).as_posix()
                 shutil.copyfile(path, self.target(prefix + rel, str(path)))
                 self.bytes_written += path.stat().st_size
@@ -119,18 +250,34 @@ class SiteWriter:
 
     def commit(self) -> None:
         """Replace the output folder with the staging folder in one step."""
+        try:
+            with signals_held():
+                self._swap()
+        finally:
+            unlock(self._lock)
+            self._lock = None
+
+    def _swap(self) -> None:
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise NotADirectoryError(f"{self.out_dir} exists and is not a folder")
         if not self.out_dir.exists():
             self.staging.rename(self.out_dir)
             return
         if exchange(self.staging, self.out_dir):
-            shutil.rmtree(self.staging)
+            remove_tree(self.staging)  # now the previous output
             return
         old = self.out_dir.parent / f".{self.out_dir.name}{OLD_MARK}{os.getpid()}"
         self.out_dir.rename(old)
-        self.staging.rename(self.out_dir)
-        shutil.rmtree(old)
+        try:
+            self.staging.rename(self.out_dir)
+        except BaseException:
+            old.rename(self.out_dir)
+            raise
+        remove_tree(old)
 
     def abort(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        try:
+            remove_tree(self.staging)
+        finally:
+            unlock(self._lock)
+            self._lock = None
