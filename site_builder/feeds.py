@@ -1,11 +1,318 @@
-"""Feeds: RSS 2.0, Atom, JSON Feed, digest, weekly and OPML, from one table of feed specs."""
+"""Feeds: RSS 2.0, Atom, JSON Feed, digest, weekly and OPML, from one table of feed specs.
+
+``feed_specs(site)`` is the table: one ``FeedSpec`` per channel (the site, each topic, each
+saved search, the daily digest, the weekly top) with its items and the files it is written
+as. One writer per format turns a spec into bytes. Every date is a listing day at midnight
+UTC and every URL is absolute, so an unchanged site rebuilds to byte-identical feeds.
+"""
 
 from __future__ import annotations
 
-from site_builder.model import Site
+import datetime as dt
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from pathlib import Path
+
+import jinja2
+from feedgen.feed import FeedGenerator
+
+from site_builder import __version__, urls
+from site_builder.dates import count, long_date, plain_date
+from site_builder.markup import plain_text, truncate
+from site_builder.model import Day, Site, Week
 from site_builder.outputs import FileOutput
+from site_builder.render import make_environment
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+EPOCH = dt.date(1970, 1, 1)  # the date of a feed with no items (still deterministic)
+SUMMARY_LENGTH = 500
+GENERATOR = "site-builder"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+GROUP_SITE = "Newest papers"
+GROUP_DIGESTS = "Email digests"
+GROUP_TOPICS = "Topics"
+GROUP_SEARCHES = "Saved searches"
 
 
-def feed_files(site: Site) -> list[FileOutput]:
-    """Every feed of the site (being written for the feeds issue)."""
-    return []
+@dataclass(frozen=True)
+class Category:
+    term: str  # the topic slug
+    label: str  # the topic title
+    scheme: str  # absolute URL of the topic page
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry of any feed: a paper, a day (digest) or a week (weekly)."""
+
+    guid: str  # absolute URL of the item's page; never changes between builds
+    title: str  # plain text
+    date: dt.date  # the listing day; published and updated at midnight UTC
+    summary: str  # plain text
+    content_html: str  # sanitised HTML with absolute URLs
+    authors: tuple[str, ...] = ()
+    categories: tuple[Category, ...] = ()
+    related: tuple[tuple[str, str, str], ...] = ()  # (title, URL, media type): PDF, code, ...
+    external_url: str = ""  # the paper elsewhere (arXiv), for JSON Feed
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One channel: what it lists and the files (format, site path) it is written as.
+
+    The first file is the one ``feeds.opml`` lists, so a reader subscribes once per channel.
+    """
+
+    title: str
+    description: str
+    page: str  # site path of the HTML page the channel follows
+    group: str  # heading in feeds.opml
+    files: tuple[tuple[str, str], ...]
+    items: list[FeedItem] = field(default_factory=list)
+    label: str = ""  # its name in feeds.opml when the title alone is ambiguous
+
+    @property
+    def updated(self) -> dt.date:
+        return max((item.date for item in self.items), default=EPOCH)
+
+
+def midnight(date: dt.date) -> dt.datetime:
+    return dt.datetime.combine(date, dt.time(0), tzinfo=dt.UTC)
+
+
+class ItemMaker:
+    """Turns papers, days and weeks into feed items (rendered once, reused by every feed)."""
+
+    def __init__(self, site: Site, env: jinja2.Environment):
+        self.site = site
+        self.base = site.config.base_url
+        self.env = env
+        self.topic_titles = site.topic_titles()
+        self._papers: dict[str, FeedItem] = {}
+
+    def url(self, site_path: str) -> str:
+        return urls.absolute(self.base, site_path)
+
+    def render(self, template: str, **context) -> str:
+        return self.env.get_template(template).render(
+            **context, url=self.url, urls=urls, topic_titles=self.topic_titles,
+            config=self.site.config)
+
+    def paper(self, paper) -> FeedItem:
+        item = self._papers.get(paper.id)
+        if item is None:
+            item = self._papers[paper.id] = self._paper_item(paper)
+        return item
+
+    def _paper_item(self, paper) -> FeedItem:
+        related = [("PDF", paper.pdf, "application/pdf"), ("Code", paper.code, "text/html"),
+                   ("arXiv", paper.arxiv, "text/html"),
+                   ("Project page", paper.project_page, "text/html")]
+        return FeedItem(
+            guid=self.url(urls.paper(paper.id)),
+            title=paper.title,
+            date=paper.day,
+            summary=truncate(paper.summary, SUMMARY_LENGTH),
+            content_html=self.render("feeds/paper.html", paper=paper).strip(),
+            authors=paper.authors,
+            categories=tuple(Category(slug, self.topic_titles.get(slug, slug),
+                                      self.url(urls.topic(slug)))
+                             for slug in paper.topic_slugs),
+            related=tuple((title, link, kind) for title, link, kind in related if link),
+            external_url=paper.arxiv,
+        )
+
+    def day(self, day: Day) -> FeedItem:
+        top = "; ".join(p.title for p in day.papers[:3])
+        return FeedItem(
+            guid=self.url(urls.day(day.date)),
+            title=f"{long_date(day.date)}: {count(len(day.papers), 'paper')}",
+            date=day.date,
+            summary=f"{count(len(day.papers), 'paper')} listed on {long_date(day.date)}. "
+                    f"Top: {top}",
+            content_html=self.render("feeds/digest.html", day=day).strip(),
+        )
+
+    def week(self, week: Week) -> FeedItem:
+        top = week.papers[: self.site.config.home_top_size]
+        sunday = week.monday + dt.timedelta(days=6)
+        return FeedItem(
+            guid=self.url(urls.week(week.key)),
+            title=f"Week {week.key} ({plain_date(week.monday)} to {plain_date(sunday)}): "
+                  f"top {count(len(top), 'paper')}",
+            date=week.days[-1].date,
+            summary="Top papers of the week: " + "; ".join(p.title for p in top),
+            content_html=self.render("feeds/weekly.html", week=week, papers=top).strip(),
+        )
+
+
+def complete_weeks(site: Site) -> list[Week]:
+    """Weeks that are over: a later week has listings (so an item never changes after)."""
+    return site.weeks[:-1]
+
+
+def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
+    """The table of every feed of the site."""
+    config = site.config
+    make = ItemMaker(site, env)
+    specs = [
+        FeedSpec(config.title, config.description, urls.HOME, GROUP_SITE,
+                 (("rss", urls.RSS), ("atom", urls.ATOM), ("json", urls.JSON_FEED)),
+                 [make.paper(p) for p in site.newest_papers[: config.feed_size]]),
+        FeedSpec(config.title, "The whole listing of each day in one item, newest day first: "
+                 "for RSS-to-email services.", urls.HOME, GROUP_DIGESTS,
+                 (("rss", urls.DIGEST),),
+                 [make.day(d) for d in reversed(site.days[-config.digest_size:])],
+                 label=f"{config.title}: daily digest (one item per day)"),
+        FeedSpec(f"{config.title}: top papers of the week", "One item per ISO week with its "
+                 "most upvoted papers, once the week is over.", urls.ARCHIVE, GROUP_DIGESTS,
+                 (("rss", urls.WEEKLY),),
+                 [make.week(w) for w in reversed(complete_weeks(site)[-config.digest_size:])]),
+    ]
+    for listing in site.topics:
+        topic = listing.topic
+        about = truncate(plain_text(topic.description_html), 300) or f"New papers: {topic.title}."
+        specs.append(FeedSpec(
+            f"{topic.title} · {config.title}", about, urls.topic(topic.slug), GROUP_TOPICS,
+            (("rss", urls.topic_feed(topic.slug)), ("atom", urls.topic_atom(topic.slug))),
+            [make.paper(p) for p in listing.papers[: config.topic_feed_size]]))
+    for listing in site.saved_searches:
+        search = listing.search
+        specs.append(FeedSpec(
+            f"{search.title} · {config.title}", f"New papers matching the saved search "
+            f"'{search.title}'.", urls.saved_search(search.slug), GROUP_SEARCHES,
+            (("rss", urls.saved_search_feed(search.slug)),
+             ("atom", urls.saved_search_atom(search.slug))),
+            [make.paper(p) for p in listing.papers[: config.topic_feed_size]]))
+    return specs
+
+
+def new_generator(spec: FeedSpec, site: Site, self_path: str, self_type: str) -> FeedGenerator:
+    """A feedgen generator with the channel's fields and no build-time values."""
+    config = site.config
+    fg = FeedGenerator()
+    fg.load_extension("dc", atom=False, rss=True)
+    fg.id(urls.absolute(config.base_url, self_path))
+    fg.title(spec.title)
+    fg.description(spec.description)
+    fg.link(href=urls.absolute(config.base_url, self_path), rel="self", type=self_type)
+    fg.link(href=urls.absolute(config.base_url, spec.page), rel="alternate", type="text/html")
+    fg.language(config.language)
+    fg.author({"name": config.author or config.title})
+    fg.icon(urls.absolute(config.base_url, urls.static("favicon.svg")))
+    fg.generator(GENERATOR, version=__version__)
+    fg.updated(midnight(spec.updated))  # feedgen defaults both to the build time
+    fg.lastBuildDate(midnight(spec.updated))
+    for item in spec.items:
+        add_entry(fg, item)
+    return fg
+
+
+def add_entry(fg: FeedGenerator, item: FeedItem) -> None:
+    entry = fg.add_entry(order="append")
+    entry.id(item.guid)
+    entry.guid(item.guid, permalink=True)
+    entry.title(item.title)
+    entry.link(href=item.guid, rel="alternate", type="text/html")
+    for title, href, kind in item.related:
+        entry.link(href=href, rel="related", title=title, type=kind)
+    entry.published(midnight(item.date))
+    entry.updated(midnight(item.date))
+    entry.summary(item.summary, type="text")  # also the RSS <description>: plain text
+    entry.content(item.content_html, type="html")  # RSS <content:encoded>, Atom <content>
+    for name in item.authors:
+        entry.author({"name": name})
+    if item.authors:
+        entry.dc.dc_creator(list(item.authors))
+    for category in item.categories:
+        entry.category(term=category.term, label=category.label, scheme=category.scheme)
+
+
+def rss_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
+    return new_generator(spec, site, path, "application/rss+xml").rss_str(pretty=True)
+
+
+def atom_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
+    return new_generator(spec, site, path, "application/atom+xml").atom_str(pretty=True)
+
+
+def json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
+    """JSON Feed 1.1 (feedgen does not write it); keys in a fixed order."""
+    config = site.config
+    feed = {
+        "version": JSON_FEED_VERSION,
+        "title": spec.title,
+        "home_page_url": urls.absolute(config.base_url, spec.page),
+        "feed_url": urls.absolute(config.base_url, path),
+        "description": spec.description,
+        "language": config.language,
+        "authors": [{"name": config.author or config.title}],
+        "items": [json_item(item) for item in spec.items],
+    }
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def json_item(item: FeedItem) -> dict:
+    data: dict = {
+        "id": item.guid,
+        "url": item.guid,
+        "title": item.title,
+        "content_html": item.content_html,
+        "summary": item.summary,
+        "date_published": midnight(item.date).isoformat().replace("+00:00", "Z"),
+    }
+    if item.external_url:
+        data["external_url"] = item.external_url
+    if item.authors:
+        data["authors"] = [{"name": name} for name in item.authors]
+    if item.categories:
+        data["tags"] = [category.label for category in item.categories]
+    pdfs = [href for _title, href, kind in item.related if kind == "application/pdf"]
+    if pdfs:
+        data["attachments"] = [{"url": pdfs[0], "mime_type": "application/pdf"}]
+    return data
+
+
+WRITERS: dict[str, Callable[[FeedSpec, Site, str], bytes]] = {
+    "rss": rss_bytes, "atom": atom_bytes, "json": json_bytes,
+}
+OPML_TYPES = {"rss": "rss", "atom": "atom", "json": "json"}
+
+
+def opml_bytes(site: Site, specs: list[FeedSpec]) -> bytes:
+    """Every channel once (its first file), grouped, for a one-step import into a reader."""
+    config = site.config
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = f"{config.title}: every feed"
+    newest = max((spec.updated for spec in specs), default=EPOCH)
+    ET.SubElement(head, "dateModified").text = format_datetime(midnight(newest), usegmt=True)
+    body = ET.SubElement(root, "body")
+    groups: dict[str, ET.Element] = {}
+    for spec in specs:
+        if spec.group not in groups:
+            groups[spec.group] = ET.SubElement(body, "outline", text=spec.group,
+                                               title=spec.group)
+        kind, path = spec.files[0]
+        name = spec.label or spec.title
+        ET.SubElement(groups[spec.group], "outline", type=OPML_TYPES[kind], text=name,
+                      title=name, description=spec.description,
+                      xmlUrl=urls.absolute(config.base_url, path),
+                      htmlUrl=urls.absolute(config.base_url, spec.page))
+    ET.indent(root)
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+
+
+def feed_files(site: Site, env: jinja2.Environment | None = None) -> list[FileOutput]:
+    """Every feed of the site, and feeds.opml listing them."""
+    if env is None:
+        env = make_environment(DEFAULT_TEMPLATES)
+    specs = feed_specs(site, env)
+    files = [FileOutput(path, WRITERS[kind](spec, site, path), f"feed {spec.title}")
+             for spec in specs for kind, path in spec.files]
+    files.append(FileOutput(urls.OPML, opml_bytes(site, specs), "feeds.opml"))
+    return files

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 HOME = ""
 ARCHIVE = "archive/"
@@ -83,6 +83,18 @@ def saved_search_atom(slug: str) -> str:
 
 def org(name: str) -> str:
     return f"orgs/{quote(name)}/"
+
+
+def name_in(url: str, section: str) -> str:
+    """The name in a page URL made by ``topic()``, ``org()`` or ``paper()``, or "".
+
+    ``name_in("https://x.org/digest/topics/llm-training/", "topics")`` is ``"llm-training"``:
+    how the email command reads topic slugs and organisation names back from a digest feed.
+    """
+    parts = urlsplit(url).path.rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2] == section.strip("/") and parts[-1]:
+        return unquote(parts[-1])
+    return ""
 
 
 def static(name: str) -> str:

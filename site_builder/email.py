@@ -1,0 +1,569 @@
+"""The daily email: digest feed -> one day's papers -> email message -> a file or SMTP.
+
+The email is made from the published ``digest.xml`` only (read with feedparser from a file or
+a URL), so it works against any deployed copy of the site. Each paper of a digest item is a
+``<div class="paper">`` whose parts carry class names (see ``templates/feeds/digest.html``);
+``DigestParser`` reads them back with ``html.parser``. Topic slugs and organisation names come
+back from the links to their pages, which is all a saved search needs to filter the day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import html
+import os
+import smtplib
+import ssl
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formataddr, formatdate, parseaddr
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import css_inline
+import feedparser
+import jinja2
+
+from site_builder import __version__, urls
+from site_builder.config import SavedSearch, SiteConfig, load_config
+from site_builder.content import Organization, Paper
+from site_builder.dates import long_date, short_date
+from site_builder.errors import ContentError, Problem, problem
+from site_builder.markup import sanitise, truncate
+from site_builder.model import saved_search_matches
+from site_builder.render import make_environment
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+HTML_TEMPLATE = "email/digest.html"
+TEXT_TEMPLATE = "email/digest.txt"
+SHORT_ABSTRACT = 320
+AUTHORS_SHOWN = 5
+TIMEOUT = 30  # seconds, for fetching the feed and for each SMTP operation
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+             "param", "source", "track", "wbr"}
+BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "div"}
+# class name in the digest HTML -> field of a DigestPaper
+FIELD_CLASSES = {
+    "paper-title": "title", "author": "authors", "author-count": "author_count",
+    "org": "org", "upvotes": "upvotes", "paper-abstract": "abstract",
+    "paper-withdrawn": "withdrawn", "topic": "topics", "paper-link": "url",
+}
+LINK_PREFIX = "link-"  # link-paper, link-pdf, link-code, link-arxiv, link-project
+
+
+@dataclass
+class DigestPaper:
+    """One paper as read back from a digest item."""
+
+    title: str = ""
+    url: str = ""
+    authors: list[str] = field(default_factory=list)
+    author_count: int = 0
+    org_name: str = ""
+    org_label: str = ""
+    upvotes: int = 0
+    abstract: str = ""
+    withdrawn: bool = False
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, label, URL)
+    topics: list[tuple[str, str, str]] = field(default_factory=list)  # (slug, title, URL)
+
+    @property
+    def short_abstract(self) -> str:
+        return truncate(self.abstract, SHORT_ABSTRACT)
+
+    @property
+    def byline(self) -> str:
+        """``A, B, C, D, E and 12 more`` or ``14 authors``."""
+        if self.authors:
+            shown = ", ".join(self.authors[:AUTHORS_SHOWN])
+            more = len(self.authors) - AUTHORS_SHOWN
+            return shown + (f" and {more} more" if more > 0 else "")
+        if self.author_count:
+            return f"{self.author_count} author{'s' if self.author_count != 1 else ''}"
+        return ""
+
+    @property
+    def outside_links(self) -> list[tuple[str, str, str]]:
+        """Links other than the paper's own page (PDF, code, arXiv, project page)."""
+        return [link for link in self.links if link[0] != "paper"]
+
+    def as_paper(self, day: dt.date) -> Paper:
+        """A Paper with what a saved search looks at (topics, organisation, upvotes, text)."""
+        org = None
+        if self.org_name:
+            fullname = self.org_label if self.org_label != self.org_name else ""
+            org = Organization(self.org_name, fullname)
+        slugs = tuple(slug for slug, _title, _url in self.topics)
+        return Paper(id=self.url, title=self.title, day=day, abstract=self.abstract,
+                     authors=tuple(self.authors), organization=org, upvotes=self.upvotes,
+                     topics=slugs, topic_slugs=slugs)
+
+
+@dataclass
+class DigestDay:
+    """One item of digest.xml: a listing day and its papers, top first."""
+
+    date: dt.date
+    guid: str
+    url: str
+    site_title: str
+    site_url: str
+    papers: list[DigestPaper]
+    note_html: str = ""
+    note_text: str = ""
+
+
+def safe_url(href: str | None) -> str:
+    """Only http(s) links make it into an email."""
+    href = (href or "").strip()
+    return href if urlsplit(href).scheme in ("http", "https") else ""
+
+
+def number_in(text: str) -> int:
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+class DigestParser(HTMLParser):
+    """Reads the papers and the editor's note back from a digest item's HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.papers: list[DigestPaper] = []
+        self.note_parts: list[str] = []
+        self.note_paragraphs: list[str] = []
+        self._stack: list[tuple[str, list[str], str, list[str]]] = []  # tag, classes, href, text
+        self._note_depth = 0  # stack depth of the open digest-note element, 0 when outside
+        self._note_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        classes = (attributes.get("class") or "").split()
+        if self._note_depth:
+            self.note_parts.append(self.get_starttag_text() or "")
+        if tag in VOID_TAGS:
+            if self._note_depth and tag == "br":
+                self._note_text.append(" ")
+            return
+        if "paper" in classes and tag == "div":
+            self.papers.append(DigestPaper())
+        self._stack.append((tag, classes, safe_url(attributes.get("href")), []))
+        if "digest-note" in classes and not self._note_depth:
+            self._note_depth = len(self._stack)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID_TAGS or not any(entry[0] == tag for entry in self._stack):
+            return
+        while self._stack:
+            open_tag, classes, href, text = self._stack.pop()
+            closing_note = self._note_depth and len(self._stack) + 1 == self._note_depth
+            if self._note_depth and not closing_note:
+                self.note_parts.append(f"</{open_tag}>")
+                if open_tag in BLOCK_TAGS:
+                    self._end_note_paragraph()
+            if closing_note:
+                self._end_note_paragraph()
+                self._note_depth = 0
+            self._close(classes, href, " ".join("".join(text).split()))
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        for _tag, _classes, _href, text in self._stack:
+            text.append(data)
+        if self._note_depth:
+            self.note_parts.append(html.escape(data, quote=False))
+            self._note_text.append(data)
+
+    def _end_note_paragraph(self) -> None:
+        paragraph = " ".join("".join(self._note_text).split())
+        if paragraph:
+            self.note_paragraphs.append(paragraph)
+        self._note_text = []
+
+    def _close(self, classes: list[str], href: str, text: str) -> None:
+        if not self.papers:
+            return
+        paper = self.papers[-1]
+        for name in classes:
+            if name.startswith(LINK_PREFIX) and href:
+                paper.links.append((name[len(LINK_PREFIX):], text, href))
+            kind = FIELD_CLASSES.get(name)
+            if kind == "title":
+                paper.title = text
+            elif kind == "url" and href:
+                paper.url = href
+            elif kind == "authors" and text:
+                paper.authors.append(text)
+            elif kind == "author_count":
+                paper.author_count = number_in(text)
+            elif kind == "org":
+                paper.org_name = urls.name_in(href, "orgs") or text
+                paper.org_label = text
+            elif kind == "upvotes":
+                paper.upvotes = number_in(text)
+            elif kind == "abstract":
+                paper.abstract = text
+            elif kind == "withdrawn":
+                paper.withdrawn = True
+            elif kind == "topics" and href:
+                paper.topics.append((urls.name_in(href, "topics"), text, href))
+
+
+def read_feed(source: str) -> feedparser.FeedParserDict:
+    """The digest feed from a file or an http(s) URL (errors name the source)."""
+    if urlsplit(source).scheme in ("http", "https"):
+        request = urllib.request.Request(source, headers={
+            "User-Agent": f"site-builder/{__version__} (+email digest)"})
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                data = response.read()
+        except urllib.error.HTTPError as exc:
+            raise ContentError([problem(source, f"cannot read the feed: HTTP {exc.code} "
+                                                f"{exc.reason}")]) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ContentError([problem(source, f"cannot read the feed: {reason}")]) from None
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ContentError([problem(path, "feed file not found")])
+        data = path.read_bytes()
+    feed = feedparser.parse(data)
+    if not feed.get("version") or (feed.get("bozo") and not feed.entries):
+        reason = feed.get("bozo_exception") or "no RSS or Atom channel"
+        raise ContentError([problem(source, f"not a readable RSS or Atom feed ({reason})")])
+    return feed
+
+
+def entry_date(entry: feedparser.FeedParserDict) -> dt.date | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    return dt.date(*parsed[:3]) if parsed else None
+
+
+def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | None):
+    """The digest item of the given day, or of the newest day."""
+    dated = [(entry_date(entry), entry) for entry in feed.entries]
+    dated = [(day, entry) for day, entry in dated if day is not None]
+    if not dated:
+        raise ContentError([problem(source, "the feed has no dated digest items")])
+    if date is None:
+        return max(dated, key=lambda pair: pair[0])
+    for day, entry in dated:
+        if day == date:
+            return day, entry
+    days = sorted({day for day, _entry in dated}, reverse=True)
+    shown = ", ".join(d.isoformat() for d in days[:7]) + (", ..." if len(days) > 7 else "")
+    raise ContentError([problem(source, f"no digest item for {date.isoformat()} "
+                                        f"(the feed has {shown})")])
+
+
+def read_day(feed: feedparser.FeedParserDict, source: str, date: dt.date | None) -> DigestDay:
+    day, entry = pick_entry(feed, source, date)
+    body = entry.content[0].value if entry.get("content") else entry.get("summary", "")
+    parser = DigestParser()
+    parser.feed(body)
+    parser.close()
+    papers = [p for p in parser.papers if p.title and p.url]
+    if not papers:
+        raise ContentError([problem(source, f"the item of {day.isoformat()} lists no papers in "
+                                            "the digest format: is this the site's digest.xml?")])
+    guid = entry.get("id") or entry.get("link") or day.isoformat()
+    return DigestDay(
+        date=day, guid=guid, url=safe_url(entry.get("link")) or safe_url(guid),
+        site_title=" ".join(feed.feed.get("title", "").split()) or SiteConfig().title,
+        site_url=safe_url(feed.feed.get("link")), papers=papers,
+        note_html=sanitise("".join(parser.note_parts)).strip(),
+        note_text="\n\n".join(parser.note_paragraphs),
+    )
+
+
+def find_saved_search(config: SiteConfig, content_dir: Path, slug: str) -> SavedSearch:
+    for search in config.saved_searches:
+        if search.slug == slug:
+            return search
+    known = ", ".join(s.slug for s in config.saved_searches) or "none defined"
+    raise ContentError([problem(content_dir / "site.yaml",
+                                f"no saved search '{slug}' (known: {known})")])
+
+
+def filter_day(day: DigestDay, search: SavedSearch) -> DigestDay:
+    """Only the day's papers that match a saved search (as the site's own search page)."""
+    papers = [p for p in day.papers if saved_search_matches(search, p.as_paper(day.date))]
+    return DigestDay(day.date, day.guid, day.url, day.site_title, day.site_url, papers,
+                     day.note_html, day.note_text)
+
+
+def subject_line(config: SiteConfig, content_dir: Path, title: str, day: DigestDay) -> str:
+    values = {"title": title, "date": short_date(day.date), "count": len(day.papers)}
+    try:
+        subject = config.email.subject.format_map(values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ContentError([problem(content_dir / "site.yaml",
+                                    f"email.subject: cannot fill in {exc} (use {{title}}, "
+                                    "{date} and {count})")]) from None
+    return " ".join(subject.split())
+
+
+def message_id(day: DigestDay, search: SavedSearch | None) -> str:
+    """The same id for the same day (and saved search), so a resend is recognisable."""
+    key = day.guid + ("\0" + search.slug if search else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    host = urlsplit(day.guid).hostname or "site-builder.invalid"
+    name = f"digest-{day.date.isoformat()}" + (f"-{search.slug}" if search else "")
+    return f"<{name}.{digest}@{host}>"
+
+
+def unsubscribe_link(value: str) -> str:
+    """The List-Unsubscribe setting as a link for the footer (http(s) or mailto only)."""
+    value = value.strip().strip("<>")
+    return value if urlsplit(value).scheme in ("http", "https", "mailto") else ""
+
+
+def list_unsubscribe(value: str) -> str:
+    value = value.strip()
+    return value if value.startswith("<") else f"<{value}>"
+
+
+def render_bodies(env: jinja2.Environment, day: DigestDay, config: SiteConfig, title: str,
+                  subject: str, search: SavedSearch | None) -> tuple[str, str]:
+    """The HTML (CSS inlined) and text parts of the email."""
+    context = {
+        "day": day, "papers": day.papers, "title": title, "subject": subject, "search": search,
+        "date_long": long_date(day.date), "settings": config.email, "language": config.language,
+        "unsubscribe": unsubscribe_link(config.email.list_unsubscribe),
+    }
+    html_body = env.get_template(HTML_TEMPLATE).render(**context)
+    inliner = css_inline.CSSInliner(load_remote_stylesheets=False)
+    return inliner.inline(html_body), env.get_template(TEXT_TEMPLATE).render(**context)
+
+
+def build_message(day: DigestDay, config: SiteConfig, env: jinja2.Environment,
+                  content_dir: Path, search: SavedSearch | None) -> EmailMessage:
+    title = f"{day.site_title}: {search.title}" if search else day.site_title
+    subject = subject_line(config, content_dir, title, day)
+    html_body, text_body = render_bodies(env, day, config, title, subject, search)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id(day, search)
+    if config.email.list_unsubscribe:
+        message["List-Unsubscribe"] = list_unsubscribe(config.email.list_unsubscribe)
+    message.set_content(text_body)
+    message.add_alternative(html_body, subtype="html")
+    return message
+
+
+def address_problem(value: str) -> str:
+    name, address = parseaddr(value)
+    if not address or "@" not in address or address.startswith("@") or address.endswith("@"):
+        return f"'{value}' is not an email address"
+    return ""
+
+
+def read_recipients(args: argparse.Namespace) -> list[str]:
+    """--to addresses, then --to-file lines (blank lines and # comments skipped), deduplicated."""
+    found: list[tuple[str, Problem | None]] = [
+        (a, problem("--to", msg) if (msg := address_problem(a)) else None) for a in args.to]
+    if args.to_file:
+        try:
+            lines = args.to_file.read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ContentError([problem(args.to_file, f"cannot read recipients: {exc}")]) from None
+        for number, line in enumerate(lines, 1):
+            value = line.strip()
+            if value and not value.startswith("#"):
+                msg = address_problem(value)
+                found.append((value, problem(args.to_file, msg, number) if msg else None))
+    problems = [p for _addr, p in found if p]
+    if problems:
+        raise ContentError(problems)
+    return list(dict.fromkeys(addr for addr, _p in found))
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    use_ssl: bool = False
+    starttls: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def connect(self) -> smtplib.SMTP:
+        """A connected (and logged-in, when SMTP_USER is set) session, or a ContentError."""
+        smtp: smtplib.SMTP | None = None
+        try:
+            if self.use_ssl:
+                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=TIMEOUT,
+                                        context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=TIMEOUT)
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            user = os.environ.get("SMTP_USER", "")
+            if user:
+                smtp.login(user, os.environ.get("SMTP_PASSWORD", ""))
+            return smtp
+        except smtplib.SMTPAuthenticationError as exc:
+            close(smtp)
+            raise ContentError([problem(self.label, "the server refused the login of SMTP_USER "
+                                                    f"({smtp_reason(exc)})")]) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            close(smtp)
+            raise ContentError([problem(self.label, "cannot connect to the SMTP server: "
+                                                    f"{smtp_reason(exc)}")]) from None
+
+
+def close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is None:
+        return
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
+
+
+def smtp_reason(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{code} {text.decode(errors='replace')}"
+                         for code, text in exc.recipients.values()) or "refused"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(
+            exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {text}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def parse_server(value: str, use_ssl: bool, starttls: bool) -> SmtpServer | str:
+    """``HOST:PORT`` (``[::1]:25`` for IPv6) as a server, or an error message."""
+    host, _sep, port_text = value.rpartition(":")
+    if not _sep:
+        host, port_text = value, str(465 if use_ssl else 587 if starttls else 25)
+    host = host.strip("[]")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        return f"--smtp '{value}' is not HOST:PORT"
+    return SmtpServer(host, int(port_text), use_ssl, starttls)
+
+
+def send_all(message: EmailMessage, sender: str, recipients: list[str],
+             server: SmtpServer) -> list[Problem]:
+    """One message per recipient over one connection; the failures, reported per recipient."""
+    failures: list[Problem] = []
+    smtp: smtplib.SMTP | None = server.connect()
+    try:
+        for recipient in recipients:
+            del message["To"]
+            message["To"] = recipient
+            try:
+                if smtp is None:
+                    smtp = server.connect()
+                smtp.send_message(message, from_addr=parseaddr(sender)[1],
+                                  to_addrs=[parseaddr(recipient)[1]])
+                print(f"sent to {recipient}")
+            except ContentError as exc:  # reconnecting failed
+                failures.append(problem(server.label, f"{recipient}: not sent: "
+                                                      f"{exc.problems[0].message}"))
+            except (smtplib.SMTPException, OSError) as exc:
+                failures.append(problem(server.label, f"{recipient}: not sent: "
+                                                      f"{smtp_reason(exc)}"))
+                if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
+                    close(smtp)
+                    smtp = None
+    finally:
+        close(smtp)
+    return failures
+
+
+def usage_error(message: str) -> int:
+    print(f"site-builder email: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def check_arguments(args: argparse.Namespace) -> str:
+    if args.ssl and args.starttls:
+        return "use --ssl or --starttls, not both"
+    if args.smtp:
+        if not args.sender:
+            return "--smtp needs --from ADDR"
+        if not args.to and not args.to_file:
+            return "--smtp needs --to ADDR or --to-file FILE"
+        if address_problem(args.sender):
+            return f"--from {address_problem(args.sender)}"
+    return ""
+
+
+def load_settings(content_dir: Path) -> SiteConfig:
+    """site.yaml of the content folder when there is one, else the defaults."""
+    return load_config(content_dir) if content_dir.is_dir() else SiteConfig()
+
+
+def email_environment(templates_dir: Path) -> jinja2.Environment:
+    missing = [name for name in (HTML_TEMPLATE, TEXT_TEMPLATE)
+               if not (templates_dir / name).is_file()]
+    if missing:
+        raise ContentError([problem(templates_dir, f"email template {name} not found (use "
+                                                   "--templates to point at the templates "
+                                                   "folder)") for name in missing])
+    return make_environment(templates_dir)
+
+
+def send_digest_command(args: argparse.Namespace) -> int:
+    """``site-builder email``: build one day's email from the digest feed; write or send it."""
+    error = check_arguments(args)
+    if error:
+        return usage_error(error)
+    server = parse_server(args.smtp, args.ssl, args.starttls) if args.smtp else None
+    if isinstance(server, str):
+        return usage_error(server)
+    config = load_settings(args.content)
+    search = find_saved_search(config, args.content, args.saved_search) \
+        if args.saved_search else None
+    recipients = read_recipients(args)
+    env = email_environment(args.templates)
+    day = read_day(read_feed(args.feed), args.feed, None if args.latest else args.date)
+    if search:
+        day = filter_day(day, search)
+        if not day.papers:
+            print(f"no paper of {day.date.isoformat()} matches the saved search "
+                  f"'{search.slug}': nothing to send.", file=sys.stderr)
+            return EXIT_OK
+    message = build_message(day, config, env, args.content, search)
+    if args.sender:
+        message["From"] = formataddr((config.email.from_name or day.site_title,
+                                      parseaddr(args.sender)[1]))
+    if args.out:
+        if recipients:
+            message["To"] = ", ".join(recipients)
+        write_message(message, args.out)
+        print(f"wrote {args.out}: {message['Subject']}", file=sys.stderr)
+        return EXIT_OK
+    assert server is not None
+    failures = send_all(message, args.sender, recipients, server)
+    sent = len(recipients) - len(failures)
+    print(f"sent {sent} of {len(recipients)} message{'s' if len(recipients) != 1 else ''}: "
+          f"{message['Subject']}", file=sys.stderr)
+    if failures:
+        raise ContentError(failures)
+    return EXIT_OK
+
+
+def write_message(message: EmailMessage, path: Path) -> None:
+    try:
+        if path.parent != Path(""):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(message.as_bytes(policy=SMTP_POLICY))
+    except OSError as exc:
+        raise ContentError([problem(path, f"cannot write the message: {exc.strerror or exc}")]) \
+            from None
