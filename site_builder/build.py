@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +13,12 @@ from site_builder.config import SiteConfig, load_config
 from site_builder.content import Content, load_content
 from site_builder.errors import ContentError, problem
 from site_builder.feeds import feed_files
+from site_builder.linkcheck import require_links
 from site_builder.model import Site, build_site
 from site_builder.pages import site_pages
 from site_builder.publishing import publishing_files
 from site_builder.render import make_environment, render_page, site_globals
+from site_builder.search import index_site
 from site_builder.writer import SiteWriter
 
 
@@ -71,6 +74,9 @@ def build(options: BuildOptions) -> BuildReport:
         for output in [*feed_files(site), *publishing_files(site, pages)]:
             writer.write(output.path, output.data, output.source)
         writer.copy_tree(options.templates_dir / "static", urls.STATIC)
+        index_site(writer.staging)
+        if options.strict:
+            require_links(writer.staging, site.config.base_url, options.out_dir)
         writer.commit()
     except BaseException:
         writer.abort()
@@ -82,6 +88,14 @@ def build(options: BuildOptions) -> BuildReport:
     return report
 
 
-def check(content_dir: Path) -> Site:
-    """Validate content only (raises ContentError listing every problem)."""
+def check(content_dir: Path, templates_dir: Path = Path("templates"), strict: bool = False) -> Site:
+    """Validate content (raises ContentError listing every problem).
+
+    With ``strict``, also build the site into a temporary folder and check its links there,
+    so a broken link fails ``check`` without touching the real output.
+    """
+    if strict:
+        with tempfile.TemporaryDirectory(prefix="site-builder-check-") as tmp:
+            build(BuildOptions(content_dir, templates_dir, Path(tmp) / "output",
+                               quiet=True, strict=True))
     return load_site(content_dir)[2]

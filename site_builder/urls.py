@@ -28,6 +28,8 @@ OPML = "feeds.opml"
 SITEMAP = "sitemap.xml"
 ROBOTS = "robots.txt"
 NOJEKYLL = ".nojekyll"
+CNAME = "CNAME"
+PAGEFIND = "pagefind/"  # the search index and UI, written by Pagefind
 STATIC = "static/"
 
 
@@ -83,6 +85,11 @@ def saved_search_atom(slug: str) -> str:
 
 def org(name: str) -> str:
     return f"orgs/{quote(name)}/"
+
+
+def sitemap_part(number: int) -> str:
+    """One file of a sitemap split in parts (``sitemap.xml`` is then their index)."""
+    return f"sitemap-{number}.xml"
 
 
 def name_in(url: str, section: str) -> str:

@@ -1,0 +1,173 @@
+"""Check that every internal link of a built site resolves: files, folders and #anchors.
+
+Reads each HTML file of the output folder, takes every ``href``, ``src``, ``srcset``,
+``poster`` and form ``action``, and resolves it the way a browser would for a site served
+under the base URL's path: page-relative links from the page's own URL, root-relative
+links (``/digest/...``) and absolute links under the base URL. External links are not
+fetched. The 404 page is served at any depth, so it may use no page-relative links.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+from site_builder import urls
+from site_builder.errors import ContentError, Problem
+
+LINK_ATTRIBUTES = frozenset({"href", "src", "srcset", "poster", "action"})
+SKIPPED_RELS = frozenset({"preconnect", "dns-prefetch"})
+
+COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+RAW_TEXT_RE = re.compile(r"(<(script|style)\b[^>]*>).*?(</\2\s*>)", re.S | re.I)
+TAG_RE = re.compile(r"<([a-zA-Z][^\s/>]*)([^>]*)>")
+ATTR_RE = re.compile(r"""([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+
+
+@dataclass(frozen=True, order=True)
+class BrokenLink:
+    """One link of one page that does not lead anywhere in the built site."""
+
+    page: str  # the HTML file, relative to the output folder
+    link: str  # the link as written in the page
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.page}: broken link '{self.link}' ({self.reason})"
+
+
+@dataclass
+class ParsedPage:
+    links: list[str] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+
+
+def parse_html(text: str) -> ParsedPage:
+    """The links and element ids of a page (script and style bodies are not markup)."""
+    text = COMMENT_RE.sub("", text)
+    text = RAW_TEXT_RE.sub(r"\1\3", text)
+    parsed = ParsedPage()
+    for match in TAG_RE.finditer(text):
+        tag = match.group(1).lower()
+        attrs = {}
+        for attr in ATTR_RE.finditer(match.group(2)):
+            value = next((v for v in attr.group(2, 3, 4) if v is not None), "")
+            attrs.setdefault(attr.group(1).lower(), html.unescape(value))
+        if "id" in attrs:
+            parsed.ids.add(attrs["id"])
+        if tag == "a" and "name" in attrs:
+            parsed.ids.add(attrs["name"])
+        if tag == "link" and SKIPPED_RELS & set(attrs.get("rel", "").lower().split()):
+            continue
+        for name in LINK_ATTRIBUTES & attrs.keys():
+            if name == "action" and tag != "form":
+                continue
+            if name == "srcset":
+                parsed.links.extend(part.split()[0] for part in attrs[name].split(",")
+                                    if part.strip())
+            else:
+                parsed.links.append(attrs[name].strip())
+    return parsed
+
+
+def page_url(file_path: str) -> str:
+    """The site path a file is served at: ``a/b/index.html`` is the folder ``a/b/``."""
+    if file_path == "index.html":
+        return ""
+    if file_path.endswith("/index.html"):
+        return file_path[: -len("index.html")]
+    return file_path
+
+
+def site_files(site_dir: Path) -> set[str]:
+    found: set[str] = set()
+    for folder, _dirs, files in os.walk(site_dir):
+        rel = Path(folder).relative_to(site_dir).as_posix()
+        prefix = "" if rel == "." else rel + "/"
+        found.update(prefix + name for name in files)
+    return found
+
+
+class LinkChecker:
+    """Resolves links of pages of one built site against its files."""
+
+    def __init__(self, site_dir: Path, base_url: str):
+        self.site_dir = site_dir
+        self.base = urlsplit(base_url)
+        self.base_path = self.base.path if self.base.path.endswith("/") else self.base.path + "/"
+        self.files = site_files(site_dir)
+        self.ids: dict[str, set[str]] = {}
+
+    def ids_of(self, file_path: str) -> set[str]:
+        if file_path not in self.ids:
+            text = (self.site_dir / file_path).read_text(encoding="utf-8", errors="replace")
+            self.ids[file_path] = parse_html(text).ids
+        return self.ids[file_path]
+
+    def check_page(self, file_path: str) -> list[BrokenLink]:
+        text = (self.site_dir / file_path).read_text(encoding="utf-8", errors="replace")
+        parsed = parse_html(text)
+        self.ids[file_path] = parsed.ids
+        broken = []
+        for link in dict.fromkeys(parsed.links):  # each distinct link once per page
+            reason = self.problem_with(file_path, link)
+            if reason:
+                broken.append(BrokenLink(file_path, link, reason))
+        return broken
+
+    def problem_with(self, file_path: str, link: str) -> str | None:
+        """Why a link of a page does not resolve, or None when it does (or is external)."""
+        if not link:
+            return None
+        parts = urlsplit(link)
+        if parts.scheme or parts.netloc:
+            if parts.scheme not in ("", "http", "https") or parts.netloc != self.base.netloc:
+                return None  # another site, mailto:, data: ...
+            if not (parts.path + "/").startswith(self.base_path):
+                return None  # the same host outside this site (e.g. another project site)
+        elif not parts.path.startswith("/") and file_path == urls.NOT_FOUND and parts.path:
+            return "the 404 page is served at any depth: use a root-relative link"
+        here = self.base_path + page_url(file_path)
+        path = urlsplit(urljoin(here, link)).path
+        if not path.startswith(self.base_path):
+            return f"outside the site's base path {self.base_path}"
+        target = unquote(path[len(self.base_path):])
+        if target == "" or target.endswith("/"):
+            target += "index.html"
+        if target not in self.files:
+            if target + "/index.html" in self.files:
+                target += "/index.html"  # a folder without its slash: servers redirect
+            else:
+                return f"no file {target} in the site"
+        fragment = unquote(parts.fragment)
+        if fragment and fragment != "top" and target.endswith(".html"):
+            if fragment not in self.ids_of(target):
+                return f"no element with id '{fragment}' in {target}"
+        return None
+
+
+def check_links(site_dir: Path, base_url: str) -> list[BrokenLink]:
+    """Every broken internal link of every HTML page of a built site, sorted by page."""
+    checker = LinkChecker(site_dir, base_url)
+    broken: list[BrokenLink] = []
+    for file_path in sorted(checker.files):
+        if file_path.endswith(".html") and not file_path.startswith(urls.PAGEFIND):
+            broken.extend(checker.check_page(file_path))
+    return sorted(broken)
+
+
+def link_problems(broken: list[BrokenLink], out_dir: Path) -> list[Problem]:
+    """Broken links as build problems, naming each page by its place in the output folder."""
+    return [Problem(f"{out_dir.as_posix().rstrip('/')}/{item.page}", 0,
+                    f"broken link '{item.link}': {item.reason}") for item in broken]
+
+
+def require_links(site_dir: Path, base_url: str, out_dir: Path) -> None:
+    """Raise ContentError listing every broken internal link (``build --strict``)."""
+    broken = check_links(site_dir, base_url)
+    if broken:
+        raise ContentError(link_problems(broken, out_dir))
