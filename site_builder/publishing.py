@@ -1,8 +1,13 @@
-"""Files for publishing: sitemap.xml, robots.txt, .nojekyll and CNAME."""
+"""Files for publishing: sitemap.xml, robots.txt, .nojekyll and CNAME.
+
+Every date in them comes from the content (listing days, withdrawal dates), never from the
+clock, so an unchanged site rebuilds to identical files.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from site_builder import urls
@@ -10,64 +15,121 @@ from site_builder.model import Site
 from site_builder.outputs import FileOutput
 from site_builder.pages import Page
 
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file, the protocol's maximum
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+class DateFinder:
+    """Finds the content dates reachable from page contexts, remembering shared listings."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, dt.date | None] = {}
+
+    def newest(self, value: object) -> dt.date | None:
+        """The newest listing (or withdrawal) day in a context value: papers, days, listings."""
+        day = getattr(value, "day", None)
+        if isinstance(day, dt.date):  # a paper
+            withdrawn = getattr(value, "withdrawn", None)
+            return max(day, withdrawn) if isinstance(withdrawn, dt.date) else day
+        key = id(value)
+        if key in self.seen:
+            return self.seen[key]
+        date = getattr(value, "date", None)
+        papers = getattr(value, "papers", None)
+        if isinstance(date, dt.date) and not isinstance(date, dt.datetime):  # a day
+            found = max_date([date, *(self.newest(p) for p in papers or [])])
+        elif isinstance(papers, list):  # a week, month, topic, organisation listing
+            found = max_date(self.newest(p) for p in papers)
+        elif isinstance(value, (list, tuple)):
+            found = max_date(self.newest(item) for item in value)
+        else:
+            found = None
+        self.seen[key] = found
+        return found
+
+    def page_lastmod(self, page: Page, site: Site) -> dt.date | None:
+        """The content date a page last changed with; pages without dates follow the site."""
+        found = max_date(self.newest(value) for value in page.context.values())
+        if found is None and site.latest_day:
+            return self.newest(site.latest_day)
+        return found
+
+
+def max_date(dates) -> dt.date | None:
+    present = [d for d in dates if d is not None]
+    return max(present) if present else None
+
 
 def page_lastmod(page: Page, site: Site) -> dt.date | None:
     """The content date a page last changed with: its newest listing day, never build time."""
-    dates: list[dt.date] = []
-    for value in page.context.values():
-        dates.extend(dates_in(value))
-    if not dates and site.latest_day:
-        return site.latest_day.date
-    return max(dates) if dates else None
+    return DateFinder().page_lastmod(page, site)
 
 
-def dates_in(value: object) -> list[dt.date]:
-    """Listing days reachable from a page's context value (papers, days, listings)."""
-    day = getattr(value, "day", None)
-    if isinstance(day, dt.date):
-        return [day]
-    date = getattr(value, "date", None)
-    if isinstance(date, dt.date):
-        return [date]
-    papers = getattr(value, "papers", None)
-    if isinstance(papers, list):
-        return [p.day for p in papers]
-    if isinstance(value, list):
-        found: list[dt.date] = []
-        for item in value:
-            found.extend(dates_in(item))
-        return found
-    return []
+def sitemap_entries(site: Site, pages: list[Page]) -> list[tuple[str, dt.date | None]]:
+    """(absolute URL, lastmod) of every page worth listing: all HTML pages but the 404."""
+    finder = DateFinder()
+    return [(urls.absolute(site.config.base_url, page.path), finder.page_lastmod(page, site))
+            for page in pages if page.path != urls.NOT_FOUND]
 
 
-def sitemap(site: Site, pages: list[Page]) -> bytes:
-    base = site.config.base_url
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    for page in pages:
-        if page.path == urls.NOT_FOUND:
-            continue
-        lines.append(f"  <url><loc>{escape(urls.absolute(base, page.path))}</loc>")
-        lastmod = page_lastmod(page, site)
-        if lastmod:
-            lines.append(f"    <lastmod>{lastmod.isoformat()}</lastmod>")
-        lines.append("  </url>")
+def urlset(entries: list[tuple[str, dt.date | None]]) -> bytes:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{SITEMAP_NS}">']
+    for loc, lastmod in entries:
+        lastmod_tag = f"<lastmod>{lastmod.isoformat()}</lastmod>" if lastmod else ""
+        lines.append(f"  <url><loc>{escape(loc)}</loc>{lastmod_tag}</url>")
     lines.append("</urlset>")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def sitemap_index(parts: list[tuple[str, dt.date | None]]) -> bytes:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<sitemapindex xmlns="{SITEMAP_NS}">']
+    for loc, lastmod in parts:
+        lastmod_tag = f"<lastmod>{lastmod.isoformat()}</lastmod>" if lastmod else ""
+        lines.append(f"  <sitemap><loc>{escape(loc)}</loc>{lastmod_tag}</sitemap>")
+    lines.append("</sitemapindex>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def sitemap_files(site: Site, pages: list[Page], limit: int = SITEMAP_LIMIT) -> list[FileOutput]:
+    """``sitemap.xml``; past ``limit`` URLs it becomes an index of ``sitemap-N.xml`` parts."""
+    entries = sitemap_entries(site, pages)
+    if len(entries) <= limit:
+        return [FileOutput(urls.SITEMAP, urlset(entries), "sitemap")]
+    files, parts = [], []
+    for number, start in enumerate(range(0, len(entries), limit), start=1):
+        chunk = entries[start : start + limit]
+        path = urls.sitemap_part(number)
+        files.append(FileOutput(path, urlset(chunk), "sitemap"))
+        parts.append((urls.absolute(site.config.base_url, path),
+                      max_date(lastmod for _loc, lastmod in chunk)))
+    return [FileOutput(urls.SITEMAP, sitemap_index(parts), "sitemap"), *files]
+
+
+def sitemap(site: Site, pages: list[Page]) -> bytes:
+    """The sitemap of a site small enough for one file (tests and callers that want bytes)."""
+    return urlset(sitemap_entries(site, pages))
+
+
 def robots(site: Site) -> bytes:
+    """Allow everything and point at the sitemap (crawlers read it only at a host's root)."""
     sitemap_url = urls.absolute(site.config.base_url, urls.SITEMAP)
     return f"User-agent: *\nAllow: /\n\nSitemap: {sitemap_url}\n".encode()
 
 
+def cname_domain(value: str) -> str:
+    """The bare host name GitHub Pages wants in CNAME, even if site.yaml gives a URL."""
+    value = value.strip()
+    host = urlsplit(value if "//" in value else f"//{value}").hostname or ""
+    return host.rstrip(".").lower()
+
+
 def publishing_files(site: Site, pages: list[Page]) -> list[FileOutput]:
     files = [
-        FileOutput(urls.SITEMAP, sitemap(site, pages), "sitemap"),
+        *sitemap_files(site, pages),
         FileOutput(urls.ROBOTS, robots(site), "robots"),
         FileOutput(urls.NOJEKYLL, b"", "publishing"),
     ]
-    if site.config.cname:
-        cname = site.config.cname.strip().encode() + b"\n"
-        files.append(FileOutput("CNAME", cname, "site.yaml cname"))
+    domain = cname_domain(site.config.cname) if site.config.cname else ""
+    if domain:
+        files.append(FileOutput(urls.CNAME, domain.encode() + b"\n", "site.yaml cname"))
     return files
