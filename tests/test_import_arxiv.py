@@ -164,9 +164,21 @@ def test_rss_item_field_mapping() -> None:
     ("Ada Lovelace and Alan Turing", ["Ada Lovelace", "Alan Turing"]),
     ("Sandra Anderson,\n  Randall Munroe", ["Sandra Anderson", "Randall Munroe"]),
     ("", []),
+    ('<a href="http://arxiv.org/find/cs/1/au:+Lovelace_A/0/1/0/all/0/1">Ada Lovelace</a>, '
+     '<a href="http://arxiv.org/find/cs/1/au:+Turing_A/0/1/0/all/0/1">Alan Turing</a>',
+     ["Ada Lovelace", "Alan Turing"]),  # the feeds before 2024
 ])
 def test_dc_creator_is_split_into_authors(creators: str, names: list[str]) -> None:
     assert split_authors(creators) == names
+
+
+def test_old_style_title_suffix_is_removed(tmp_path: Path) -> None:
+    source = tmp_path / "old.xml"
+    source.write_text(RSS.read_text("utf-8").replace(
+        "<title>Sparse Routing Makes Long-Context Models Cheaper</title>",
+        "<title>Sparse Routing Makes Long-Context Models Cheaper. (arXiv:2511.07301v1 [cs.CL])"
+        "</title>"), "utf-8")
+    assert parse(source).papers[0].title == "Sparse Routing Makes Long-Context Models Cheaper"
 
 
 def test_rss_summary_reports_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

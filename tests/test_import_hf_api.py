@@ -191,6 +191,20 @@ def test_a_single_item(tmp_path: Path) -> None:
     assert paper.id == "2511.05012" and paper.listed == LISTED
 
 
+def test_items_saved_one_per_line(tmp_path: Path) -> None:
+    items = json.loads(DAILY.read_text("utf-8"))
+    source = tmp_path / "items.jsonl"
+    source.write_text("".join(json.dumps(item) + "\n" for item in items), "utf-8")
+    assert detect_format(source.read_text("utf-8"), source.name) == "hf-api"
+    assert [p.id for p in parse(source)] == ["2511.07301", "2511.06420", "2511.05012",
+                                             "2511.04999"]
+    source.write_text(json.dumps(items[0]) + "\n" + json.dumps(items[1])[:-1] + "\n", "utf-8")
+    with pytest.raises(ContentError) as caught:
+        parse(source)
+    [problem] = caught.value.problems
+    assert problem.line == 2 and "invalid JSON at line 2" in problem.message
+
+
 def test_an_empty_day_imports_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                       ) -> None:
     source = tmp_path / "empty.json"

@@ -48,6 +48,7 @@ PREFIX_RE = re.compile(r"^\s*arXiv:\s*(\S+)\s+Announce Type:\s*([\w-]+)\s*(?:Abs
                        re.IGNORECASE)
 SKIP_REPLACEMENT = ("a new version of an earlier paper (announce type replace or "
                     "replace-cross); --include-replacements imports these")
+OLD_TITLE_SUFFIX_RE = re.compile(r"\.?\s*\(arXiv:[^()]*\)$")
 SUFFIX_RE = re.compile(r"^(?:Jr|Sr|I{2,3}|IV)\.?$")
 
 
@@ -100,7 +101,8 @@ def feed_day(channel: Element) -> dt.date | None:
 
 
 def paper_from_item(item: Element, origin: str) -> tuple[ImportedPaper, str]:
-    title = unwrap(child_text(item, "title"))
+    # the feeds before 2024 ended titles with "(arXiv:2401.00001v1 [cs.CL])"
+    title = OLD_TITLE_SUFFIX_RE.sub("", unwrap(child_text(item, "title")))
     if not title:
         raise ValueError("paper without a title")
     description = child_text(item, "description")
@@ -124,7 +126,7 @@ def paper_from_item(item: Element, origin: str) -> tuple[ImportedPaper, str]:
 
 def split_authors(creators: str) -> list[str]:
     """``dc:creator``'s 'A, B, C and D' as a list of names."""
-    text = " ".join(creators.split())
+    text = " ".join(re.sub(r"<[^>]*>", " ", creators).split())  # old feeds linked each name
     if not text:
         return []
     names: list[str] = []

@@ -1,7 +1,8 @@
 """Hugging Face's papers API: ``GET /api/daily_papers`` and ``GET /api/papers/<id>``.
 
 Three shapes are accepted: the daily listing (an array of items), one item of it (an object
-with a ``paper``), and one paper object. An item looks like::
+with a ``paper``), and one paper object; items saved one per line (JSON Lines) are read too.
+An item looks like::
 
     {"paper": {"id": "2404.14219", "title": "...", "summary": "...",
                "authors": [{"name": "...", "hidden": false}], "publishedAt": "...",
@@ -64,9 +65,12 @@ def parse_hf_api(text: str, name: str, options: ImportOptions) -> ParseResult:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ContentError([source_problem(
-            name, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-            exc.lineno)]) from exc
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+            value = items_per_line(text, name)  # items saved one per line (JSON Lines)
+        else:
+            raise ContentError([source_problem(
+                name, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                exc.lineno)]) from exc
     if isinstance(value, dict) and "error" in value and "title" not in value:
         raise ContentError([source_problem(name, f"the API answered with an error: "
                                            f"{str(value['error'])[:200]}")])
@@ -91,6 +95,19 @@ def parse_hf_api(text: str, name: str, options: ImportOptions) -> ParseResult:
     if problems:
         raise ContentError(problems)
     return ParseResult(papers)
+
+
+def items_per_line(text: str, name: str) -> list[Any]:
+    items = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ContentError([source_problem(
+                    name, f"invalid JSON at line {number}, column {exc.colno}: {exc.msg}",
+                    number)]) from exc
+    return items
 
 
 def paper_from_item(item: Any, origin: str) -> ImportedPaper:
