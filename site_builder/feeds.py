@@ -17,7 +17,9 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import jinja2
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
 
 from site_builder import __version__, urls
 from site_builder.dates import count, long_date, plain_date
@@ -191,11 +193,27 @@ def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
     return specs
 
 
+class RelatedLinks(BaseEntryExtension):
+    """Atom ``<link rel="related">`` per PDF, code, ... link of an entry.
+
+    (feedgen 1.0 drops rel, type and title of entry links, making every link an alternate.)
+    """
+
+    def __init__(self) -> None:
+        self.links: tuple[tuple[str, str, str], ...] = ()
+
+    def extend_atom(self, entry):
+        for title, href, kind in self.links:
+            xml_elem("link", entry, href=href, rel="related", type=kind, title=title)
+        return entry
+
+
 def new_generator(spec: FeedSpec, site: Site, self_path: str, self_type: str) -> FeedGenerator:
     """A feedgen generator with the channel's fields and no build-time values."""
     config = site.config
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
+    fg.register_extension("related", BaseExtension, RelatedLinks, atom=True, rss=False)
     fg.id(urls.absolute(config.base_url, self_path))
     fg.title(spec.title)
     fg.description(spec.description)
@@ -218,8 +236,7 @@ def add_entry(fg: FeedGenerator, item: FeedItem) -> None:
     entry.guid(item.guid, permalink=True)
     entry.title(item.title)
     entry.link(href=item.guid, rel="alternate", type="text/html")
-    for title, href, kind in item.related:
-        entry.link(href=href, rel="related", title=title, type=kind)
+    entry.related.links = item.related
     entry.published(midnight(item.date))
     entry.updated(midnight(item.date))
     entry.summary(item.summary, type="text")  # also the RSS <description>: plain text
