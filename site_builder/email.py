@@ -34,7 +34,7 @@ import jinja2
 from site_builder import __version__, urls
 from site_builder.config import SavedSearch, SiteConfig, load_config
 from site_builder.content import Organization, Paper
-from site_builder.dates import long_date, short_date
+from site_builder.dates import count, long_date, short_date
 from site_builder.errors import ContentError, Problem, problem
 from site_builder.markup import sanitise, truncate
 from site_builder.model import saved_search_matches
@@ -118,6 +118,14 @@ class DigestDay:
     papers: list[DigestPaper]
     note_html: str = ""
     note_text: str = ""
+
+
+def source_problem(source: str | Path, message: str) -> Problem:
+    """A problem about a file (path shown as typed) or a URL or server (shown as is)."""
+    text = str(source)
+    if "://" in text or text.startswith("--"):
+        return Problem(text, 0, message)
+    return problem(text, message)
 
 
 def safe_url(href: str | None) -> str:
@@ -226,11 +234,12 @@ def read_feed(source: str) -> feedparser.FeedParserDict:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
                 data = response.read()
         except urllib.error.HTTPError as exc:
-            raise ContentError([problem(source, f"cannot read the feed: HTTP {exc.code} "
-                                                f"{exc.reason}")]) from None
+            raise ContentError([source_problem(
+                source, f"cannot read the feed: HTTP {exc.code} {exc.reason}")]) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise ContentError([problem(source, f"cannot read the feed: {reason}")]) from None
+            raise ContentError([source_problem(
+                source, f"cannot read the feed: {reason}")]) from None
     else:
         path = Path(source)
         if not path.is_file():
@@ -239,7 +248,8 @@ def read_feed(source: str) -> feedparser.FeedParserDict:
     feed = feedparser.parse(data)
     if not feed.get("version") or (feed.get("bozo") and not feed.entries):
         reason = feed.get("bozo_exception") or "no RSS or Atom channel"
-        raise ContentError([problem(source, f"not a readable RSS or Atom feed ({reason})")])
+        raise ContentError([source_problem(
+            source, f"not a readable RSS or Atom feed ({reason})")])
     return feed
 
 
@@ -253,7 +263,7 @@ def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | Non
     dated = [(entry_date(entry), entry) for entry in feed.entries]
     dated = [(day, entry) for day, entry in dated if day is not None]
     if not dated:
-        raise ContentError([problem(source, "the feed has no dated digest items")])
+        raise ContentError([source_problem(source, "the feed has no dated digest items")])
     if date is None:
         return max(dated, key=lambda pair: pair[0])
     for day, entry in dated:
@@ -261,8 +271,8 @@ def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | Non
             return day, entry
     days = sorted({day for day, _entry in dated}, reverse=True)
     shown = ", ".join(d.isoformat() for d in days[:7]) + (", ..." if len(days) > 7 else "")
-    raise ContentError([problem(source, f"no digest item for {date.isoformat()} "
-                                        f"(the feed has {shown})")])
+    raise ContentError([source_problem(
+        source, f"no digest item for {date.isoformat()} (the feed has {shown})")])
 
 
 def read_day(feed: feedparser.FeedParserDict, source: str, date: dt.date | None) -> DigestDay:
@@ -273,8 +283,9 @@ def read_day(feed: feedparser.FeedParserDict, source: str, date: dt.date | None)
     parser.close()
     papers = [p for p in parser.papers if p.title and p.url]
     if not papers:
-        raise ContentError([problem(source, f"the item of {day.isoformat()} lists no papers in "
-                                            "the digest format: is this the site's digest.xml?")])
+        raise ContentError([source_problem(
+            source, f"the item of {day.isoformat()} lists no papers in the digest format: "
+            "is this the site's digest.xml?")])
     guid = entry.get("id") or entry.get("link") or day.isoformat()
     return DigestDay(
         date=day, guid=guid, url=safe_url(entry.get("link")) or safe_url(guid),
@@ -302,13 +313,14 @@ def filter_day(day: DigestDay, search: SavedSearch) -> DigestDay:
 
 
 def subject_line(config: SiteConfig, content_dir: Path, title: str, day: DigestDay) -> str:
-    values = {"title": title, "date": short_date(day.date), "count": len(day.papers)}
+    values = {"title": title, "date": short_date(day.date), "count": len(day.papers),
+              "papers": count(len(day.papers), "paper")}  # "1 paper", "41 papers"
     try:
         subject = config.email.subject.format_map(values)
     except (KeyError, IndexError, ValueError) as exc:
         raise ContentError([problem(content_dir / "site.yaml",
                                     f"email.subject: cannot fill in {exc} (use {{title}}, "
-                                    "{date} and {count})")]) from None
+                                    "{date}, {count} and {papers})")]) from None
     return " ".join(subject.split())
 
 
@@ -371,7 +383,7 @@ def address_problem(value: str) -> str:
 def read_recipients(args: argparse.Namespace) -> list[str]:
     """--to addresses, then --to-file lines (blank lines and # comments skipped), deduplicated."""
     found: list[tuple[str, Problem | None]] = [
-        (a, problem("--to", msg) if (msg := address_problem(a)) else None) for a in args.to]
+        (a, source_problem("--to", msg) if (msg := address_problem(a)) else None) for a in args.to]
     if args.to_file:
         try:
             lines = args.to_file.read_text("utf-8").splitlines()
@@ -416,12 +428,13 @@ class SmtpServer:
             return smtp
         except smtplib.SMTPAuthenticationError as exc:
             close(smtp)
-            raise ContentError([problem(self.label, "the server refused the login of SMTP_USER "
-                                                    f"({smtp_reason(exc)})")]) from None
+            raise ContentError([source_problem(
+                self.label, f"the server refused the login of SMTP_USER ({smtp_reason(exc)})"
+            )]) from None
         except (OSError, smtplib.SMTPException) as exc:
             close(smtp)
-            raise ContentError([problem(self.label, "cannot connect to the SMTP server: "
-                                                    f"{smtp_reason(exc)}")]) from None
+            raise ContentError([source_problem(
+                self.label, f"cannot connect to the SMTP server: {smtp_reason(exc)}")]) from None
 
 
 def close(smtp: smtplib.SMTP | None) -> None:
@@ -473,11 +486,11 @@ def send_all(message: EmailMessage, sender: str, recipients: list[str],
                                   to_addrs=[parseaddr(recipient)[1]])
                 print(f"sent to {recipient}")
             except ContentError as exc:  # reconnecting failed
-                failures.append(problem(server.label, f"{recipient}: not sent: "
-                                                      f"{exc.problems[0].message}"))
+                failures.append(source_problem(
+                    server.label, f"{recipient}: not sent: {exc.problems[0].message}"))
             except (smtplib.SMTPException, OSError) as exc:
-                failures.append(problem(server.label, f"{recipient}: not sent: "
-                                                      f"{smtp_reason(exc)}"))
+                failures.append(source_problem(
+                    server.label, f"{recipient}: not sent: {smtp_reason(exc)}"))
                 if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
                     close(smtp)
                     smtp = None
