@@ -10,6 +10,7 @@ import pytest
 
 from site_builder.cli import main
 from site_builder.content import load_content
+from site_builder.errors import ContentError
 from site_builder.frontmatter import read_front_matter
 from site_builder.importers import ImportOptions, import_sources
 
@@ -234,3 +235,51 @@ def test_json_summary_lists_every_paper(tmp_path: Path, capsys: pytest.CaptureFi
         "2409.01234", "2410.05678"]
     assert report["days_touched"] == ["2025-11-11", "2025-11-12"]
     assert {p["id"]: p["day"] for p in report["papers"]}["2511.07301"] == "2025-11-11"
+
+
+def test_control_characters_are_removed(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    source = tmp_path / "ctl.jsonl"
+    source.write_text(json.dumps({"title": "Bell\u0007 and\u0000 Null", "listed": "2025-11-11",
+                                  "abstract": "Line one\u001b[31m.\n\nLine\ttwo.",
+                                  "authors": ["Ada\u0008 Lovelace"]}) + "\n"
+                      + json.dumps({"title": "\u0000", "listed": "2025-11-11"}) + "\n", "utf-8")
+    with pytest.raises(ContentError) as caught:  # a title of control characters only
+        run(content, source)
+    assert [p.message for p in caught.value.problems] == ["paper without a title"]
+    source.write_text(source.read_text("utf-8").splitlines()[0] + "\n", "utf-8")
+    run(content, source)
+    [paper] = load_content(content).papers  # the build's checks accept it
+    assert paper.title == "Bell and Null"
+    assert paper.abstract == "Line one[31m.\n\nLine\ttwo."
+    assert paper.authors == ("Ada Lovelace",)
+
+
+def test_ids_that_differ_only_in_case_are_one_paper(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    source = tmp_path / "ids.jsonl"
+    source.write_text(json.dumps({"id": "My-Paper", "title": "First", "listed": "2025-11-11"})
+                      + "\n", "utf-8")
+    run(content, source)
+    source.write_text(json.dumps({"id": "my-paper", "title": "First (again)", "upvotes": 4,
+                                  "listed": "2025-11-11"}) + "\n"
+                      + json.dumps({"title": "My Paper", "listed": "2025-11-11"}) + "\n",
+                      "utf-8")
+    summary = run(content, source)
+    assert [(c.status, c.paper_id) for c in summary.changes] == [
+        ("merged", "My-Paper"), ("added", "my-paper-2")]
+    assert len(load_content(content).papers) == 2
+
+
+def test_organisation_names_keep_one_spelling(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    run(content, PAGE)  # "example-lab Example Lab"
+    source = tmp_path / "org.jsonl"
+    source.write_text(json.dumps({"title": "Another Paper", "listed": "2025-11-12",
+                                  "organization": {"name": "Example-Lab",
+                                                   "fullname": "Example Lab"}}) + "\n",
+                      "utf-8")
+    run(content, source)
+    meta_ = meta(papers(content)["2025-11-12/another-paper"])
+    assert meta_["organization"] == {"name": "example-lab", "fullname": "Example Lab"}
+    assert len(load_content(content).papers) == 4

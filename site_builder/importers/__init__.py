@@ -23,6 +23,7 @@ from site_builder.importers.record import (
     ImportOptions,
     ParseResult,
     source_problem,
+    without_controls,
 )
 from site_builder.importers.store import Change, ContentStore, topic_file_text
 
@@ -211,7 +212,7 @@ def parse_sources(sources: list[str], options: ImportOptions) -> ParseResult:
         except ContentError as exc:
             problems.extend(exc.problems)
             continue
-        result.papers.extend(parsed.papers)
+        result.papers.extend(without_controls(paper) for paper in parsed.papers)
         result.skipped.extend(parsed.skipped)
     problems.raise_if_any()
     return result

@@ -16,6 +16,8 @@ GITHUB_RE = re.compile(r"https?://(?:www\.)?github\.com/[A-Za-z0-9_.-]+/[A-Za-z0
                        re.IGNORECASE)
 ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?$|([a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
 MAX_SLUG_LENGTH = 80
+# Control characters that XML, feeds and the content checks refuse (tab and newlines are fine).
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 @dataclass
@@ -69,6 +71,24 @@ class ParseResult:
 
     papers: list[ImportedPaper] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
+
+
+def without_controls(record: ImportedPaper) -> ImportedPaper:
+    """The record with control characters removed from every text (sources do carry them)."""
+    for name, value in vars(record).items():
+        if isinstance(value, str):
+            setattr(record, name, strip_controls(value))
+        elif isinstance(value, list):
+            setattr(record, name, [strip_controls(v) if isinstance(v, str) else v
+                                   for v in value])
+        elif isinstance(value, dict):
+            setattr(record, name, {k: strip_controls(v) if isinstance(v, str) else v
+                                   for k, v in value.items()})
+    return record
+
+
+def strip_controls(text: str) -> str:
+    return CONTROL_RE.sub("", text) if CONTROL_RE.search(text) else text
 
 
 def slugify(text: str, max_length: int = MAX_SLUG_LENGTH) -> str:

@@ -67,6 +67,8 @@ class ContentStore:
     papers: dict[str, StoredPaper] = field(default_factory=dict)
     by_arxiv: dict[str, str] = field(default_factory=dict)
     by_title: dict[str, str] = field(default_factory=dict)
+    by_folded_id: dict[str, str] = field(default_factory=dict)  # ids are unique ignoring case
+    organizations: dict[str, str] = field(default_factory=dict)  # folded name -> spelling
 
     @classmethod
     def open(cls, content_dir: Path, problems: Problems) -> ContentStore:
@@ -94,6 +96,11 @@ class ContentStore:
 
     def index(self, paper: StoredPaper) -> None:
         self.papers[paper.id] = paper
+        self.by_folded_id.setdefault(paper.id.casefold(), paper.id)
+        org = paper.meta.get("organization")
+        name = org.get("name") if isinstance(org, dict) else org
+        if isinstance(name, str) and name.strip():
+            self.organizations.setdefault(name.strip().casefold(), name.strip())
         arxiv = stored_arxiv_id(paper)
         if arxiv:
             self.by_arxiv.setdefault(arxiv, paper.id)
@@ -107,8 +114,9 @@ class ContentStore:
         arxiv = record_arxiv_id(record)
         if arxiv and arxiv in self.by_arxiv:
             return self.papers[self.by_arxiv[arxiv]]
-        if record.id and record.id in self.papers:
-            candidate = self.papers[record.id]
+        same_id = self.by_folded_id.get(record.id.casefold()) if record.id else None
+        if same_id is not None:
+            candidate = self.papers[same_id]
             if not arxiv or stored_arxiv_id(candidate) in ("", arxiv):
                 return candidate
         title_id = self.by_title.get(normalise_title(record.title))
@@ -121,11 +129,16 @@ class ContentStore:
 
     def new_id(self, record: ImportedPaper) -> str:
         arxiv = record_arxiv_id(record)
-        base = arxiv or (slugify(record.id) if record.id else slugify(record.title))
+        if arxiv:
+            base = arxiv
+        elif record.id:  # a source's own id: kept when it can name a file, else slugified
+            base = record.id if is_safe_id(record.id) else slugify(record.id)
+        else:
+            base = slugify(record.title)
         if not is_safe_id(base):  # a reserved name such as 'index' or 'feed'
             base = f"{base}-paper"
         candidate, number = base, 2
-        while candidate in self.papers:
+        while candidate.casefold() in self.by_folded_id:
             candidate, number = f"{base}-{number}", number + 1
         return candidate
 
@@ -133,6 +146,9 @@ class ContentStore:
         """Add a record as a new paper or merge it into the paper it matches."""
         existing = self.find(record)
         incoming = record_meta(record, extra_topics)
+        org = incoming.get("organization")
+        if org:  # one spelling per organisation (names differing in case share a page)
+            org["name"] = self.organizations.get(org["name"].casefold(), org["name"])
         if existing is None:
             paper_id = self.new_id(record)
             incoming["id"] = paper_id
