@@ -16,6 +16,7 @@ GITHUB_RE = re.compile(r"https?://(?:www\.)?github\.com/[A-Za-z0-9_.-]+/[A-Za-z0
                        re.IGNORECASE)
 ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?$|([a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
 MAX_SLUG_LENGTH = 80
+NOT_ALNUM_RE = re.compile(r"[\W_]+")
 # Control characters that XML, feeds and the content checks refuse (tab and newlines are fine).
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
@@ -103,7 +104,7 @@ def slugify(text: str, max_length: int = MAX_SLUG_LENGTH) -> str:
 def normalise_title(title: str) -> str:
     """A title reduced to its letters and digits, for matching the same paper across sources."""
     folded = unicodedata.normalize("NFKC", title).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
+    return NOT_ALNUM_RE.sub("", folded)  # keeps exactly the characters str.isalnum() accepts
 
 
 def first_github_link(text: str) -> str:
