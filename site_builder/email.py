@@ -106,6 +106,10 @@ class DigestPaper:
                      topics=slugs, topic_slugs=slugs)
 
 
+class MissingDayError(ContentError):
+    """The feed has no digest item for the asked day."""
+
+
 @dataclass
 class DigestDay:
     """One item of digest.xml: a listing day and its papers, top first."""
@@ -271,7 +275,7 @@ def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | Non
             return day, entry
     days = sorted({day for day, _entry in dated}, reverse=True)
     shown = ", ".join(d.isoformat() for d in days[:7]) + (", ..." if len(days) > 7 else "")
-    raise ContentError([source_problem(
+    raise MissingDayError([source_problem(
         source, f"no digest item for {date.isoformat()} (the feed has {shown})")])
 
 
@@ -545,7 +549,13 @@ def send_digest_command(args: argparse.Namespace) -> int:
         if args.saved_search else None
     recipients = read_recipients(args)
     env = email_environment(args.templates)
-    day = read_day(read_feed(args.feed), args.feed, None if args.latest else args.date)
+    try:
+        day = read_day(read_feed(args.feed), args.feed, None if args.latest else args.date)
+    except MissingDayError as exc:
+        if not getattr(args, "skip_missing", False):
+            raise
+        print(f"{exc.problems[0]}: nothing to send.", file=sys.stderr)
+        return EXIT_OK
     if search:
         day = filter_day(day, search)
         if not day.papers:
