@@ -34,6 +34,10 @@
       showImages: false,
       autofocus: !query
     });
+    var input = root.querySelector("input");
+    if (input && !input.hasAttribute("aria-label")) {
+      input.setAttribute("aria-label", "Search papers");  // Pagefind gives it only a title
+    }
     if (query) {
       ui.triggerSearch(query);
     }
