@@ -22,6 +22,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from site_builder import __version__, urls
+from site_builder.content import Paper
 from site_builder.dates import count, long_date, plain_date
 from site_builder.markup import plain_text, truncate
 from site_builder.model import Day, Site, Week
@@ -104,13 +105,13 @@ class ItemMaker:
             **context, url=self.url, urls=urls, topic_titles=self.topic_titles,
             config=self.site.config)
 
-    def paper(self, paper) -> FeedItem:
+    def paper(self, paper: Paper) -> FeedItem:
         item = self._papers.get(paper.id)
         if item is None:
             item = self._papers[paper.id] = self._paper_item(paper)
         return item
 
-    def _paper_item(self, paper) -> FeedItem:
+    def _paper_item(self, paper: Paper) -> FeedItem:
         related = [("PDF", paper.pdf, "application/pdf"), ("Code", paper.code, "text/html"),
                    ("arXiv", paper.arxiv, "text/html"),
                    ("Project page", paper.project_page, "text/html")]
