@@ -455,3 +455,19 @@ def test_feed_dates_follow_the_listing_day(site):
         day = dt.date(*entry.published_parsed[:3])
         assert entry.published_parsed[3:6] == (0, 0, 0)
         assert day.isoformat() in {"2026-04-21", "2026-04-20"}
+
+
+def test_feed_item_html_comes_from_the_given_templates(tmp_path):
+    """build() can pass its Jinja environment, so --templates also styles the feeds."""
+    from site_builder.build import load_site
+    from site_builder.feeds import feed_files
+    from site_builder.render import make_environment
+
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    paper = templates / "feeds" / "paper.html"
+    paper.write_text(paper.read_text("utf-8") + "<p>custom footer</p>\n", "utf-8")
+    site = load_site(write_content(tmp_path / "content"), BASE)[2]
+    files = {f.path: f.data for f in feed_files(site, make_environment(templates))}
+    assert b"custom footer" in files["feed.xml"] and b"custom footer" in files["atom.xml"]
+    assert b"custom footer" not in {f.path: f.data for f in feed_files(site)}["feed.xml"]
