@@ -10,6 +10,7 @@ leaves search out; the search page then says so instead of failing.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,7 @@ def index_site(site_dir: Path) -> bool:
         warn_once("the Pagefind binary is not available (pip install 'pagefind[bin]'), "
                   "so the site has no search index this time")
         return False
+    shutil.rmtree(site_dir / urls.PAGEFIND, ignore_errors=True)  # no stale index files
     try:
         result = subprocess.run(pagefind_command(binary, site_dir), capture_output=True,
                                 text=True, check=False, timeout=600)

@@ -32,6 +32,7 @@ from tests.conftest import CONTENT, REPO, TEMPLATES, build_into
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 BASE = "https://example.org/digest/"
+KNOWN_PAPER = "papers/data-filtering-networks/"
 HOSTILE = "</script><script>alert(1)</script> & <!-- \u2028 x"
 
 
@@ -188,6 +189,17 @@ def test_every_page_has_canonical_open_graph_and_twitter_tags(built_subpath: Pat
         assert meta(page, "twitter:title") == meta(page, "og:title"), path
         assert re.search(r"<title>[^<]+</title>", page), path
         assert meta(page, "description") and meta(page, "description")[0].strip(), path
+
+
+def test_link_previews_use_the_page_description(built_subpath: Path) -> None:
+    if "self.description()" not in (TEMPLATES / "base.html").read_text("utf-8"):
+        pytest.xfail("base.html does not pass its description block to _seo.html yet: "
+                     "{% with description = self.description()|trim %}"
+                     "{% include \"_seo.html\" %}{% endwith %}")
+    for path in ("date/2026-04-21/", "topics/regularization/", KNOWN_PAPER):
+        page = (built_subpath / path / "index.html").read_text("utf-8")
+        assert meta(page, "og:description") == meta(page, "description"), path
+        assert meta(page, "twitter:description") == meta(page, "description"), path
 
 
 def test_paper_pages_have_scholarly_article_json_ld(built_subpath: Path) -> None:
