@@ -6,11 +6,13 @@ import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from site_builder import urls
 from site_builder.config import SavedSearch, SiteConfig
 from site_builder.content import Content, DayNote, Organization, Paper, Topic
 from site_builder.markup import MarkupRenderer, plain_from_markdown
+from site_builder.related import Related, related_papers
 
 WORD_RE = re.compile(r"\w+")
 
@@ -71,12 +73,6 @@ class OrgListing:
 class SavedSearchListing:
     search: SavedSearch
     papers: list[Paper]
-
-
-@dataclass
-class Related:
-    paper: Paper
-    terms: tuple[str, ...]
 
 
 @dataclass
@@ -239,8 +235,11 @@ def build_saved_searches(config: SiteConfig, papers: list[Paper]) -> list[SavedS
     ]
 
 
-def build_site(content: Content, config: SiteConfig) -> Site:
-    """Turn loaded content into the index every page and feed is rendered from."""
+def build_site(content: Content, config: SiteConfig, cache_dir: Path | None = None) -> Site:
+    """Turn loaded content into the index every page and feed is rendered from.
+
+    ``cache_dir`` keeps the related-papers computation between builds.
+    """
     renderer = MarkupRenderer()
     render_markup(content, renderer)
     assign_topics(content.papers, content.topics)
@@ -254,4 +253,5 @@ def build_site(content: Content, config: SiteConfig) -> Site:
         orgs=build_orgs(content),
         saved_searches=build_saved_searches(config, content.papers),
         papers={p.id: p for p in sorted(content.papers, key=lambda p: p.id)},
+        related=related_papers(content.papers, cache_dir),
     )
