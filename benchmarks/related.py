@@ -1,0 +1,171 @@
+"""Benchmark: the cost of related papers (TF-IDF, top five per paper) on a synthetic archive.
+
+    python benchmarks/related.py --papers 10000            # print the timings
+    python benchmarks/related.py --papers 10000 --record   # and append them to RESULTS.md
+
+The corpus is deterministic (a seeded ``random.Random``): abstracts of 120-260 words drawn
+from a Zipf-distributed vocabulary of 30,000 made-up words, English function words and a
+few hundred themes of 300 words each, so word and bigram frequencies look like arXiv
+abstracts (a long tail, a few very common words, topical clusters).
+
+Timed: a clean computation (what a build without a cache pays), the same with writing the
+cache, a warm rebuild with nothing changed, and a warm rebuild after one new listing day
+of ``--new-day`` papers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from site_builder.content import Paper
+from site_builder.related import related_papers
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "RESULTS.md"
+HEADING = "## Related papers"
+SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "qua", "bri", "dex",
+             "fen", "gor", "hul", "jix", "mor", "pla", "ster", "tri", "vol", "wen", "yar")
+FUNCTION_WORDS = ("the", "of", "and", "a", "to", "in", "we", "is", "for", "that", "on",
+                  "with", "this", "by", "as", "are", "our", "from", "which", "an", "can",
+                  "be", "these", "it", "such", "show", "than", "while", "both", "into")
+
+
+def make_words(rng: random.Random, count: int) -> list[str]:
+    words: set[str] = set()
+    ordered = []
+    while len(ordered) < count:
+        word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+        if word not in words:
+            words.add(word)
+            ordered.append(word)
+    return ordered
+
+
+def zipf_cumulative(count: int, exponent: float) -> list[float]:
+    """Cumulative Zipf weights, for ``rng.choices(..., cum_weights=...)`` in O(log n)."""
+    total, cumulative = 0.0, []
+    for rank in range(1, count + 1):
+        total += 1.0 / rank ** exponent
+        cumulative.append(total)
+    return cumulative
+
+
+def synthetic_papers(count: int, seed: int = 8, start: dt.date = dt.date(2024, 1, 1),
+                     per_day: int = 40) -> list[Paper]:
+    """``count`` papers spread over listing days of ``per_day`` papers, the same every run."""
+    rng = random.Random(seed)
+    vocabulary = make_words(rng, 30_000)
+    weights = zipf_cumulative(len(vocabulary), 1.05)
+    themes = [rng.sample(vocabulary[200:], 300) for _ in range(400)]
+    theme_weights = zipf_cumulative(300, 0.8)
+    papers = []
+    for index in range(count):
+        chosen = rng.sample(range(len(themes)), 2)
+
+        def word(chosen=chosen) -> str:
+            roll = rng.random()
+            if roll < 0.35:
+                return rng.choice(FUNCTION_WORDS)
+            if roll < 0.7:
+                theme = themes[chosen[0] if roll < 0.58 else chosen[1]]
+                return rng.choices(theme, cum_weights=theme_weights)[0]
+            return rng.choices(vocabulary, cum_weights=weights)[0]
+
+        title = " ".join(word() for _ in range(rng.randint(6, 14))).capitalize()
+        sentences = []
+        for _ in range(rng.randint(6, 11)):
+            sentences.append(" ".join(word() for _ in range(rng.randint(14, 26))).capitalize()
+                             + ".")
+        papers.append(Paper(id=f"2401.{index:05d}", title=title,
+                            day=start + dt.timedelta(days=index // per_day),
+                            abstract=" ".join(sentences),
+                            digest=f"synthetic-{seed}-{index}"))
+    return papers
+
+
+def timed(function, *args, **kwargs):
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return (f"{os.cpu_count()} CPUs (nproc), {model}, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def run(count: int, new_day: int, repeat: int) -> list[tuple[str, float]]:
+    papers = synthetic_papers(count + new_day)
+    old, new = papers[:count], papers
+    rows = []
+    clean = min(timed(related_papers, old)[0] for _ in range(repeat))
+    rows.append((f"clean, {count:,} papers, no cache", clean))
+    with tempfile.TemporaryDirectory() as folder:
+        cache = Path(folder)
+        seconds, expected = timed(related_papers, old, cache_dir=cache)
+        rows.append((f"clean, {count:,} papers, writing the cache", seconds))
+        seconds, again = timed(related_papers, old, cache_dir=cache)
+        assert again == expected, "a warm rebuild must equal the clean result"
+        rows.append((f"warm cache, nothing changed ({count:,} papers)", seconds))
+        seconds, grown = timed(related_papers, new, cache_dir=cache)
+        assert grown == related_papers(new), "an incremental rebuild must equal a clean one"
+        rows.append((f"warm cache, one new day of {new_day} papers "
+                     f"({count + new_day:,} papers)", seconds))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--papers", type=int, default=10_000, help="archive size (default 10000)")
+    parser.add_argument("--new-day", type=int, default=40, help="papers in the new day (40)")
+    parser.add_argument("--repeat", type=int, default=3, help="clean runs, best is kept (3)")
+    parser.add_argument("--record", action="store_true", help=f"append to {RESULTS.name}")
+    args = parser.parse_args()
+    rows = run(args.papers, args.new_day, args.repeat)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines = [f"{seconds:8.2f} s  {label}" for label, seconds in rows]
+    lines.append(f"{peak_mb:8.0f} MB peak resident memory of the benchmark process")
+    text = "\n".join(lines)
+    print(text)
+    if args.record:
+        record(args, text)
+    return 0
+
+
+def record(args: argparse.Namespace, text: str) -> None:
+    command = f"python benchmarks/related.py --papers {args.papers} --new-day {args.new_day}"
+    entry = (f"\n### {dt.date.today().isoformat()}: {args.papers:,} papers\n\n"
+             f"Machine: {machine()}\n\nCommand: `{command}`\n\n```\n{text}\n```\n")
+    existing = RESULTS.read_text("utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    if HEADING not in existing:
+        existing = existing.rstrip("\n") + f"\n\n{HEADING}\n"
+        RESULTS.write_text(existing + entry, "utf-8")
+        return
+    # append at the end of the "Related papers" section, before the next "## " heading
+    head, _, tail = existing.partition(HEADING)
+    rest = tail.split("\n## ", 1)
+    section = rest[0].rstrip("\n") + "\n" + entry
+    after = "\n## " + rest[1] if len(rest) > 1 else ""
+    RESULTS.write_text(head + HEADING + section + after, "utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
