@@ -65,13 +65,13 @@ def build(options: BuildOptions) -> BuildReport:
     check_templates(options.templates_dir)
     _config, _content, site = load_site(options.content_dir, options.base_url)
     env = make_environment(options.templates_dir)
-    shared = site_globals(site)
+    shared = site_globals(site, env)
     pages = site_pages(site)
     writer = SiteWriter(options.out_dir)
     try:
         for page in pages:
             writer.write(urls.output_file(page.path), render_page(env, page, shared), page.template)
-        for output in [*feed_files(site), *publishing_files(site, pages)]:
+        for output in [*feed_files(site, env), *publishing_files(site, pages)]:
             writer.write(output.path, output.data, output.source)
         writer.copy_tree(options.templates_dir / "static", urls.STATIC)
         index_site(writer.staging)

@@ -92,6 +92,8 @@ def make_parser() -> argparse.ArgumentParser:
     which = email.add_mutually_exclusive_group()
     which.add_argument("--date", type=parse_date, help="the day to send (YYYY-MM-DD)")
     which.add_argument("--latest", action="store_true", help="send the newest day (the default)")
+    email.add_argument("--skip-missing", action="store_true",
+                       help="exit 0 without sending when the day has no digest item")
     email.add_argument("--saved-search", metavar="SLUG",
                        help="only the day's papers matching this saved search of site.yaml")
     email.add_argument("--content", type=Path, default=Path("content"),

@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from site_builder import __version__, urls
 from site_builder.dates import count, long_date, month_name, plain_date, short_date
+from site_builder.content import Paper
 from site_builder.model import Site
 from site_builder.pages import Page
 
@@ -28,9 +30,35 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     return env
 
 
-def site_globals(site: Site) -> dict[str, Any]:
+class CardRenderer:
+    """Renders each paper card once per build and places it on every page that lists it.
+
+    A card is the same on every page except for its links, so it is rendered with
+    ``FragmentLinks`` (a marker instead of the page's ``../../``) and the marker is replaced
+    per page: listing pages cost string joins instead of template calls.
+    """
+
+    def __init__(self, env: jinja2.Environment, shared: dict[str, Any]):
+        config = shared["config"]
+        links = urls.FragmentLinks(config.base_url, config.base_path)
+        self._module = env.get_template("_paper.html").make_module({**shared, "links": links})
+        self._cards: dict[tuple[str, int, bool], str] = {}
+
+    def __call__(self, paper: Paper, links: urls.Links, level: int = 2,
+                 show_day: bool = False) -> Markup:
+        key = (paper.id, level, show_day)
+        card = self._cards.get(key)
+        if card is None:
+            card = str(self._module.card(paper, level=level, show_day=show_day))
+            self._cards[key] = card
+        return Markup(urls.place_fragment(card, links))
+
+
+def site_globals(site: Site, env: jinja2.Environment) -> dict[str, Any]:
     """What every page may show besides its own context (kept small: it is in every page)."""
-    return {"config": site.config, "topic_titles": site.topic_titles()}
+    shared: dict[str, Any] = {"config": site.config, "topic_titles": site.topic_titles()}
+    shared["paper_card"] = CardRenderer(env, shared)
+    return shared
 
 
 def render_page(env: jinja2.Environment, page: Page, shared: dict[str, Any]) -> str:

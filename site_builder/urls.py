@@ -154,6 +154,14 @@ class Links:
             return rooted(self.base_path, site_path)
         return relative(self.page_path, site_path)
 
+    @property
+    def prefix(self) -> str:
+        """What goes before a site path to link to it from this page (``../../``)."""
+        if self.rooted:
+            return self.base_path
+        rel = relative(self.page_path, "")
+        return "" if rel == "./" else rel
+
     def absolute(self, site_path: str) -> str:
         return absolute(self.base_url, site_path)
 
@@ -162,9 +170,33 @@ class Links:
         return absolute(self.base_url, self.page_path)
 
     def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
         target = globals().get(name)
         if isinstance(target, str):
             return self.to(target)
         if callable(target) and name not in ("relative", "absolute", "rooted", "output_file"):
             return lambda *args, **kwargs: self.to(target(*args, **kwargs))
         raise AttributeError(name)
+
+
+MARKER = "\ue002site\ue003"  # stands for a page's prefix in fragments shared between pages
+
+
+class FragmentLinks(Links):
+    """Links for a fragment rendered once and placed on many pages: ``MARKER + site path``.
+
+    ``place_fragment`` swaps the marker for the prefix of the page the fragment lands on.
+    """
+
+    def __init__(self, base_url: str, base_path: str):
+        super().__init__("", base_url, base_path)
+
+    def to(self, site_path: str) -> str:
+        return MARKER + site_path
+
+
+def place_fragment(fragment: str, links: Links) -> str:
+    """A fragment made with FragmentLinks, with its links made right for this page."""
+    prefix = links.prefix
+    return fragment.replace(MARKER + '"', (prefix or "./") + '"').replace(MARKER, prefix)
