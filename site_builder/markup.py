@@ -16,6 +16,9 @@ PLACEHOLDER = "\ue000{}\ue001"  # private-use characters: survive Markdown and n
 PLACEHOLDER_RE = re.compile("\ue000(\\d+)\ue001")
 BARE_URL_RE = re.compile(r"(?<![(<\"'=\]])\bhttps?://[^\s<>()\[\]]*[^\s<>()\[\].,;:!?'\"]")
 TAG_RE = re.compile(r"<[^>]+>")
+# sanitised HTML as tags and text (nh3 escapes '<' and '>' inside attribute values)
+TOKEN_RE = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*>|[^<]+|<")
+LITERAL_TAGS = {"code", "pre"}  # math inside these stays as its $...$ source
 
 HTML_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h3", "h4", "h5", "h6", "hr",
@@ -41,6 +44,13 @@ ATTRIBUTES = {
     **{tag: set(MATH_ATTRIBUTES) for tag in MATH_TAGS},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+# Python-Markdown is quadratic or worse on some inputs (thousands of '[' or '<', lists nested
+# hundreds deep); text past these limits is shown as plain paragraphs instead of stalling a build.
+MAX_MARKDOWN_CHARS = 100_000
+MAX_OPENERS = 500  # '[' or '<' in one text
+MAX_INDENT = 40  # leading spaces and quote/list markers on one line
+MAX_MATH_CHARS = 2_000
+NESTING_RE = re.compile(r"^(?:[ \t]|(?:[>*+-]|\d{1,9}[.)])(?=[ \t]))+", re.MULTILINE)
 
 
 def sanitise(fragment: str) -> str:
@@ -58,6 +68,8 @@ def sanitise(fragment: str) -> str:
 @lru_cache(maxsize=4096)
 def latex_to_mathml(latex: str) -> str:
     """Inline LaTeX as sanitised MathML; the escaped source when it does not parse."""
+    if len(latex) > MAX_MATH_CHARS:
+        return f'<code class="tex">{html.escape(latex)}</code>'
     try:
         mathml = latex2mathml.converter.convert(latex)
     except Exception:  # latex2mathml raises many kinds of errors on bad input
@@ -78,7 +90,29 @@ def extract_math(text: str) -> tuple[str, list[str]]:
 
 
 def restore_math(fragment: str, spans: list[str]) -> str:
-    return PLACEHOLDER_RE.sub(lambda m: latex_to_mathml(spans[int(m.group(1))]), fragment)
+    """Put the math back: as MathML in text, as its escaped ``$...$`` source inside attributes
+    (a link's address or title) and inside code, where markup would be wrong or unsafe."""
+    if not spans:
+        return fragment
+
+    def source(match: re.Match[str]) -> str:
+        return html.escape(f"${spans[int(match.group(1))]}$")
+
+    def mathml(match: re.Match[str]) -> str:
+        return latex_to_mathml(spans[int(match.group(1))])
+
+    parts: list[str] = []
+    literal = 0
+    for token in TOKEN_RE.finditer(fragment):
+        text = token.group(0)
+        name = (token.group(2) or "").lower()
+        if name:
+            if name in LITERAL_TAGS:
+                literal = max(0, literal - 1) if token.group(1) else literal + 1
+            parts.append(PLACEHOLDER_RE.sub(source, text))
+        else:
+            parts.append(PLACEHOLDER_RE.sub(source if literal else mathml, text))
+    return "".join(parts)
 
 
 class MarkupRenderer:
@@ -92,16 +126,38 @@ class MarkupRenderer:
         if not text.strip():
             return ""
         source, spans = extract_math(text.replace("\ue000", "").replace("\ue001", ""))
-        source = BARE_URL_RE.sub(r"<\g<0>>", source)
+        if too_complex(source):
+            return restore_math(plain_paragraphs(source), spans)
         self._md.reset()
-        rendered = sanitise(self._md.convert(source))
-        return restore_math(rendered, spans)
+        try:
+            converted = self._md.convert(BARE_URL_RE.sub(r"<\g<0>>", source))
+        except RecursionError:  # nesting the limits above did not catch
+            self._md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+            return restore_math(plain_paragraphs(source), spans)
+        return restore_math(sanitise(converted), spans)
 
     @staticmethod
     def inline(text: str) -> str:
-        """A one-line plain text (a title) as escaped HTML, with its math as MathML."""
+        """A one-line plain text (a title) as escaped HTML, with its math as MathML. Quotes are
+        escaped too, so the result is safe in an attribute as well as in text."""
         source, spans = extract_math(text.replace("\ue000", "").replace("\ue001", ""))
-        return restore_math(html.escape(source, quote=False), spans)
+        return restore_math(html.escape(source, quote=True), spans)
+
+
+def too_complex(source: str) -> bool:
+    """True for text that Markdown would take far too long on (see MAX_OPENERS)."""
+    if len(source) > MAX_MARKDOWN_CHARS:
+        return True
+    if source.count("[") > MAX_OPENERS or source.count("<") > MAX_OPENERS:
+        return True
+    return any(len(match.group(0)) > MAX_INDENT for match in NESTING_RE.finditer(source))
+
+
+def plain_paragraphs(source: str) -> str:
+    """Text as escaped paragraphs (blank lines separate them), without Markdown."""
+    paragraphs = re.split(r"\n[ \t]*\n", source)
+    return "\n".join(f"<p>{html.escape(' '.join(p.split()))}</p>"
+                     for p in paragraphs if p.strip())
 
 
 def plain_text(fragment: str) -> str:
