@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -10,10 +11,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from site_builder.errors import ContentError, Problems
-from site_builder.frontmatter import InputError, key_lines, load_yaml, read_text
+from site_builder.errors import ContentError, Problems, problem
+from site_builder.frontmatter import (
+    InputError,
+    check_inside,
+    control_character,
+    key_lines,
+    load_yaml,
+    read_text,
+)
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")  # a BCP 47 tag: en, pt-BR
+HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+                         r"(?:\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))+$")
+URL_UNSAFE_RE = re.compile(r"[\s\"'<>\\`{}|^]")
 
 
 @dataclass(frozen=True)
@@ -65,8 +77,12 @@ class SiteConfig:
         return path if path.endswith("/") else path + "/"
 
     def with_base_url(self, base_url: str | None) -> SiteConfig:
+        """The config with ``--base-url`` applied (checked like ``base_url`` in site.yaml)."""
         if not base_url:
             return self
+        message = base_url_problem(base_url)
+        if message:
+            raise ContentError([problem("--base-url", message)])
         return dataclasses.replace(self, base_url=normalise_base_url(base_url))
 
 
@@ -77,17 +93,55 @@ STR_KEYS = {
 }
 
 
+def did_you_mean(key: object, known: set[str]) -> str:
+    """`` (did you mean 'title'?)`` for a misspelt key, else the list of known keys."""
+    close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (known: {', '.join(sorted(known))})"
+
+
 def normalise_base_url(url: str) -> str:
     """Ensure the base URL ends with '/', so relative joins stay inside the site."""
     return url if url.endswith("/") else url + "/"
 
 
+def base_url_problem(url: str) -> str:
+    """What is wrong with a base URL, or '' when it is usable."""
+    example = "such as https://user.github.io/digest/"
+    if URL_UNSAFE_RE.search(url) or control_character(url):
+        return f"'base_url' must be a plain URL without spaces or quotes, {example}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return f"'base_url' is not a valid URL; use an absolute http(s) URL {example}"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return f"'base_url' must be an absolute http(s) URL {example}"
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return f"'base_url' must not have a query, a fragment or a user name, {example}"
+    return ""
+
+
+def url_problem(key: str, url: str, schemes: tuple[str, ...]) -> str:
+    """What is wrong with a link setting, or '' when it is an absolute URL of a given scheme."""
+    names = " or ".join(f"{s}:" for s in schemes)
+    if URL_UNSAFE_RE.search(url) or control_character(url):
+        return f"'{key}' must be a plain URL without spaces or quotes"
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in schemes or (parts.scheme.lower() != "mailto"
+                                                 and not parts.netloc):
+        return f"'{key}' must be an absolute {names} URL"
+    return ""
+
+
 def load_config(content_dir: Path) -> SiteConfig:
     """Load ``site.yaml`` from the content folder (defaults when it is missing)."""
     path = content_dir / "site.yaml"
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return SiteConfig()
     try:
+        check_inside(path, content_dir)
         text = read_text(path)
         data = load_yaml(text, path) or {}
     except InputError as exc:
@@ -108,7 +162,7 @@ def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], proble
     for key, value in data.items():
         line = lines.get(str(key))
         if key not in known:
-            problems.add(path, f"unknown setting '{key}' (known: {', '.join(sorted(known))})", line)
+            problems.add(path, f"unknown setting '{key}'{did_you_mean(key, known)}", line)
         elif key in INT_KEYS:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 problems.add(path, f"'{key}' must be a whole number of at least 1", line)
@@ -119,10 +173,13 @@ def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], proble
                 continue
             if not isinstance(value, str):
                 problems.add(path, f"'{key}' must be text", line)
+            elif control_character(value):
+                problems.add(path, f"'{key}' contains a control character; remove it", line)
             else:
                 values[key] = value.strip()
     check_base_url(values, path, lines, problems)
     check_timezone(values, path, lines, problems)
+    check_formats(values, path, lines, problems)
     if "email" in data:
         values["email"] = parse_email(data["email"], path, lines.get("email"), problems)
     if "saved_searches" in data:
@@ -136,15 +193,31 @@ def check_base_url(values: dict[str, Any], path: Path, lines: dict[str, int], pr
     url = values.get("base_url")
     if url is None:
         return
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        problems.add(
-            path, "'base_url' must be an absolute http(s) URL such as "
-            "https://user.github.io/digest/", lines.get("base_url")
-        )
+    message = base_url_problem(url)
+    if message:
+        problems.add(path, message, lines.get("base_url"))
         values.pop("base_url")
     else:
         values["base_url"] = normalise_base_url(url)
+
+
+def check_formats(values: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems):
+    """Settings that end up in attributes and files must have their expected shape."""
+    checks = {
+        "language": lambda v: "" if LANGUAGE_RE.match(v) else
+        "'language' must be a language tag such as en, fr or pt-BR",
+        "subscribe_form_url": lambda v: url_problem("subscribe_form_url", v, ("https", "http")),
+        "cname": lambda v: "" if HOSTNAME_RE.match(v) else
+        "'cname' must be a domain name such as papers.example.org (no https://, no path)",
+    }
+    for key, check in checks.items():
+        value = values.get(key)
+        if not value:
+            continue
+        message = check(value)
+        if message:
+            problems.add(path, message, lines.get(key))
+            values.pop(key)
 
 
 def check_timezone(values: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems):
@@ -167,12 +240,19 @@ def parse_email(data: Any, path: Path, line: int | None, problems: Problems) -> 
     values = {}
     for key, value in data.items():
         if key not in known:
-            problems.add(path, f"unknown setting 'email.{key}' (known: {', '.join(sorted(known))})",
-                         line)
+            problems.add(path, f"unknown setting 'email.{key}'{did_you_mean(key, known)}", line)
         elif not isinstance(value, str):
             problems.add(path, f"'email.{key}' must be text", line)
+        elif control_character(value):
+            problems.add(path, f"'email.{key}' contains a control character; remove it", line)
         else:
             values[key] = value
+    unsubscribe = values.get("list_unsubscribe", "").strip()
+    if unsubscribe:
+        message = url_problem("email.list_unsubscribe", unsubscribe, ("mailto", "https"))
+        if message:
+            problems.add(path, message, line)
+            values.pop("list_unsubscribe")
     return EmailSettings(**values)
 
 
