@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from site_builder import urls
-from site_builder.config import SLUG_RE
+from site_builder.config import SLUG_RE, did_you_mean
 from site_builder.errors import ContentError, Problem, Problems, problem
 from site_builder.frontmatter import (
     FrontMatterFile,
@@ -196,7 +196,7 @@ def load_topic(path: Path, content_dir: Path, problems: Problems) -> Topic | Non
         return None
     for key in doc.meta:
         if key not in ("title", "keywords"):
-            problems.add(path, f"unknown field '{key}' (a topic has title and keywords)",
+            problems.add(path, f"unknown field '{key}'{did_you_mean(key, {'title', 'keywords'})}",
                          doc.line_of(str(key)))
     reader = FieldReader(doc, problems)
     title = reader.text("title")
@@ -284,7 +284,7 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date, problems: Proble
     reader = FieldReader(doc, problems)
     for key in meta:
         if key not in PAPER_FIELDS:
-            reader.error(str(key), f"unknown field '{key}'")
+            reader.error(str(key), f"unknown field '{key}'{did_you_mean(key, PAPER_FIELDS)}")
     title = reader.text("title")
     if not title:
         if "title" not in meta:
