@@ -1,7 +1,16 @@
-"""The build pipeline: read -> validate -> model -> render -> write, in that order."""
+"""The build pipeline: read -> validate -> model -> render -> write, in that order.
+
+Builds are incremental and atomic. The cache (``cache.py``) remembers what the previous
+build read and wrote; the staging folder starts as hard links to the previous output,
+only pages whose fingerprint changed are rendered, only files whose bytes changed are
+written, and the staging folder replaces the output in one step at the end. The result is
+byte for byte what a clean build (``--clean``) of the same inputs makes.
+"""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -9,15 +18,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from site_builder import urls
+from site_builder.cache import (
+    BuildState,
+    PaperMemo,
+    cache_folder,
+    forget_state,
+    load_state,
+    save_state,
+    scan_inputs,
+)
 from site_builder.config import SiteConfig, load_config
 from site_builder.content import Content, load_content
 from site_builder.errors import ContentError, problem
 from site_builder.feeds import feed_files
+from site_builder.fingerprint import Fingerprinter, TemplateKeys, builder_key, digest
 from site_builder.linkcheck import require_links
 from site_builder.model import Site, build_site
-from site_builder.pages import site_pages
+from site_builder.outputs import FileOutput
+from site_builder.pages import Page, site_pages
+from site_builder.parallel import RenderJob, content_hash, render_pages, replace_file
 from site_builder.publishing import publishing_files
-from site_builder.render import make_environment, render_page, site_globals
+from site_builder.render import make_environment, site_globals
 from site_builder.search import index_site
 from site_builder.writer import SiteWriter
 
@@ -37,20 +58,49 @@ class BuildOptions:
 @dataclass
 class BuildReport:
     pages: int = 0
+    rendered: int = 0
     files: int = 0
+    written: int = 0
     bytes_written: int = 0
     seconds: float = 0.0
+    unchanged: bool = False  # nothing to do: the output was already up to date
 
     def summary(self) -> str:
-        return (f"built {self.pages:,} pages, {self.files:,} files "
-                f"({self.bytes_written / 1e6:.1f} MB) in {self.seconds:.2f}s")
+        if self.unchanged:
+            return f"nothing changed: output is up to date ({self.seconds:.2f}s)"
+        skipped = self.pages - self.rendered
+        return (f"built {self.pages:,} pages ({self.rendered:,} rendered, {skipped:,} "
+                f"unchanged), {self.files:,} files ({self.written:,} written, "
+                f"{self.bytes_written / 1e6:.1f} MB) in {self.seconds:.2f}s")
 
 
-def load_site(content_dir: Path, base_url: str | None = None) -> tuple[SiteConfig, Content, Site]:
+class Progress:
+    """One line per stage on a terminal; nothing otherwise (the summary line follows)."""
+
+    def __init__(self, quiet: bool):
+        self.live = not quiet and sys.stderr.isatty()
+        self.started = time.perf_counter()
+
+    def stage(self, message: str) -> None:
+        if self.live:
+            elapsed = time.perf_counter() - self.started
+            sys.stderr.write(f"\r\033[K[{elapsed:5.1f}s] {message}")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.live:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def load_site(content_dir: Path, base_url: str | None = None, memo: PaperMemo | None = None,
+              cache_dir: Path | None = None,
+              markup_memo: dict[str, tuple[str, str, str]] | None = None,
+              ) -> tuple[SiteConfig, Content, Site]:
     """Read and validate the content folder and turn it into the site model."""
     config = load_config(content_dir).with_base_url(base_url)
-    content = load_content(content_dir)
-    return config, content, build_site(content, config)
+    content = load_content(content_dir, memo)
+    return config, content, build_site(content, config, cache_dir, markup_memo)
 
 
 def check_templates(templates_dir: Path) -> None:
@@ -59,33 +109,194 @@ def check_templates(templates_dir: Path) -> None:
                                     "base.html (use --templates to point at it)")])
 
 
+def options_key(options: BuildOptions, config: SiteConfig) -> str:
+    """What, besides the inputs, makes every output different: the cache is per this key."""
+    return digest(config.base_url, str(options.content_dir.resolve()),
+                  str(options.templates_dir.resolve()), repr(options.strict))
+
+
+def output_matches(out_dir: Path, state: BuildState) -> bool:
+    """The output folder still holds what the last build wrote (spot-checked cheaply)."""
+    if not state.files or not out_dir.is_dir():
+        return False
+    return all((out_dir / name).is_file() for name in (urls.output_file(urls.HOME),
+                                                       urls.NOJEKYLL))
+
+
+def seed_staging(out_dir: Path, staging: Path) -> bool:
+    """Fill the staging folder with hard links to the previous output (no data copied)."""
+    if not out_dir.is_dir():
+        return False
+    try:
+        subprocess.run(["cp", "-al", f"{out_dir}/.", str(staging)], check=True,
+                       capture_output=True, timeout=600)
+        return True
+    except (OSError, subprocess.SubprocessError):
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        return False
+
+
+class IncrementalWriter:
+    """Writes outputs into the staging folder only when their bytes changed."""
+
+    def __init__(self, writer: SiteWriter, state: BuildState, seeded: bool):
+        self.writer = writer
+        self.previous = state.files if seeded else {}
+        self.files: dict[str, str] = {}
+        self.written = 0
+        self.bytes_written = 0
+
+    def claim(self, file: str, source: str) -> Path:
+        return self.writer.target(file, source)
+
+    def record(self, file: str, hash_: str, size: int, written: bool) -> None:
+        self.files[file] = hash_
+        if written:
+            self.written += 1
+            self.bytes_written += size
+
+    def write(self, output: FileOutput) -> None:
+        target = self.claim(output.path, output.source)
+        hash_ = content_hash(output.data)
+        unchanged = self.previous.get(output.path) == hash_ and target.is_file()
+        if not unchanged:
+            replace_file(target, output.data)
+        self.record(output.path, hash_, len(output.data), not unchanged)
+
+    def copy_static(self, folder: Path, prefix: str) -> None:
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                rel = path.relative_to(folder).as_posix()
+                self.write(FileOutput(prefix + rel, path.read_bytes(), str(path)))
+
+    def remove_stale(self) -> None:
+        """Delete files the previous build wrote that this build does not make."""
+        for file in sorted(set(self.previous) - set(self.files)):
+            (self.writer.staging / file).unlink(missing_ok=True)
+
+
+def dirty_pages(pages: list[Page], fingerprints: list[str], state: BuildState,
+                staging: Path, seeded: bool) -> list[int]:
+    """Indices of the pages whose inputs changed since the output was built (or are new)."""
+    if not seeded:
+        return list(range(len(pages)))
+    dirty = []
+    for index, (page, key) in enumerate(zip(pages, fingerprints, strict=True)):
+        file = urls.output_file(page.path)
+        if state.pages.get(file) != key or not (staging / file).is_file():
+            dirty.append(index)
+    return dirty
+
+
+def search_key(state_files: dict[str, str]) -> str:
+    """What the search index is made from: the bytes of every paper page."""
+    papers = sorted((f, h) for f, h in state_files.items() if f.startswith("papers/"))
+    return digest(*(f"{f}={h}" for f, h in papers))
+
+
+def update_search(staging: Path, state: BuildState, files: dict[str, str], seeded: bool) -> None:
+    """Re-index search only when a paper page changed; otherwise keep the previous index."""
+    key = search_key(files)
+    index_dir = staging / urls.PAGEFIND
+    if seeded and state.extras.get("search") == key and index_dir.is_dir():
+        return
+    shutil.rmtree(index_dir, ignore_errors=True)
+    state.extras["search"] = key if index_site(staging) else ""
+
+
 def build(options: BuildOptions) -> BuildReport:
-    """Build the whole site into ``options.out_dir``; nothing is written if anything fails."""
+    """Build the site into ``options.out_dir``; nothing is written if anything fails."""
     started = time.perf_counter()
+    progress = Progress(options.quiet)
     check_templates(options.templates_dir)
-    _config, _content, site = load_site(options.content_dir, options.base_url)
+    progress.stage("reading content")
+    config = load_config(options.content_dir).with_base_url(options.base_url)
+    builder, option_key = builder_key(), options_key(options, config)
+    state = (BuildState(builder, option_key) if options.clean
+             else load_state(options.out_dir, builder, option_key))
+    inputs = scan_inputs(options.content_dir, options.templates_dir)
+    if (not options.clean and state.inputs == inputs
+            and output_matches(options.out_dir, state)):
+        report = BuildReport(seconds=time.perf_counter() - started, unchanged=True,
+                             pages=len(state.pages), files=len(state.files))
+        finish(report, progress, options)
+        return report
+    if options.clean:
+        forget_state(options.out_dir)
+    memo = PaperMemo(inputs, state.papers)
+    cache_dir = None if options.clean else cache_folder(options.out_dir) / "related"
+    _config, content, site = load_site(options.content_dir, options.base_url, memo,
+                                       cache_dir, state.markup)
     env = make_environment(options.templates_dir)
     shared = site_globals(site, env)
     pages = site_pages(site)
+    report = BuildReport(pages=len(pages))
     writer = SiteWriter(options.out_dir)
     try:
+        seeded = not options.clean and bool(state.files) and seed_staging(options.out_dir,
+                                                                           writer.staging)
+        out = IncrementalWriter(writer, state, seeded)
+        progress.stage("checking what changed")
+        fingerprinter = Fingerprinter(TemplateKeys(env), shared_key(site, shared))
+        fingerprints = [fingerprinter.page_key(page) for page in pages]
         for page in pages:
-            writer.write(urls.output_file(page.path), render_page(env, page, shared), page.template)
+            out.claim(urls.output_file(page.path), page.template)
+        dirty = dirty_pages(pages, fingerprints, state, writer.staging, seeded)
+        progress.stage(f"rendering {len(dirty):,} of {len(pages):,} pages")
+        job = RenderJob(env, shared, [pages[i] for i in dirty], writer.staging, out.previous)
+        rendered = {r.file: r for r in render_pages(job, options.jobs)}
+        new_pages: dict[str, str] = {}
+        for page, key in zip(pages, fingerprints, strict=True):
+            file = urls.output_file(page.path)
+            new_pages[file] = key
+            if file in rendered:
+                result = rendered[file]
+                out.record(file, result.hash, result.size, result.written)
+            else:
+                out.files[file] = state.files[file]
+        report.rendered = len(dirty)
+        progress.stage("writing feeds")
         for output in [*feed_files(site, env), *publishing_files(site, pages)]:
-            writer.write(output.path, output.data, output.source)
-        writer.copy_tree(options.templates_dir / "static", urls.STATIC)
-        index_site(writer.staging)
+            out.write(output)
+        out.copy_static(options.templates_dir / "static", urls.STATIC)
+        out.remove_stale()
+        progress.stage("indexing search")
+        update_search(writer.staging, state, out.files, seeded)
         if options.strict:
+            progress.stage("checking links")
             require_links(writer.staging, site.config.base_url, options.out_dir)
         writer.commit()
     except BaseException:
         writer.abort()
         raise
-    report = BuildReport(len(pages), writer.files_written, writer.bytes_written,
-                         time.perf_counter() - started)
+    state.inputs, state.pages, state.files = inputs, new_pages, out.files
+    state.papers = memo.current
+    state.markup = {key: state.markup[key] for key in markup_keys(content)
+                    if key in state.markup}
+    save_state(options.out_dir, state)
+    report.files, report.written = len(out.files), out.written
+    report.bytes_written = out.bytes_written
+    report.seconds = time.perf_counter() - started
+    finish(report, progress, options)
+    return report
+
+
+def markup_keys(content: Content) -> list[str]:
+    return [paper.title + "\0" + paper.abstract for paper in content.papers]
+
+
+def shared_key(site: Site, shared: dict) -> str:
+    """The fingerprint of what every page sees besides its own context."""
+    return digest(repr(site.config), repr(sorted(site.topic_titles().items())))
+
+
+def finish(report: BuildReport, progress: Progress, options: BuildOptions) -> None:
+    progress.done()
     if not options.quiet:
         print(report.summary(), file=sys.stderr)
-    return report
 
 
 def check(content_dir: Path, templates_dir: Path = Path("templates"), strict: bool = False) -> Site:

@@ -63,6 +63,8 @@ def make_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the content only; exit 1 on any error")
     check.add_argument("--content", type=Path, default=Path("content"))
     check.add_argument("--templates", type=Path, default=Path("templates"))
+    check.add_argument("--strict", action="store_true",
+                       help="also build into a temporary folder and fail on broken links")
 
     serve = commands.add_parser(
         "serve", help="build, serve on 127.0.0.1, rebuild and reload on change")
@@ -123,7 +125,7 @@ def run_build(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from site_builder.build import check
 
-    site = check(args.content)
+    site = check(args.content, args.templates, args.strict)
     print(f"{args.content}: {len(site.papers):,} papers on {len(site.days):,} days, "
           f"{len(site.topics):,} topics: no problems found.")
     return EXIT_OK

@@ -69,7 +69,8 @@ def test_every_page_is_well_formed_with_one_h1(built_root: Path) -> None:
 
 
 def test_inline_math_renders_as_mathml(built_root: Path) -> None:
-    page = built_root / "papers" / "sp-2-ot-semantic-regularized-progressive-partial-optimal-transport-for"
+    page = (built_root / "papers" /
+            "sp-2-ot-semantic-regularized-progressive-partial-optimal-transport-for")
     html = (page / "index.html").read_text("utf-8")
     h1 = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
     assert "<math" in h1 and "<msup>" in h1

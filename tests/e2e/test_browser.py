@@ -30,17 +30,6 @@ PAGES = {
 }
 
 
-# Violations whose fix is waiting in a template this suite does not own: (rule, selector
-# fragment) -> the fix. A page showing only these xfails with the fix as the reason; delete
-# an entry once its fix is merged, so the violation can never come back unnoticed.
-PENDING_FIXES = {
-    ("aria-prohibited-attr", 'class="votes"'): (
-        "templates/_paper.html: aria-label on the plain <div class=\"votes\"> is not allowed; "
-        "drop it and add <span class=\"visually-hidden\">{{ paper.upvotes|count('upvote') }}"
-        "</span> inside the div"),
-}
-
-
 class Tab:
     """A page of its own browser context that records console errors and failed requests."""
 
@@ -215,21 +204,12 @@ def test_no_serious_accessibility_violations(browser, served_site, name: str,
         results = Axe().run(tab.page)
     finally:
         tab.close()
-    serious, pending = [], set()
+    serious = []
     for violation in results.response["violations"]:
         if violation["impact"] not in ("serious", "critical"):
             continue
         for node in violation["nodes"]:
             target = " ".join(str(t) for t in node["target"])
-            fix = next((fix for (rule, where), fix in PENDING_FIXES.items()
-                        if rule == violation["id"] and (where in target
-                                                        or where in node.get("html", ""))),
-                       None)
-            if fix:
-                pending.add(fix)
-            else:
-                serious.append(f"{violation['id']} ({violation['impact']}): "
-                               f"{violation['help']}: {target}")
+            serious.append(f"{violation['id']} ({violation['impact']}): "
+                           f"{violation['help']}: {target}")
     assert serious == [], f"{name} ({scheme}):\n" + "\n".join(serious[:20])
-    if pending:
-        pytest.xfail("fix pending: " + "; ".join(sorted(pending)))

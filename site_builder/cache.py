@@ -1,0 +1,127 @@
+"""The persistent build cache, ``.site-builder-cache/`` beside the output folder.
+
+It remembers, for one output folder, what the last successful build read and wrote: the
+stat signature of every input file, the papers parsed from each content file, rendered
+Markdown, and the fingerprint and hash of every output file. It is only an accelerator:
+it is keyed by the builder's version and source, a corrupt or foreign cache is discarded
+with a warning, and ``--clean`` ignores it.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import pickle
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CACHE_DIR_NAME = ".site-builder-cache"
+FORMAT = 3
+
+
+@dataclass
+class BuildState:
+    """What the last build of one output folder was made from and wrote."""
+
+    builder: str = ""
+    options: str = ""  # base URL, folders: anything that changes every output
+    inputs: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime_ns, size)
+    papers: dict[str, tuple[int, int, Any]] = field(default_factory=dict)  # path -> stat, Paper
+    markup: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # text key -> html
+    pages: dict[str, str] = field(default_factory=dict)  # output file -> page fingerprint
+    files: dict[str, str] = field(default_factory=dict)  # output file -> hash of its bytes
+    extras: dict[str, str] = field(default_factory=dict)  # e.g. the search index's input
+
+
+def cache_folder(out_dir: Path) -> Path:
+    return out_dir.resolve().parent / CACHE_DIR_NAME
+
+
+def state_file(out_dir: Path) -> Path:
+    return cache_folder(out_dir) / f"{out_dir.resolve().name}.state.pickle"
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def load_state(out_dir: Path, builder: str, options: str) -> BuildState:
+    """The previous build's state, or an empty one (no cache, other builder, corrupt)."""
+    path = state_file(out_dir)
+    if not path.is_file():
+        return BuildState(builder, options)
+    try:
+        with path.open("rb") as handle:
+            fmt, state = pickle.load(handle)  # noqa: S301 - our own file beside the output
+        if fmt != FORMAT or not isinstance(state, BuildState):
+            raise ValueError("unknown cache format")
+    except Exception as exc:  # any damage: start afresh, never fail the build
+        warn(f"the build cache {path} is unreadable ({type(exc).__name__}); rebuilding fully")
+        return BuildState(builder, options)
+    if state.builder != builder or state.options != options:
+        return BuildState(builder, options)
+    return state
+
+
+def save_state(out_dir: Path, state: BuildState) -> None:
+    """Write the state atomically (a killed build leaves the previous state or none)."""
+    path = state_file(out_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("wb") as handle:
+        pickle.dump((FORMAT, state), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, path)
+
+
+def forget_state(out_dir: Path) -> None:
+    state_file(out_dir).unlink(missing_ok=True)
+
+
+def scan_inputs(*folders: Path) -> dict[str, tuple[int, int]]:
+    """(mtime_ns, size) of every file under the given folders, by path."""
+    found: dict[str, tuple[int, int]] = {}
+    for folder in folders:
+        stack = [str(folder)]
+        while stack:
+            current = stack.pop()
+            try:
+                entries = list(os.scandir(current))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    try:
+                        stat = entry.stat()
+                    except OSError:
+                        continue
+                    found[entry.path] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+class PaperMemo:
+    """Papers parsed by earlier builds, handed back while their file is unchanged."""
+
+    def __init__(self, stats: dict[str, tuple[int, int]],
+                 previous: dict[str, tuple[int, int, Any]]):
+        self.stats = stats
+        self.previous = previous
+        self.current: dict[str, tuple[int, int, Any]] = {}
+
+    def reuse(self, path: Path, day: Any) -> Any:
+        key = str(path)
+        stat = self.stats.get(key)
+        known = self.previous.get(key)
+        if stat is None or known is None or known[:2] != stat or known[2].day != day:
+            return None
+        self.current[key] = known
+        return copy.copy(known[2])
+
+    def remember(self, path: Path, paper: Any) -> None:
+        key = str(path)
+        stat = self.stats.get(key)
+        if stat is not None:
+            self.current[key] = (*stat, copy.copy(paper))

@@ -1,0 +1,121 @@
+"""Fingerprints: what a page was made from, so an unchanged page is never rendered again.
+
+A page's fingerprint hashes its template (with everything it includes, imports or
+extends), the site-wide values every page sees, its path, and the values of its context.
+Papers stand in by their content digest and computed topics; other model objects by their
+fields, memoised per build, so a listing of ten thousand papers is hashed once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.meta
+
+from site_builder import __version__
+from site_builder.content import Paper
+from site_builder.pages import Page
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def digest(*parts: str) -> str:
+    hasher = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        hasher.update(part.encode("utf-8", "surrogatepass"))
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+def builder_key() -> str:
+    """The builder's version and source: a new version or an edited module empties caches."""
+    hasher = hashlib.blake2b(__version__.encode(), digest_size=16)
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        hasher.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+        hasher.update(path.read_bytes())
+    return hasher.hexdigest()
+
+
+def template_names(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> set[str]:
+    """A template and every template it extends, includes or imports, recursively."""
+    seen = set() if seen is None else seen
+    if name in seen:
+        return seen
+    seen.add(name)
+    assert env.loader is not None
+    source, _filename, _uptodate = env.loader.get_source(env, name)
+    for referenced in jinja2.meta.find_referenced_templates(env.parse(source)):
+        if referenced is not None:
+            template_names(env, referenced, seen)
+    return seen
+
+
+class TemplateKeys:
+    """The fingerprint of each page template together with what it uses."""
+
+    def __init__(self, env: jinja2.Environment):
+        self.env = env
+        self._sources: dict[str, str] = {}
+        self._keys: dict[str, str] = {}
+
+    def source_key(self, name: str) -> str:
+        if name not in self._sources:
+            assert self.env.loader is not None
+            source, _filename, _uptodate = self.env.loader.get_source(self.env, name)
+            self._sources[name] = digest(name, source)
+        return self._sources[name]
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self._keys:
+            names = sorted(template_names(self.env, name))
+            self._keys[name] = digest(*(self.source_key(n) for n in names))
+        return self._keys[name]
+
+
+def paper_key(paper: Paper) -> str:
+    return f"P{paper.digest}:{','.join(paper.topic_slugs)}"
+
+
+class Fingerprinter:
+    """Hashes page contexts; one per build (it memoises objects by identity)."""
+
+    def __init__(self, templates: TemplateKeys, shared_key: str):
+        self.templates = templates
+        self.shared_key = shared_key
+        self._memo: dict[int, str] = {}
+        self._keep: list[Any] = []  # keeps memoised objects alive, so ids stay unique
+
+    def value_key(self, value: Any) -> str:
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return repr(value)
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        if isinstance(value, Paper):
+            return paper_key(value)
+        memo = self._memo.get(id(value))
+        if memo is not None:
+            return memo
+        key = self._compound_key(value)
+        self._memo[id(value)] = key
+        self._keep.append(value)
+        return key
+
+    def _compound_key(self, value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            return digest("L", *(self.value_key(item) for item in value))
+        if isinstance(value, dict):
+            return digest("D", *(f"{k}={self.value_key(v)}" for k, v in sorted(value.items())))
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return digest(type(value).__name__, *(
+                f"{f.name}={self.value_key(getattr(value, f.name))}"
+                for f in dataclasses.fields(value)))
+        return repr(value)
+
+    def page_key(self, page: Page) -> str:
+        return digest(self.templates[page.template], self.shared_key, page.path, page.title,
+                      repr(page.rooted), repr(page.feeds), self.value_key(page.context))

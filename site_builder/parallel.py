@@ -1,0 +1,103 @@
+"""Rendering pages, in worker processes when there are enough of them to pay off.
+
+Workers are forked from the build, so they share the site model without pickling it;
+each renders a slice of the pages and writes the files it changed straight into the
+staging folder. Output bytes do not depend on how pages are split between workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from site_builder import urls
+from site_builder.pages import Page
+from site_builder.render import render_page
+
+MIN_PAGES_PER_WORKER = 150  # below this, starting workers costs more than it saves
+
+
+@dataclass
+class RenderJob:
+    env: jinja2.Environment
+    shared: dict[str, Any]
+    pages: list[Page]
+    staging: Path
+    previous: dict[str, str]  # output file -> hash of the bytes the last build wrote
+
+
+@dataclass(frozen=True)
+class Rendered:
+    file: str  # output file (site path)
+    hash: str
+    size: int
+    written: bool  # False when the bytes equal what the staging folder already holds
+
+
+_JOB: RenderJob | None = None  # the job of the forked workers
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write a new file: never through a hard link shared with the previous output."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def render_one(job: RenderJob, page: Page) -> Rendered:
+    data = render_page(job.env, page, job.shared).encode("utf-8")
+    file = urls.output_file(page.path)
+    digest = content_hash(data)
+    target = job.staging / file
+    if job.previous.get(file) == digest and target.is_file():
+        return Rendered(file, digest, len(data), False)
+    replace_file(target, data)
+    return Rendered(file, digest, len(data), True)
+
+
+def _render_slice(indices: list[int]) -> list[Rendered]:
+    assert _JOB is not None
+    return [render_one(_JOB, _JOB.pages[i]) for i in indices]
+
+
+def worker_count(jobs: int) -> int:
+    """--jobs N, or 0 for the number of cores this process may use."""
+    if jobs > 0:
+        return jobs
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def render_pages(job: RenderJob, jobs: int) -> list[Rendered]:
+    """Render every page of the job, in order of the job's pages."""
+    workers = min(worker_count(jobs), len(job.pages) // MIN_PAGES_PER_WORKER)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [render_one(job, page) for page in job.pages]
+    global _JOB
+    _JOB = job
+    try:
+        slices = [list(range(start, len(job.pages), workers * 4))
+                  for start in range(workers * 4)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_render_slice, slices, chunksize=1)
+    finally:
+        _JOB = None
+    results: list[Rendered | None] = [None] * len(job.pages)
+    for indices, part in zip(slices, parts, strict=True):
+        for index, rendered in zip(indices, part, strict=True):
+            results[index] = rendered
+    return [r for r in results if r is not None]
