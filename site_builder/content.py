@@ -7,6 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from site_builder import urls
 from site_builder.config import SLUG_RE, did_you_mean
@@ -115,6 +116,7 @@ class Content:
     papers: list[Paper] = field(default_factory=list)
     topics: dict[str, Topic] = field(default_factory=dict)
     notes: dict[dt.date, DayNote] = field(default_factory=dict)
+    memo: Any = field(default=None, repr=False, compare=False)
 
 
 def file_digest(path: Path, text: str) -> str:
@@ -139,10 +141,14 @@ def is_safe_id(value: str) -> bool:
             and not value.endswith("."))
 
 
-def load_content(content_dir: Path) -> Content:
-    """Read and validate every file under the content folder; raise ContentError listing all."""
+def load_content(content_dir: Path, memo: Any = None) -> Content:
+    """Read and validate every file under the content folder; raise ContentError listing all.
+
+    ``memo`` (a ``cache.PaperMemo``) hands back papers parsed by an earlier build from
+    files that have not changed since, so a rebuild parses only new and edited files.
+    """
     problems = Problems()
-    content = Content()
+    content = Content(memo=memo)
     if not content_dir.is_dir():
         raise ContentError([problem(content_dir, "content folder not found")])
     check_layout(content_dir, problems)
@@ -241,7 +247,11 @@ def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
                 if note:
                     content.notes[day] = note
             else:
-                paper = load_paper(path, day, problems)
+                paper = content.memo.reuse(path, day) if content.memo else None
+                if paper is None:
+                    paper = load_paper(path, day, problems)
+                    if paper is not None and content.memo:
+                        content.memo.remember(path, paper)
                 if paper:
                     content.papers.append(paper)
 

@@ -131,12 +131,21 @@ def assign_topics(papers: list[Paper], topics: dict[str, Topic]) -> None:
         paper.topic_slugs = tuple(sorted(found))
 
 
-def render_markup(content: Content, renderer: MarkupRenderer) -> None:
-    """Render every title, abstract and topic description once."""
+def render_markup(content: Content, renderer: MarkupRenderer,
+                  memo: dict[str, tuple[str, str, str]] | None = None) -> None:
+    """Render every title, abstract and topic description once.
+
+    ``memo`` maps a paper's text to its rendered forms across builds (the build cache).
+    """
     for paper in content.papers:
-        paper.title_html = renderer.inline(paper.title)
-        paper.abstract_html = renderer.block(paper.abstract)
-        paper.summary = plain_from_markdown(paper.abstract)
+        key = paper.title + "\0" + paper.abstract
+        rendered = memo.get(key) if memo is not None else None
+        if rendered is None:
+            rendered = (renderer.inline(paper.title), renderer.block(paper.abstract),
+                        plain_from_markdown(paper.abstract))
+            if memo is not None:
+                memo[key] = rendered
+        paper.title_html, paper.abstract_html, paper.summary = rendered
     for topic in content.topics.values():
         topic.description_html = renderer.block(topic.description)
 
@@ -235,13 +244,15 @@ def build_saved_searches(config: SiteConfig, papers: list[Paper]) -> list[SavedS
     ]
 
 
-def build_site(content: Content, config: SiteConfig, cache_dir: Path | None = None) -> Site:
+def build_site(content: Content, config: SiteConfig, cache_dir: Path | None = None,
+               markup_memo: dict[str, tuple[str, str, str]] | None = None) -> Site:
     """Turn loaded content into the index every page and feed is rendered from.
 
-    ``cache_dir`` keeps the related-papers computation between builds.
+    ``cache_dir`` keeps the related-papers computation between builds, ``markup_memo``
+    rendered Markdown.
     """
     renderer = MarkupRenderer()
-    render_markup(content, renderer)
+    render_markup(content, renderer, markup_memo)
     assign_topics(content.papers, content.topics)
     days = build_days(content, renderer)
     return Site(
