@@ -9,8 +9,8 @@ import jinja2
 from markupsafe import Markup
 
 from site_builder import __version__, urls
-from site_builder.dates import count, long_date, month_name, plain_date, short_date
 from site_builder.content import Paper
+from site_builder.dates import count, long_date, month_name, plain_date, short_date
 from site_builder.model import Site
 from site_builder.pages import Page
 
