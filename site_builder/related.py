@@ -12,7 +12,9 @@ How it stays fast (10,000 papers in well under the 2 s budget, see benchmarks/re
   (building bigram strings, counting them in dicts, sorting a million-term vocabulary: about
   5 s at 10,000 papers).  Here one regular-expression pass tokenises a batch of papers,
   words become integer ids in C (``map`` over a dict), and bigrams are pairs of word ids
-  combined with numpy; the counts go through scikit-learn's ``TfidfTransformer``.
+  combined with numpy; idf and l2 normalisation are TfidfTransformer's formulas.  Building
+  does not import scikit-learn at all (that alone takes about 0.6 s); the tests use it as
+  the reference.
   Columns are in a canonical order (words sorted, then bigrams sorted), so the result
   depends only on the texts, never on the order in which words were first met.
 * Products.  The similarity matrix is never held whole: row chunks of at most
@@ -60,8 +62,6 @@ from pathlib import Path
 import numpy as np
 import scipy
 import scipy.sparse as sp
-import sklearn
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 
 from site_builder.content import Paper
 
@@ -69,10 +69,38 @@ TOP = 5  # related papers per paper
 HINT_TERMS = 3  # shared key terms shown per related paper
 HINT_CANDIDATES = 8  # best shared terms of a pair considered for its hint
 HINT_BATCH = 2_048  # pairs whose shared terms are computed at once
-TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")  # TfidfVectorizer's default token_pattern
+# TfidfVectorizer's default token_pattern is r"(?u)\b\w\w+\b": runs of two or more word
+# characters; this finds the same runs about a third faster.
+TOKEN_RE = re.compile(r"\w\w+")
 NOISE_RE = re.compile(r"https?://\S+|\\[A-Za-z]+")  # URLs and LaTeX commands
 SEPARATOR = "PAPERBREAK"  # upper case: cannot occur in lower-cased text
-STOP_WORDS = tuple(sorted(ENGLISH_STOP_WORDS))
+# scikit-learn's ENGLISH_STOP_WORDS (BSD licence; from the Glasgow Information Retrieval
+# Group), copied so that a build does not import scikit-learn (about 0.6 s); a test checks
+# that the two lists are equal.
+STOP_WORDS = tuple(sorted(set("""
+a about above across after afterwards again against all almost alone along already also
+although always am among amongst amoungst amount an and another any anyhow anyone anything
+anyway anywhere are around as at back be became because become becomes becoming been
+before beforehand behind being below beside besides between beyond bill both bottom but by
+call can cannot cant co con could couldnt cry de describe detail do done down due during
+each eg eight either eleven else elsewhere empty enough etc even ever every everyone
+everything everywhere except few fifteen fifty fill find fire first five for former
+formerly forty found four from front full further get give go had has hasnt have he hence
+her here hereafter hereby herein hereupon hers herself him himself his how however hundred
+i ie if in inc indeed interest into is it its itself keep last latter latterly least less
+ltd made many may me meanwhile might mill mine more moreover most mostly move much must my
+myself name namely neither never nevertheless next nine no nobody none noone nor not
+nothing now nowhere of off often on once one only onto or other others otherwise our ours
+ourselves out over own part per perhaps please put rather re same see seem seemed seeming
+seems serious several she should show side since sincere six sixty so some somehow someone
+something sometime sometimes somewhere still such system take ten than that the their them
+themselves then thence there thereafter thereby therefore therein thereupon these they
+thick thin third this those though three through throughout thru thus to together too top
+toward towards twelve twenty two un under until up upon us very via was we well were what
+whatever when whence whenever where whereafter whereas whereby wherein whereupon wherever
+whether which while whither who whoever whole whom whose why will with within without
+would yet you your yours yourself yourselves
+""".split())))
 TOKEN_BATCH = 2_000  # papers tokenised per regular-expression pass
 CHUNK_CELLS = 8_000_000  # scores held at once (32 MB of float32)
 DENSE_MAX = 384  # most frequent terms multiplied as a dense matrix
@@ -111,14 +139,12 @@ def related_papers(papers: Iterable[Paper],
     corpus = tokenise(texts, hashes, tokens)
     neighbours = nearest(corpus.matrix)
     hints = shared_terms(corpus, neighbours)
-    result: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-    for row, paper in enumerate(ordered):
-        result[paper.id] = [(ordered[col].id, hints[(row, col)]) for col in neighbours[row]]
+    result = {paper.id: [Related(ordered[col], hints[(row, col)]) for col in neighbours[row]]
+              for row, paper in enumerate(ordered)}
     if store is not None:
         store.save_tokens(corpus)
         store.save_result(fingerprint, result)
-    return {pid: [Related(by_id[other], terms) for other, terms in items]
-            for pid, items in result.items()}
+    return result
 
 
 def paper_text(paper: Paper) -> str:
@@ -131,7 +157,7 @@ def text_hash(text: str) -> str:
 
 
 def corpus_fingerprint(papers: list[Paper], hashes: list[str]) -> str:
-    versions = f"{CACHE_VERSION} {sklearn.__version__} {np.__version__} {scipy.__version__}"
+    versions = f"{CACHE_VERSION} {np.__version__} {scipy.__version__}"
     digest = hashlib.blake2b(versions.encode(), digest_size=16)
     for paper, text in zip(papers, hashes, strict=True):
         digest.update(f"\0{paper.id}\0{text}".encode())
@@ -190,9 +216,8 @@ def tokenise(texts: list[str], hashes: list[str], cached: Tokens | None) -> Corp
     fresh: dict[int, np.ndarray] = {}
     for start in range(0, len(missing), TOKEN_BATCH):
         batch = missing[start:start + TOKEN_BATCH]
-        for index, ids in zip(batch, word_ids([texts[i] for i in batch], vocabulary),
-                              strict=True):
-            fresh[index] = ids
+        ids, lengths = word_ids([texts[i] for i in batch], vocabulary)
+        fresh.update(zip(batch, np.split(ids, np.cumsum(lengths)[:-1]), strict=True))
     pieces = []
     for index, text_hash_ in enumerate(hashes):
         if index in fresh:
@@ -206,18 +231,21 @@ def tokenise(texts: list[str], hashes: list[str], cached: Tokens | None) -> Corp
     return weigh(tokens)
 
 
-def word_ids(texts: list[str], vocabulary: defaultdict[str, int]) -> list[np.ndarray]:
-    """Each text's words (lower case, stop words removed) as ids; one regex pass for all."""
+def word_ids(texts: list[str], vocabulary: defaultdict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The texts' words (lower case, stop words removed) as ids, and each text's count.
+
+    One regular-expression pass over all texts joined by a separator word.
+    """
     joined = f" {SEPARATOR} ".join(text.lower() for text in texts)
     found = TOKEN_RE.findall(joined)
     ids = np.fromiter(map(vocabulary.__getitem__, found), np.int64, len(found))
-    breaks = np.flatnonzero(ids == 0)
-    keep_stop = len(STOP_WORDS)
-    return [part[part > keep_stop] for part in np.split(ids, breaks)]
+    text_of = np.cumsum(ids == 0)  # the separator's id is 0
+    keep = ids > len(STOP_WORDS)
+    return ids[keep], np.bincount(text_of[keep], minlength=len(texts))
 
 
 def weigh(tokens: Tokens) -> Corpus:
-    """Count unigrams and bigrams per text in canonical column order; TF-IDF with sklearn."""
+    """Count unigrams and bigrams per text in canonical column order, then weigh them."""
     count = len(tokens.lengths)
     present = np.flatnonzero(np.bincount(tokens.ids, minlength=len(tokens.words)))
     names = [tokens.words[i] for i in present]
@@ -236,9 +264,21 @@ def weigh(tokens: Tokens) -> Corpus:
         shape=(count, len(unigrams) + len(bigrams)),
     )
     counts.sum_duplicates()
-    matrix = sp.csr_matrix(TfidfTransformer().fit_transform(counts))
+    return Corpus(tokens, tfidf(counts), unigrams, bigrams)
+
+
+def tfidf(counts: sp.csr_matrix) -> sp.csr_matrix:
+    """TfidfTransformer's defaults: smoothed idf ``ln((1 + n) / (1 + df)) + 1``, l2 rows."""
+    count = counts.shape[0]
+    frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+    idf = np.log((1.0 + count) / (1.0 + frequency)) + 1.0
+    matrix = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+    matrix.data *= idf[matrix.indices]
+    rows = np.repeat(np.arange(count), np.diff(matrix.indptr))
+    norms = np.sqrt(np.bincount(rows, matrix.data * matrix.data, minlength=count))
+    matrix.data /= norms[rows]
     matrix.sort_indices()
-    return Corpus(tokens, matrix, unigrams, bigrams)
+    return matrix
 
 
 # --- nearest neighbours ----------------------------------------------------------------
@@ -261,19 +301,20 @@ def nearest(matrix: sp.csr_matrix, top: int = TOP) -> list[list[int]]:
     tail_t = [sp.csr_matrix(tail[s:s + size].T) for s in starts]
     found = Candidates(count, top)
     scores = np.empty((size, size), np.float32)
+    common = np.empty((size, size), np.float32)
     for i, row_start in enumerate(starts):
         for j in range(i, len(starts)):
             col_start = starts[j]
+            sp.csr_matrix(tail[row_start:row_start + size] @ tail_t[j]).toarray(out=scores)
             np.matmul(dense[row_start:row_start + size], dense[col_start:col_start + size].T,
-                      out=scores)
-            add_sparse(scores, tail[row_start:row_start + size] @ tail_t[j])
+                      out=common)
+            scores += common
             if i == j:
                 np.fill_diagonal(scores, -np.inf)
             mask_padding(scores, count - row_start, count - col_start)
-            found.add(top_of_block(scores, top), row_start, col_start)
+            found.add(top_of_rows(scores, top), row_start, col_start)
             if i != j:
-                found.add(top_of_block(np.ascontiguousarray(scores.T), top),
-                          col_start, row_start)
+                found.add(top_of_columns(scores, top), col_start, row_start)
     return found.best()
 
 
@@ -311,31 +352,46 @@ def dense_size(frequencies: np.ndarray, count: int) -> int:
     return min(DENSE_MAX, worth)
 
 
-def add_sparse(scores: np.ndarray, product: sp.csr_matrix) -> None:
-    """Add a sparse block product into the dense scores."""
-    product = sp.csr_matrix(product)
-    rows = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr))
-    flat = scores.reshape(-1)
-    flat[rows * scores.shape[1] + product.indices] += product.data
 
 
-def top_of_block(scores: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def top_of_rows(scores: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every entry that can be among its row's ``top`` best: (rows, columns, rounded scores).
 
     The columns are folded into FOLD interleaved groups; the ``top``-th largest group
     maximum is at most the row's ``top``-th largest score, so entries below it (less a
     margin for rounding) are never needed.
     """
-    rows_count, width = scores.shape
-    folded = scores.reshape(rows_count, width // FOLD, FOLD)
-    group_max = folded.max(axis=1)
-    bound = np.partition(group_max, FOLD - top, axis=1)[:, FOLD - top] - MARGIN
-    bound = np.maximum(bound, SMALLEST)  # lower scores round to 0: never related
+    count, width = scores.shape
+    folded = scores.reshape(count, width // FOLD, FOLD)  # column = g * FOLD + f
+    group_max = folded.max(axis=1)  # (row, f)
+    bound = lower_bound(group_max, top, axis=1)
     rows, groups = np.nonzero(group_max >= bound[:, None])
-    values = folded[rows, :, groups]
+    values = folded[rows, :, groups]  # (candidate group, g)
     hit, position = np.nonzero(values >= bound[rows, None])
-    rows, columns = rows[hit], position * FOLD + groups[hit]
-    rounded = np.round(values[hit, position].astype(np.float64), DECIMALS)
+    return kept(rows[hit], position * FOLD + groups[hit], values[hit, position])
+
+
+def top_of_columns(scores: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``top_of_rows`` of the transposed scores, without copying them: (columns, rows, ...)."""
+    height, count = scores.shape
+    folded = scores.reshape(height // FOLD, FOLD, count)  # row = g * FOLD + f
+    group_max = folded.max(axis=0)  # (f, column)
+    bound = lower_bound(group_max, top, axis=0)
+    groups, columns = np.nonzero(group_max >= bound[None, :])
+    values = folded[:, groups, columns]  # (g, candidate group)
+    position, hit = np.nonzero(values >= bound[columns][None, :])
+    return kept(columns[hit], position * FOLD + groups[hit], values[position, hit])
+
+
+def lower_bound(group_max: np.ndarray, top: int, axis: int) -> np.ndarray:
+    kth = FOLD - top
+    bound = np.take(np.partition(group_max, kth, axis=axis), kth, axis=axis) - MARGIN
+    return np.maximum(bound, SMALLEST)  # lower scores round to 0: never related
+
+
+def kept(rows: np.ndarray, columns: np.ndarray,
+         values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rounded = np.round(values.astype(np.float64), DECIMALS)
     keep = rounded > 0
     return rows[keep], columns[keep], rounded[keep]
 
@@ -393,29 +449,37 @@ def shared_terms(corpus: Corpus, neighbours: list[list[int]],
     """
     pairs = sorted({(min(a, b), max(a, b)) for a, found in enumerate(neighbours) for b in found})
     hints: dict[tuple[int, int], tuple[str, ...]] = {}
-    if not pairs:
-        return hints
+    matrix = corpus.matrix
+    shared = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]) > 1)
+    narrow = sp.csr_matrix(matrix[:, shared])  # terms of one paper are never shared
     names: dict[int, tuple[str, tuple[str, ...]]] = {}
     for start in range(0, len(pairs), HINT_BATCH):
         batch = pairs[start:start + HINT_BATCH]
-        for (a, b), columns in zip(batch, best_shared_columns(corpus.matrix, batch),
-                                   strict=True):
+        for (a, b), columns in zip(batch, best_shared_columns(narrow, batch), strict=True):
             for column in columns:
                 if column not in names:
-                    term = corpus.term(column)
+                    term = corpus.term(int(shared[column]))
                     names[column] = (term, tuple(term.split()))
             hints[(a, b)] = hints[(b, a)] = pick_hint([names[c] for c in columns], limit)
     return hints
 
 
 def best_shared_columns(matrix: sp.csr_matrix, pairs: list[tuple[int, int]]) -> list[list[int]]:
-    """For each pair of rows, its HINT_CANDIDATES columns of largest product, best first."""
+    """For each pair of rows, its HINT_CANDIDATES columns of largest product, best first.
+
+    Ties keep column order: the product's columns are sorted within each row and the sort
+    below is stable.
+    """
     first = np.array([a for a, _ in pairs])
     second = np.array([b for _, b in pairs])
     product = sp.csr_matrix(matrix[first].multiply(matrix[second]))
     product.eliminate_zeros()
+    product.sort_indices()
+    if not product.nnz:
+        return [[] for _ in pairs]
     rows = np.repeat(np.arange(len(pairs)), np.diff(product.indptr))
-    order = np.lexsort((product.indices, -product.data, rows))
+    key = rows + (1.0 - product.data / product.data.max())  # row, then largest first
+    order = np.argsort(key, kind="stable")
     rank = np.arange(len(order)) - product.indptr[rows[order]]
     best = order[rank < HINT_CANDIDATES]
     starts = np.searchsorted(rows[best], np.arange(len(pairs) + 1)).tolist()
@@ -426,15 +490,20 @@ def best_shared_columns(matrix: sp.csr_matrix, pairs: list[tuple[int, int]]) -> 
 def pick_hint(candidates: list[tuple[str, tuple[str, ...]]], limit: int) -> tuple[str, ...]:
     """Up to ``limit`` terms from the best-first candidates, without repeating a word."""
     chosen: list[tuple[str, tuple[str, ...]]] = []
+    used: set[str] = set()  # every word shown
+    singles: dict[str, int] = {}  # a word shown on its own -> its place in chosen
     for term, words in candidates:
-        singles = {ws[0]: i for i, (_, ws) in enumerate(chosen) if len(ws) == 1}
         if len(words) == 2 and words[0] in singles and words[1] in singles:
             places = sorted({singles[words[0]], singles[words[1]]})
             chosen[places[0]] = (term, words)
             if len(places) == 2:
                 del chosen[places[1]]
-        elif len(chosen) < limit and not any(w in ws for _, ws in chosen for w in words):
+            singles = {ws[0]: i for i, (_, ws) in enumerate(chosen) if len(ws) == 1}
+        elif len(chosen) < limit and used.isdisjoint(words):
+            if len(words) == 1:
+                singles[words[0]] = len(chosen)
             chosen.append((term, words))
+            used.update(words)
     return tuple(term for term, _ in chosen)
 
 
@@ -470,15 +539,17 @@ class RelatedCache:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def save_result(self, fingerprint: str, result: dict) -> None:
-        text = json.dumps({"fingerprint": fingerprint, "related": result},
+    def save_result(self, fingerprint: str, result: dict[str, list[Related]]) -> None:
+        plain = {pid: [(item.paper.id, item.terms) for item in items]
+                 for pid, items in result.items()}
+        text = json.dumps({"fingerprint": fingerprint, "related": plain},
                           ensure_ascii=False, separators=(",", ":"))
         self.write("result.json", text.encode("utf-8"))
 
     def load_tokens(self) -> Tokens | None:
         try:
             with np.load(self.folder / "tokens.npz", allow_pickle=False) as data:
-                if str(data["version"]) != CACHE_VERSION + " " + sklearn.__version__:
+                if str(data["version"]) != CACHE_VERSION:
                     return None
                 words = data["words"].tolist()
                 tokens = Tokens(words, data["hashes"].tolist(), data["ids"], data["lengths"])
@@ -498,7 +569,7 @@ class RelatedCache:
         handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".npz.tmp")
         try:
             with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, version=np.array(CACHE_VERSION + " " + sklearn.__version__),
+                np.savez(stream, version=np.array(CACHE_VERSION),
                          words=np.array(tokens.words, dtype=str),
                          hashes=np.array(tokens.hashes, dtype=str),
                          ids=tokens.ids.astype(np.int32), lengths=tokens.lengths)
