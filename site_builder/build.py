@@ -26,6 +26,8 @@ from site_builder.cache import (
     load_state,
     save_state,
     scan_inputs,
+    scan_output,
+    trusted_files,
 )
 from site_builder.config import SiteConfig, load_config
 from site_builder.content import Content, load_content
@@ -116,11 +118,8 @@ def options_key(options: BuildOptions, config: SiteConfig) -> str:
 
 
 def output_matches(out_dir: Path, state: BuildState) -> bool:
-    """The output folder still holds what the last build wrote (spot-checked cheaply)."""
-    if not state.files or not out_dir.is_dir():
-        return False
-    return all((out_dir / name).is_file() for name in (urls.output_file(urls.HOME),
-                                                       urls.NOJEKYLL))
+    """The output folder holds exactly what the last build wrote (same files, same stats)."""
+    return bool(state.output) and out_dir.is_dir() and scan_output(out_dir) == state.output
 
 
 def seed_staging(out_dir: Path, staging: Path) -> bool:
@@ -140,9 +139,9 @@ def seed_staging(out_dir: Path, staging: Path) -> bool:
 class IncrementalWriter:
     """Writes outputs into the staging folder only when their bytes changed."""
 
-    def __init__(self, writer: SiteWriter, state: BuildState, seeded: bool):
+    def __init__(self, writer: SiteWriter, previous: dict[str, str]):
         self.writer = writer
-        self.previous = state.files if seeded else {}
+        self.previous = previous  # file -> hash, for files the staging folder holds as built
         self.files: dict[str, str] = {}
         self.written = 0
         self.bytes_written = 0
@@ -172,21 +171,25 @@ class IncrementalWriter:
                 rel = path.relative_to(folder).as_posix()
                 self.write(FileOutput(prefix + rel, path.read_bytes(), str(path)))
 
-    def remove_stale(self) -> None:
-        """Delete files the previous build wrote that this build does not make."""
-        for file in sorted(set(self.previous) - set(self.files)):
-            (self.writer.staging / file).unlink(missing_ok=True)
+    def remove_stale(self, staged: set[str]) -> None:
+        """Delete staged files (and emptied folders) that this build does not make."""
+        staging = self.writer.staging
+        for file in sorted(staged - set(self.files)):
+            path = staging / file
+            path.unlink(missing_ok=True)
+            for folder in path.parents:
+                if folder == staging or any(folder.iterdir()):
+                    break
+                folder.rmdir()
 
 
 def dirty_pages(pages: list[Page], fingerprints: list[str], state: BuildState,
-                staging: Path, seeded: bool) -> list[int]:
-    """Indices of the pages whose inputs changed since the output was built (or are new)."""
-    if not seeded:
-        return list(range(len(pages)))
+                trusted: dict[str, str]) -> list[int]:
+    """Indices of the pages whose inputs changed, or whose file is not as last built."""
     dirty = []
     for index, (page, key) in enumerate(zip(pages, fingerprints, strict=True)):
         file = urls.output_file(page.path)
-        if state.pages.get(file) != key or not (staging / file).is_file():
+        if file not in trusted or state.pages.get(file) != key:
             dirty.append(index)
     return dirty
 
@@ -201,7 +204,7 @@ def update_search(staging: Path, state: BuildState, files: dict[str, str], seede
     """Re-index search only when a paper page changed; otherwise keep the previous index."""
     key = search_key(files)
     index_dir = staging / urls.PAGEFIND
-    if seeded and state.extras.get("search") == key and index_dir.is_dir():
+    if seeded and state.extras.get("search") == key and index_dir.is_dir() and key:
         return
     shutil.rmtree(index_dir, ignore_errors=True)
     state.extras["search"] = key if index_site(staging) else ""
@@ -238,13 +241,14 @@ def build(options: BuildOptions) -> BuildReport:
     try:
         seeded = not options.clean and bool(state.files) and seed_staging(options.out_dir,
                                                                            writer.staging)
-        out = IncrementalWriter(writer, state, seeded)
+        staged = scan_output(writer.staging) if seeded else {}
+        out = IncrementalWriter(writer, trusted_files(state, staged))
         progress.stage("checking what changed")
         fingerprinter = Fingerprinter(TemplateKeys(env), shared_key(site, shared))
         fingerprints = [fingerprinter.page_key(page) for page in pages]
         for page in pages:
             out.claim(urls.output_file(page.path), page.template)
-        dirty = dirty_pages(pages, fingerprints, state, writer.staging, seeded)
+        dirty = dirty_pages(pages, fingerprints, state, out.previous)
         progress.stage(f"rendering {len(dirty):,} of {len(pages):,} pages")
         job = RenderJob(env, shared, [pages[i] for i in dirty], writer.staging, out.previous)
         rendered = {r.file: r for r in render_pages(job, options.jobs)}
@@ -262,7 +266,7 @@ def build(options: BuildOptions) -> BuildReport:
         for output in [*feed_files(site, env), *publishing_files(site, pages)]:
             out.write(output)
         out.copy_static(options.templates_dir / "static", urls.STATIC)
-        out.remove_stale()
+        out.remove_stale({f for f in staged if not f.startswith(urls.PAGEFIND)})
         progress.stage("indexing search")
         update_search(writer.staging, state, out.files, seeded)
         if options.strict:
@@ -273,6 +277,7 @@ def build(options: BuildOptions) -> BuildReport:
         writer.abort()
         raise
     state.inputs, state.pages, state.files = inputs, new_pages, out.files
+    state.output = scan_output(options.out_dir)
     state.papers = memo.current
     state.markup = {key: state.markup[key] for key in markup_keys(content)
                     if key in state.markup}

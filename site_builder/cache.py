@@ -33,6 +33,7 @@ class BuildState:
     pages: dict[str, str] = field(default_factory=dict)  # output file -> page fingerprint
     files: dict[str, str] = field(default_factory=dict)  # output file -> hash of its bytes
     extras: dict[str, str] = field(default_factory=dict)  # e.g. the search index's input
+    output: dict[str, tuple[int, int]] = field(default_factory=dict)  # file -> stat as written
 
 
 def cache_folder(out_dir: Path) -> Path:
@@ -125,3 +126,15 @@ class PaperMemo:
         stat = self.stats.get(key)
         if stat is not None:
             self.current[key] = (*stat, copy.copy(paper))
+
+
+def scan_output(out_dir: Path) -> dict[str, tuple[int, int]]:
+    """(mtime_ns, size) of every file of a built site, by site path."""
+    prefix = len(str(out_dir)) + 1
+    return {path[prefix:]: stat for path, stat in scan_inputs(out_dir).items()}
+
+
+def trusted_files(state: BuildState, current: dict[str, tuple[int, int]]) -> dict[str, str]:
+    """The previous build's output hashes, for files nobody changed since (stat as written)."""
+    return {file: digest for file, digest in state.files.items()
+            if file in current and current[file] == state.output.get(file)}

@@ -1,0 +1,221 @@
+"""Build benchmark: clean build, no-op rebuild, +1 day, template edit, memory, bytes.
+
+    python benchmarks/bench.py --papers 10000 [--papers 100000] [--no-record] [--keep DIR]
+
+For each size it generates the deterministic synthetic corpus of ``benchmarks/corpus.py``
+(JSON Lines, ~40 papers a listing day, 40 topics), holds back the last day, imports the
+rest with ``site-builder import``, and then times, each in a fresh process:
+
+1. a clean build (``--clean``: no cache);
+2. a no-op rebuild (nothing changed);
+3. a +1 day rebuild (the held-back day imported, then built), checked byte for byte against
+   a clean build of the same content;
+4. a template-change rebuild (``paper.html`` edited: only paper pages re-render).
+
+Peak memory is the largest resident set of the build process and its render workers
+(``resource.getrusage``). The search index (Pagefind) is measured separately: it indexes
+every paper page whenever one changes, so it is reported as its own column. Results are
+printed as a table and appended to ``benchmarks/RESULTS.md`` with the machine description.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import filecmp
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.corpus import generate, write_jsonl, write_topics  # noqa: E402
+
+STEP_SCRIPT = """
+import json, resource, sys, time
+from pathlib import Path
+from site_builder.build import BuildOptions, build
+content, templates, out, clean = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+started = time.perf_counter()
+report = build(BuildOptions(Path(content), Path(templates), Path(out), clean=clean, quiet=True))
+seconds = time.perf_counter() - started
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"seconds": seconds, "peak_kb": peak, "pages": report.pages,
+                  "rendered": report.rendered, "files": report.files,
+                  "written": report.written, "bytes": report.bytes_written}))
+"""
+
+
+@dataclass
+class Step:
+    seconds: float
+    peak_mb: float
+    pages: int
+    rendered: int
+    files: int
+    written: int
+    bytes: int
+
+
+def run_step(content: Path, templates: Path, out: Path, clean: bool,
+             search: bool = False) -> Step:
+    env = dict(os.environ)
+    if not search:
+        env["SITE_BUILDER_PAGEFIND"] = "off"
+    result = subprocess.run(
+        [sys.executable, "-c", STEP_SCRIPT, str(content), str(templates), str(out),
+         "1" if clean else "0"],
+        capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"build failed:\n{result.stderr}")
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    return Step(data["seconds"], data["peak_kb"] / 1024, data["pages"], data["rendered"],
+                data["files"], data["written"], data["bytes"])
+
+
+def import_jsonl(path: Path, content: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "site_builder", "import", str(path),
+                    "--content", str(content), "--format", "jsonl"],
+                   check=True, capture_output=True, cwd=REPO)
+    return time.perf_counter() - started
+
+
+def same_tree(a: Path, b: Path) -> list[str]:
+    """Relative paths that differ between two folders (missing on either side or bytes)."""
+    differences: list[str] = []
+    comparison = filecmp.dircmp(a, b)
+    stack = [(comparison, "")]
+    while stack:
+        node, prefix = stack.pop()
+        differences += [prefix + n for n in node.left_only + node.right_only]
+        _match, mismatch, errors = filecmp.cmpfiles(node.left, node.right, node.common_files,
+                                                    shallow=False)
+        differences += [prefix + n for n in mismatch + errors]
+        stack += [(sub, f"{prefix}{name}/") for name, sub in node.subdirs.items()]
+    return sorted(differences)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (f"{os.cpu_count()} cores ({cpu}){memory}, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def bench(papers: int, workdir: Path, with_search: bool) -> dict:
+    records = generate(papers)
+    last_day = records[-1]["listed"]
+    held = [r for r in records if r["listed"] == last_day]
+    base = [r for r in records if r["listed"] != last_day]
+    content = workdir / "content"
+    write_topics(content)
+    write_jsonl(base, workdir / "corpus.jsonl")
+    write_jsonl(held, workdir / "new-day.jsonl")
+    templates = workdir / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    out = workdir / "output"
+    results: dict[str, object] = {"papers": papers, "days": len({r["listed"] for r in records})}
+    results["import_s"] = import_jsonl(workdir / "corpus.jsonl", content)
+    results["clean"] = run_step(content, templates, out, clean=True)
+    results["noop"] = run_step(content, templates, out, clean=False)
+    import_jsonl(workdir / "new-day.jsonl", content)
+    results["new_day"] = run_step(content, templates, out, clean=False)
+    reference = workdir / "reference"
+    results["new_day_clean"] = run_step(content, templates, reference, clean=True)
+    results["identical"] = same_tree(out, reference)
+    paper_template = templates / "paper.html"
+    paper_template.write_text(paper_template.read_text() + "{# edited #}\n")
+    results["template"] = run_step(content, templates, out, clean=False)
+    if with_search:
+        # one clean build with the Pagefind index, to show what search costs on its own
+        started = time.perf_counter()
+        run_step(content, templates, workdir / "with-search", clean=True, search=True)
+        results["search_build_s"] = time.perf_counter() - started
+    return results
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| papers | import | clean build | no-op | +1 day | template edit | peak memory "
+        "| pages | output | +1 day = clean | clean build with search |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        clean, noop, day, tmpl = r["clean"], r["noop"], r["new_day"], r["template"]
+        peak = max(clean.peak_mb, noop.peak_mb, day.peak_mb, tmpl.peak_mb)
+        same = "yes" if not r["identical"] else f"NO ({len(r['identical'])} files differ)"
+        search = f"{r['search_build_s']:.1f} s" if "search_build_s" in r else "not run"
+        lines.append(
+            f"| {r['papers']:,} | {r['import_s']:.1f} s | {clean.seconds:.2f} s "
+            f"| {noop.seconds:.2f} s | {day.seconds:.2f} s ({day.rendered:,} pages rendered) "
+            f"| {tmpl.seconds:.2f} s ({tmpl.rendered:,} pages rendered) | {peak:,.0f} MB "
+            f"| {clean.pages:,} | {clean.bytes / 1e6:,.0f} MB in {clean.files:,} files "
+            f"| {same} | {search} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--papers", type=int, action="append",
+                        help="corpus size (repeatable; default 10000)")
+    parser.add_argument("--search", action="store_true",
+                        help="also time a clean build with the Pagefind search index")
+    parser.add_argument("--no-record", action="store_true",
+                        help="print only; do not append to benchmarks/RESULTS.md")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    args = parser.parse_args(argv)
+    rows = []
+    for papers in args.papers or [10_000]:
+        workdir = (args.keep / str(papers)) if args.keep else Path(tempfile.mkdtemp())
+        if workdir.exists() and args.keep:
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            print(f"benchmarking {papers:,} papers in {workdir} ...", file=sys.stderr)
+            rows.append(bench(papers, workdir, args.search))
+        finally:
+            if not args.keep:
+                shutil.rmtree(workdir, ignore_errors=True)
+    text = table(rows)
+    print(text)
+    for row in rows:
+        if row["identical"]:
+            print(f"+1 day output differs from a clean build: {row['identical'][:10]}",
+                  file=sys.stderr)
+    if not args.no_record:
+        sizes = " ".join(f"--papers {r['papers']}" for r in rows)
+        search = " --search" if args.search else ""
+        with (HERE / "RESULTS.md").open("a", encoding="utf-8") as handle:
+            handle.write(f"\n### {dt.date.today().isoformat()}: build benchmark\n\n"
+                         f"Machine: {machine()}  \n"
+                         f"Command: `python benchmarks/bench.py {sizes}{search}`\n\n"
+                         f"{text}\n")
+    return 0 if all(not r["identical"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

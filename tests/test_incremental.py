@@ -1,0 +1,192 @@
+"""Incremental builds equal clean builds, byte for byte, whatever changed in between."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks.corpus import generate, write_jsonl, write_topics
+from site_builder.build import BuildOptions, build
+from site_builder.cache import state_file
+from site_builder.importers import ImportOptions, import_sources
+from tests.conftest import CONTENT, TEMPLATES
+
+
+@pytest.fixture(autouse=True)
+def no_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Search is indexed by Pagefind, outside these builds' byte-for-byte comparisons."""
+    monkeypatch.setenv("SITE_BUILDER_PAGEFIND", "off")
+
+
+def tree_differences(a: Path, b: Path) -> list[str]:
+    differences: list[str] = []
+    stack = [(filecmp.dircmp(a, b), "")]
+    while stack:
+        node, prefix = stack.pop()
+        differences += [prefix + name for name in node.left_only + node.right_only]
+        _same, mismatch, errors = filecmp.cmpfiles(node.left, node.right, node.common_files,
+                                                   shallow=False)
+        differences += [prefix + name for name in mismatch + errors]
+        stack += [(sub, f"{prefix}{name}/") for name, sub in node.subdirs.items()]
+    return sorted(differences)
+
+
+def build_twice(content: Path, templates: Path, work: Path, jobs: int = 1):
+    """Incremental build into work/output, clean build into work/clean; return both reports."""
+    incremental = build(BuildOptions(content, templates, work / "output", quiet=True, jobs=jobs))
+    clean = build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True,
+                               jobs=jobs))
+    return incremental, clean
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> tuple[Path, Path, Path]:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    build(BuildOptions(content, templates, tmp_path / "output", quiet=True))
+    return content, templates, tmp_path
+
+
+def new_paper(content: Path, day: str, paper_id: str, title: str, topics: str = "[]") -> None:
+    folder = content / "days" / day
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{paper_id}.md").write_text(
+        f"---\ntitle: {title}\nupvotes: 7\ntopics: {topics}\n---\n\n"
+        "We study noisy labels with a new regularizer and $O(n)$ memory.\n", "utf-8")
+
+
+def edit_adding_a_day(content: Path, templates: Path) -> None:
+    new_paper(content, "2026-07-01", "brand-new-paper", "A Brand New Paper on Noisy Labels")
+    new_paper(content, "2026-07-01", "second-new-paper", "Second New Paper")
+
+
+def edit_a_paper(content: Path, templates: Path) -> None:
+    path = content / "days" / "2026-04-21" / "data-filtering-networks.md"
+    text = path.read_text("utf-8").replace("upvotes: 1", "upvotes: 99")
+    path.write_text(text.replace("Large training sets", "Very large training sets"), "utf-8")
+
+
+def delete_a_paper(content: Path, templates: Path) -> None:
+    (content / "days" / "2026-04-21" / "data-filtering-networks.md").unlink()
+
+
+def rename_a_topic(content: Path, templates: Path) -> None:
+    topic = content / "topics" / "noisy-labels.md"
+    topic.write_text(topic.read_text("utf-8").replace("title: Noisy labels",
+                                                      "title: Learning with noisy labels"))
+    topic.rename(content / "topics" / "label-noise.md")
+
+
+def edit_a_template(content: Path, templates: Path) -> None:
+    paper = templates / "paper.html"
+    paper.write_text(paper.read_text("utf-8").replace("<h2 id=\"abstract-title\">Abstract</h2>",
+                                                      "<h2 id=\"abstract-title\">Summary</h2>"))
+
+
+def change_site_yaml(content: Path, templates: Path) -> None:
+    config = content / "site.yaml"
+    config.write_text(config.read_text("utf-8").replace("title: Daily Papers",
+                                                        "title: Morning Papers"), "utf-8")
+
+
+def add_an_editors_note(content: Path, templates: Path) -> None:
+    (content / "days" / "2026-06-26" / "index.md").write_text("A **great** day.\n", "utf-8")
+
+
+EDITS = [edit_adding_a_day, edit_a_paper, delete_a_paper, rename_a_topic, edit_a_template,
+         change_site_yaml, add_an_editors_note]
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=[e.__name__ for e in EDITS])
+def test_incremental_build_equals_clean_build(edit, site) -> None:
+    content, templates, work = site
+    edit(content, templates)
+    incremental, _clean = build_twice(content, templates, work)
+    assert tree_differences(work / "output", work / "clean") == []
+    if edit is not change_site_yaml:  # a new site title is on every page
+        assert incremental.written < incremental.files  # unchanged files are not rewritten
+
+
+def test_a_new_day_renders_only_the_pages_it_touches(site) -> None:
+    content, templates, work = site
+    edit_adding_a_day(content, templates)
+    report = build(BuildOptions(content, templates, work / "output", quiet=True))
+    assert 0 < report.rendered < report.pages / 2
+    assert (work / "output" / "date" / "2026-07-01" / "index.html").is_file()
+
+
+def test_a_template_edit_renders_only_the_pages_using_it(site) -> None:
+    content, templates, work = site
+    edit_a_template(content, templates)
+    report = build(BuildOptions(content, templates, work / "output", quiet=True))
+    assert report.rendered == 227  # the paper pages, nothing else
+
+
+def test_nothing_changed_means_nothing_written(site) -> None:
+    content, templates, work = site
+    before = {p: p.stat().st_mtime_ns for p in (work / "output").rglob("*") if p.is_file()}
+    report = build(BuildOptions(content, templates, work / "output", quiet=True))
+    assert report.unchanged
+    after = {p: p.stat().st_mtime_ns for p in (work / "output").rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_a_corrupt_cache_is_discarded_with_a_warning(site, capsys) -> None:
+    content, templates, work = site
+    state_file(work / "output").write_bytes(b"\x80\x04 this is not a pickle")
+    edit_adding_a_day(content, templates)
+    report = build(BuildOptions(content, templates, work / "output"))
+    assert "cache" in capsys.readouterr().err
+    assert report.rendered == report.pages
+    build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True))
+    assert tree_differences(work / "output", work / "clean") == []
+
+
+def test_an_output_edited_by_hand_is_repaired(site) -> None:
+    content, templates, work = site
+    page = work / "output" / "archive" / "index.html"
+    page.unlink()
+    build(BuildOptions(content, templates, work / "output", quiet=True))
+    assert page.is_file()
+
+
+def test_rebuilding_never_writes_through_to_the_previous_output(site) -> None:
+    """The staging folder shares files with the old output by hard links; a rebuild must
+    replace files, never write into them, or the old output would change before the swap."""
+    content, templates, work = site
+    out = work / "output"
+    snapshot = work / "snapshot"
+    shutil.copy(out / "index.html", snapshot)
+    linked = work / "linked-home.html"
+    os.link(out / "index.html", linked)
+    edit_adding_a_day(content, templates)
+    build(BuildOptions(content, templates, out, quiet=True))
+    assert linked.read_bytes() == snapshot.read_bytes()  # the old inode is untouched
+    assert (out / "index.html").read_bytes() != snapshot.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated content folder big enough for several render workers."""
+    root = tmp_path_factory.mktemp("synthetic")
+    content = root / "content"
+    write_topics(content)
+    write_jsonl(generate(600), root / "corpus.jsonl")
+    import_sources([str(root / "corpus.jsonl")],
+                   ImportOptions(content_dir=content, format="jsonl"))
+    return content
+
+
+def test_one_and_two_workers_build_identical_sites(synthetic: Path, tmp_path: Path) -> None:
+    one = build(BuildOptions(synthetic, TEMPLATES, tmp_path / "one", quiet=True, jobs=1,
+                             clean=True))
+    two = build(BuildOptions(synthetic, TEMPLATES, tmp_path / "two", quiet=True, jobs=2,
+                             clean=True))
+    assert one.pages == two.pages > 600
+    assert tree_differences(tmp_path / "one", tmp_path / "two") == []
