@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from site_builder.content import Paper
@@ -91,10 +94,25 @@ def synthetic_papers(count: int, seed: int = 8, start: dt.date = dt.date(2024, 1
     return papers
 
 
-def timed(function, *args, **kwargs):
-    started = time.perf_counter()
+@dataclass
+class Timing:
+    label: str
+    wall: float  # seconds on the clock
+    cpu: float  # seconds of CPU of this process (all its threads)
+
+    def line(self) -> str:
+        return f"{self.wall:8.2f} s {self.cpu:8.2f} s  {self.label}"
+
+
+def timed(label: str, function, *args, **kwargs) -> tuple[Timing, object]:
+    wall, cpu = time.perf_counter(), time.process_time()
     result = function(*args, **kwargs)
-    return time.perf_counter() - started, result
+    return Timing(label, time.perf_counter() - wall, time.process_time() - cpu), result
+
+
+def best(label: str, repeat: int, function, *args, **kwargs) -> Timing:
+    runs = [timed(label, function, *args, **kwargs)[0] for _ in range(repeat)]
+    return min(runs, key=lambda t: t.wall)
 
 
 def machine() -> str:
@@ -106,29 +124,46 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import os
-
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (f"{os.cpu_count()} CPUs (nproc), {model}, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
+            f"{platform.system()} {platform.release()}; load average {load} "
+            "(the machine is shared)")
 
 
-def run(count: int, new_day: int, repeat: int) -> list[tuple[str, float]]:
+def import_timing(repeat: int) -> Timing:
+    """Importing the module (numpy and scipy.sparse with it) in a fresh interpreter."""
+    code = ("import time; w, c = time.perf_counter(), time.process_time(); "
+            "import site_builder.related; "
+            "print(time.perf_counter() - w, time.process_time() - c)")
+    runs = []
+    for _ in range(repeat):
+        wall, cpu = subprocess.run([sys.executable, "-c", code], check=True,
+                                   capture_output=True, text=True).stdout.split()
+        runs.append(Timing("import site_builder.related with numpy and scipy.sparse "
+                           "(fresh interpreter)", float(wall), float(cpu)))
+    return min(runs, key=lambda t: t.wall)
+
+
+def run(count: int, new_day: int, repeat: int) -> list[Timing]:
     papers = synthetic_papers(count + new_day)
     old, new = papers[:count], papers
-    rows = []
-    clean = min(timed(related_papers, old)[0] for _ in range(repeat))
-    rows.append((f"clean, {count:,} papers, no cache", clean))
+    rows = [import_timing(repeat),
+            best(f"clean, {count:,} papers, no cache (best of {repeat})", repeat,
+                 related_papers, old)]
     with tempfile.TemporaryDirectory() as folder:
         cache = Path(folder)
-        seconds, expected = timed(related_papers, old, cache_dir=cache)
-        rows.append((f"clean, {count:,} papers, writing the cache", seconds))
-        seconds, again = timed(related_papers, old, cache_dir=cache)
+        timing, expected = timed(f"clean, {count:,} papers, writing the cache",
+                                 related_papers, old, cache_dir=cache)
+        rows.append(timing)
+        timing, again = timed(f"warm cache, nothing changed ({count:,} papers)",
+                              related_papers, old, cache_dir=cache)
         assert again == expected, "a warm rebuild must equal the clean result"
-        rows.append((f"warm cache, nothing changed ({count:,} papers)", seconds))
-        seconds, grown = timed(related_papers, new, cache_dir=cache)
+        rows.append(timing)
+        timing, grown = timed(f"warm cache, one new day of {new_day} papers "
+                              f"({count + new_day:,} papers)", related_papers, new,
+                              cache_dir=cache)
         assert grown == related_papers(new), "an incremental rebuild must equal a clean one"
-        rows.append((f"warm cache, one new day of {new_day} papers "
-                     f"({count + new_day:,} papers)", seconds))
+        rows.append(timing)
     return rows
 
 
@@ -139,21 +174,24 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="clean runs, best is kept (3)")
     parser.add_argument("--record", action="store_true", help=f"append to {RESULTS.name}")
     args = parser.parse_args()
+    described = machine()
+    print(described)
     rows = run(args.papers, args.new_day, args.repeat)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    lines = [f"{seconds:8.2f} s  {label}" for label, seconds in rows]
-    lines.append(f"{peak_mb:8.0f} MB peak resident memory of the benchmark process")
+    lines = ["    wall      CPU", *(row.line() for row in rows),
+             f"{peak_mb:8.0f} MB peak resident memory of the benchmark process"]
     text = "\n".join(lines)
     print(text)
     if args.record:
-        record(args, text)
+        record(args, described, text)
     return 0
 
 
-def record(args: argparse.Namespace, text: str) -> None:
-    command = f"python benchmarks/related.py --papers {args.papers} --new-day {args.new_day}"
+def record(args: argparse.Namespace, described: str, text: str) -> None:
+    command = (f"python benchmarks/related.py --papers {args.papers} --new-day {args.new_day} "
+               f"--repeat {args.repeat}")
     entry = (f"\n### {dt.date.today().isoformat()}: {args.papers:,} papers\n\n"
-             f"Machine: {machine()}\n\nCommand: `{command}`\n\n```\n{text}\n```\n")
+             f"Machine: {described}\n\nCommand: `{command}`\n\n```\n{text}\n```\n")
     existing = RESULTS.read_text("utf-8") if RESULTS.exists() else "# Benchmark results\n"
     if HEADING not in existing:
         existing = existing.rstrip("\n") + f"\n\n{HEADING}\n"

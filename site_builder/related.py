@@ -67,7 +67,7 @@ from site_builder.content import Paper
 
 TOP = 5  # related papers per paper
 HINT_TERMS = 3  # shared key terms shown per related paper
-HINT_CANDIDATES = 8  # best shared terms of a pair considered for its hint
+HINT_CANDIDATES = 6  # best shared terms of a pair considered for its hint
 HINT_BATCH = 2_048  # pairs whose shared terms are computed at once
 # TfidfVectorizer's default token_pattern is r"(?u)\b\w\w+\b": runs of two or more word
 # characters; this finds the same runs about a third faster.
