@@ -16,9 +16,15 @@ class Problem:
     message: str = ""
 
     def __str__(self) -> str:
-        if self.line:
-            return f"{self.path}:{self.line}: {self.message}"
-        return f"{self.path}: {self.message}"
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return one_line(f"{where}: {self.message}")
+
+
+def one_line(text: str) -> str:
+    """Control characters escaped (a file name may hold a newline), so a message is one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def problem(path: Path | str, message: str, line: int | None = None) -> Problem:
@@ -35,7 +41,7 @@ def display_path(path: Path | str) -> str:
         text = str(absolute.relative_to(Path(os.path.abspath(os.getcwd()))))
     except (ValueError, OSError):
         pass
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    return one_line(text)
 
 
 class ContentError(Exception):

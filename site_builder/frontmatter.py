@@ -50,6 +50,14 @@ class InputError(Exception):
         super().__init__(str(prob))
 
 
+VALUE_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError)
+
+
+def shorten(value: object, limit: int = 40) -> str:
+    text = value if isinstance(value, str) else "the value"
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 class StrictLoader(SafeLoader):
     """The safe loader, plus: a key given twice and an impossible date are errors."""
 
@@ -68,10 +76,19 @@ class StrictLoader(SafeLoader):
                 first[key_node.value] = key_node.start_mark.line + 1 + self.line_offset
         return super().construct_mapping(node, deep)
 
+    def construct_object(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
+        try:
+            return super().construct_object(node, deep)
+        except VALUE_ERRORS as exc:  # an explicit tag on a value that does not fit it
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{shorten(node.value)} is not a valid {tag} value", node.start_mark
+            ) from exc
+
     def construct_yaml_timestamp(self, node):  # noqa: ANN001 - PyYAML's signature
         try:
             return super().construct_yaml_timestamp(node)
-        except (ValueError, OverflowError) as exc:
+        except VALUE_ERRORS as exc:
             raise yaml.constructor.ConstructorError(
                 None, None, f"'{node.value}' is not a real date", node.start_mark
             ) from exc
@@ -223,6 +240,8 @@ def load_yaml(text: str, path: Path, first_line: int = 1) -> Any:
         raise InputError(problem(path, f"invalid YAML: {exc}", first_line)) from exc
     except RecursionError as exc:
         raise InputError(problem(path, "invalid YAML: nested too deeply", first_line)) from exc
+    except VALUE_ERRORS as exc:
+        raise InputError(problem(path, f"invalid YAML: {exc}", first_line)) from exc
     finally:
         loader.dispose()
     check_values(data, text, path, first_line)

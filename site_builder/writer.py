@@ -15,6 +15,7 @@ import ctypes.util
 import os
 import shutil
 import signal
+import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -159,6 +160,17 @@ def remove_leftovers(out_dir: Path) -> None:
                 remove_tree(entry)
 
 
+def clean_leftovers(out_dir: Path) -> None:
+    """Remove what dead builds left beside the output (for a build that writes nothing)."""
+    if not out_dir.parent.is_dir():
+        return
+    fd = lock_parent(out_dir)
+    try:
+        remove_leftovers(out_dir)
+    finally:
+        unlock(fd)
+
+
 def exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically with Linux's renameat2(RENAME_EXCHANGE); False if unsupported."""
     libc_name = ctypes.util.find_library("c")
@@ -186,12 +198,13 @@ class SiteWriter:
             out_dir = out_dir.resolve()
         self.out_dir = out_dir
         self._lock = lock_parent(out_dir)
+        self.staging = staging_folder(out_dir)
         try:
             remove_leftovers(out_dir)
-            self.staging = staging_folder(out_dir)
             remove_tree(self.staging)
             self.staging.mkdir(parents=True)
         except BaseException:
+            remove_tree(self.staging)
             unlock(self._lock)
             raise
         self.claimed: dict[str, tuple[str, str]] = {}  # key -> (path, source)
@@ -227,7 +240,9 @@ class SiteWriter:
     def write(self, site_path: str, data: bytes | str, source: str = "") -> None:
         if isinstance(data, str):
             data = data.encode("utf-8")
-        self.target(site_path, source or site_path).write_bytes(data)
+        path = self.target(site_path, source or site_path)
+        path.unlink(missing_ok=True)  # never write through a hard link to the previous output
+        path.write_bytes(data)
         self.bytes_written += len(data)
 
     def copy_tree(self, folder: Path, prefix: str) -> None:
@@ -241,7 +256,9 @@ class SiteWriter:
                     raise UnsafePathError(f"{path} is a symbolic link out of {folder}; "
                                           "copy the file in instead")
                 rel = path.relative_to(folder).as_posix()
-                shutil.copyfile(path, self.target(prefix + rel, str(path)))
+                target = self.target(prefix + rel, str(path))
+                target.unlink(missing_ok=True)
+                shutil.copyfile(path, target)
                 self.bytes_written += path.stat().st_size
 
     @property
@@ -276,8 +293,14 @@ class SiteWriter:
         remove_tree(old)
 
     def abort(self) -> None:
+        """Remove the staging folder. A helper that was interrupted with us (Pagefind, a render
+        worker) may still be finishing a write, so try again briefly until it is gone."""
         try:
-            remove_tree(self.staging)
+            for _attempt in range(40):
+                remove_tree(self.staging)
+                if not self.staging.exists():
+                    break
+                time.sleep(0.05)
         finally:
             unlock(self._lock)
             self._lock = None
