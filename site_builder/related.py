@@ -102,7 +102,7 @@ whether which while whither who whoever whole whom whose why will with within wi
 would yet you your yours yourself yourselves
 """.split())))
 TOKEN_BATCH = 2_000  # papers tokenised per regular-expression pass
-CHUNK_CELLS = 8_000_000  # scores held at once (32 MB of float32)
+CHUNK_CELLS = 2_000_000  # scores per block (8 MB of float32; two blocks are held)
 DENSE_MAX = 384  # most frequent terms multiplied as a dense matrix
 DENSE_RATIO = 10
 FOLD = 128  # column groups for the top-five lower bound
