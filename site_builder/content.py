@@ -299,7 +299,7 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date, problems: Proble
     if not title:
         if "title" not in meta:
             problems.add(path, "missing required field 'title'", 1)
-        else:
+        elif "title" not in reader.failed:
             reader.error("title", "'title' must not be empty")
     paper_id = path.stem
     declared = meta.get("id")
@@ -350,8 +350,10 @@ class FieldReader:
     def __init__(self, doc: FrontMatterFile, problems: Problems):
         self.doc = doc
         self.problems = problems
+        self.failed: set[str] = set()  # keys already reported
 
     def error(self, key: str, message: str) -> None:
+        self.failed.add(key)
         self.problems.add(self.doc.path, message, self.doc.line_of(key))
 
     def text(self, key: str) -> str:
