@@ -20,6 +20,7 @@ from site_builder.frontmatter import (
     load_yaml,
     read_text,
 )
+from site_builder.writer import DEVICE_NAMES
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")  # a BCP 47 tag: en, pt-BR
@@ -289,8 +290,9 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None, prob
                          line)
             ok = False
     slug = item.get("slug")
-    if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        problems.add(path, f"{where}.slug: required, lowercase letters, digits and '-'", line)
+    if not isinstance(slug, str) or not SLUG_RE.match(slug) or slug in DEVICE_NAMES:
+        problems.add(path, f"{where}.slug: required, lowercase letters, digits and '-' (not a "
+                     "reserved name such as 'con' or 'aux')", line)
         ok = False
     title = item.get("title")
     if not isinstance(title, str) or not title.strip():

@@ -190,9 +190,9 @@ def load_topics(topics_dir: Path, problems: Problems) -> dict[str, Topic]:
 
 def load_topic(path: Path, content_dir: Path, problems: Problems) -> Topic | None:
     slug = path.stem
-    if not SLUG_RE.match(slug) or not is_safe_id(slug):
+    if not SLUG_RE.match(slug) or slug in DEVICE_NAMES:
         problems.add(path, f"topic file name '{slug}' must be a slug: lowercase letters, "
-                     "digits and '-' (and not a reserved name such as 'con' or 'index')")
+                     "digits and '-' (and not a reserved name such as 'con' or 'aux')")
         return None
     try:
         check_inside(path, content_dir)

@@ -210,6 +210,9 @@ BAD_CONTENT = [
      "site.yaml", 1, "'subscribe_form_url' must be an absolute"),
     ("config-language-injection", {"site.yaml": "language: 'en\" onload=\"x'\n"}, "site.yaml", 1,
      "'language' must be a language tag"),
+    ("config-saved-search-reserved", {"site.yaml": "saved_searches:\n  - slug: con\n"
+                                      "    title: C\n    any: [x]\n"},
+     "site.yaml", 1, "reserved name"),
     ("config-cname-url", {"site.yaml": "cname: https://papers.example.org/\n"}, "site.yaml", 1,
      "'cname' must be a domain name"),
 ]

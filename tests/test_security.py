@@ -28,33 +28,9 @@ from site_builder.importers.hf_page import PageFormatError, parse_hf_page
 from site_builder.markup import MarkupRenderer
 from tests.conftest import TEMPLATES
 
-PAYLOADS = [
-    "<script>alert('s1')</script>",
-    "<img src=x onerror=alert('s2')>",
-    '<a href="JaVaScRiPt:alert(3)">j</a>',
-    "[click](JaVaScRiPt:alert(4))",
-    "[d](data:text/html;base64,PHNjcmlwdD5hbGVydCg1KTwvc2NyaXB0Pg==)",
-    "[v](VBScript:msgbox(6))",
-    '<a href="java&#x09;script:alert(7)">tab</a>',
-    '<iframe src="https://evil.example/"></iframe>',
-    "<svg onload=alert(8)><script>alert(9)</script></svg>",
-    '<object data="x.swf"></object><embed src="x.swf">',
-    '"><script>alert(10)</script>',
-    "'><img src=x onerror=alert(11)>",
-    "</script><script>alert(12)</script>",
-    '</script><!--<script>alert(13)</script>',
-    "{{ 12345 * 6789 }} {% for x in range(3) %}loop{% endfor %}",
-    "<math><mtext><table><mglyph><style><img src=x onerror=alert(14)>",
-    '<noscript><p title="</noscript><img src=x onerror=alert(15)>">',
-    '<form action="javascript:alert(16)"><button>go</button></form>',
-    '<base href="https://evil.example/"><meta http-equiv="refresh" content="0;url=javascript:1">',
-    "<style>body{background:url(javascript:alert(17))}</style>",
-    "$\\href{javascript:alert(18)}{x}$ and $x^2$",
-    "<scr<script>ipt>alert(19)</script>",
-    "<b><i>broken <p markup",
-    "]]></content:encoded><script>alert(20)</script>",
-    "\u202eevil\u202c text with RTL override",
-]
+PAYLOADS_FILE = Path(__file__).resolve().parent / "fixtures" / "xss" / "payloads.txt"
+PAYLOADS = [line for line in PAYLOADS_FILE.read_text("utf-8").splitlines()
+            if line and not line.startswith("# ")]
 CORPUS = " ".join(PAYLOADS)
 JINJA_PRODUCT = str(12345 * 6789)  # the corpus's {{ }} must never be evaluated
 HOSTILE_URL = 'https://example.org/x?a="onmouseover=alert(21)&b=<script>alert(22)</script>'
