@@ -103,8 +103,8 @@ would yet you your yours yourself yourselves
 """.split())))
 TOKEN_BATCH = 2_000  # papers tokenised per regular-expression pass
 CHUNK_CELLS = 2_000_000  # scores per block (8 MB of float32; two blocks are held)
-DENSE_MAX = 384  # most frequent terms multiplied as a dense matrix
-DENSE_RATIO = 10
+DENSE_MAX = 512  # most frequent terms multiplied as a dense matrix, at most
+DENSE_RATIO = 40  # ... those in at least 1/40 of the papers (measured: benchmarks/related.py)
 FOLD = 128  # column groups for the top-five lower bound
 DECIMALS = 6  # scores are compared after rounding to this many decimals
 MARGIN = 2e-6  # > rounding error, so rounding never drops a candidate
@@ -346,7 +346,8 @@ def dense_size(frequencies: np.ndarray, count: int) -> int:
     """How many of the most frequent terms to multiply densely.
 
     A term in ``df`` papers costs about ``df**2`` steps in a sparse product and ``count**2``
-    multiply-adds as a dense column; BLAS does the latter some 100 times faster.
+    multiply-adds as a dense column, which BLAS does some 1,500 times faster per step (one
+    core, 10,000 papers): dense pays from ``df`` of about ``count / 40``.
     """
     worth = int(np.count_nonzero(frequencies * DENSE_RATIO >= count))
     return min(DENSE_MAX, worth)
@@ -422,11 +423,19 @@ class Candidates:
         if not self.parts:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         rows, columns, values = (np.concatenate(part) for part in zip(*self.parts, strict=True))
-        order = np.lexsort((columns, -values, rows))
+        order = self.order(rows, columns, values)
         rows, columns, values = rows[order], columns[order], values[order]
         first = np.searchsorted(rows, rows)  # index of each row's first entry
         keep = np.arange(len(rows)) - first < self.top
         return rows[keep], columns[keep], values[keep]
+
+    def order(self, rows: np.ndarray, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Row, then score (highest first), then column: one integer key when it fits."""
+        span = 10**DECIMALS + 2  # rounded scores are whole millionths in [0, 1]
+        if self.count * self.count * span >= 2**62:
+            return np.lexsort((columns, -values, rows))
+        lower = span - 1 - np.rint(values * 10**DECIMALS).astype(np.int64)
+        return np.argsort((rows * span + lower) * self.count + columns)  # keys are unique
 
     def best(self) -> list[list[int]]:
         rows, columns, _ = self.reduce()

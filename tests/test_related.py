@@ -113,6 +113,20 @@ def test_blocks_and_dense_sparse_split_do_not_change_the_answer(monkeypatch, cel
     assert ids(related_papers(papers)) == brute_force(papers)
 
 
+def test_candidate_order_with_and_without_the_integer_key():
+    rng = np.random.default_rng(8)
+    rows = rng.integers(0, 50, 4000)
+    columns = rng.permutation(50 * 80)[:4000] % 80
+    keys = np.unique(rows * 80 + columns)
+    rows, columns = keys // 80, keys % 80
+    values = np.round(rng.choice([0.25, 0.5, 0.125, 1.0], len(rows)) * rng.random(len(rows))
+                      .round(1), related.DECIMALS)
+    small = related.Candidates(80, 5).order(rows, columns, values)
+    huge = related.Candidates(3_000_000, 5).order(rows, columns, values)  # falls back
+    assert small.tolist() == huge.tolist()
+    assert huge.tolist() == np.lexsort((columns, -values, rows)).tolist()
+
+
 def test_ties_go_to_the_smaller_paper_id():
     twins = [paper(f"p{n}", "graph neural networks for molecules") for n in (7, 3, 9, 1, 5, 8, 2)]
     found = ids(related_papers(twins))
