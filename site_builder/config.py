@@ -308,6 +308,14 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None, prob
             ok = False
             value = []
         lists[key] = tuple(v.strip() for v in value)
+    topics_dir = path.parent / "topics"
+    known = {p.stem for p in topics_dir.glob("*.md")} if topics_dir.is_dir() else set()
+    for topic in lists["topics"]:
+        if topic not in known:
+            problems.add(path, f"{where}.topics: unknown topic '{topic}': create "
+                         f"topics/{topic}.md" + (did_you_mean(topic, known) if known else ""),
+                         line)
+            ok = False
     min_upvotes = item.get("min_upvotes", 0)
     if not isinstance(min_upvotes, int) or isinstance(min_upvotes, bool) or min_upvotes < 0:
         problems.add(path, f"{where}.min_upvotes: must be a whole number of at least 0", line)

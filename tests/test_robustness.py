@@ -213,6 +213,9 @@ BAD_CONTENT = [
     ("config-saved-search-reserved", {"site.yaml": "saved_searches:\n  - slug: con\n"
                                       "    title: C\n    any: [x]\n"},
      "site.yaml", 1, "reserved name"),
+    ("config-saved-search-unknown-topic", {"site.yaml": "saved_searches:\n  - slug: s\n"
+                                           "    title: S\n    topics: [ml, mll]\n"},
+     "site.yaml", 1, "saved_searches[0].topics: unknown topic 'mll'"),
     ("config-cname-url", {"site.yaml": "cname: https://papers.example.org/\n"}, "site.yaml", 1,
      "'cname' must be a domain name"),
 ]
