@@ -49,6 +49,7 @@ Cache (``cache_dir``, e.g. ``.site-builder-cache/`` beside the output):
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -212,6 +213,12 @@ def tokenise(texts: list[str], hashes: list[str], cached: Tokens | None) -> Corp
         ends = np.cumsum(cached.lengths)
         known = {h: (int(end - length), int(end))
                  for h, end, length in zip(cached.hashes, ends, cached.lengths, strict=True)}
+    if not known.keys() & set(hashes):  # nothing cached: tokenise in order, in batches
+        parts = [word_ids(texts[start:start + TOKEN_BATCH], vocabulary)
+                 for start in range(0, len(texts), TOKEN_BATCH)]
+        ids = np.concatenate([part[0] for part in parts])
+        lengths = np.concatenate([part[1] for part in parts])
+        return weigh(Tokens(list(vocabulary), hashes, ids, lengths))
     missing = [i for i, h in enumerate(hashes) if h not in known]
     fresh: dict[int, np.ndarray] = {}
     for start in range(0, len(missing), TOKEN_BATCH):
@@ -456,44 +463,49 @@ def shared_terms(corpus: Corpus, neighbours: list[list[int]],
     skipped ("noisy" after "noisy labels"), and a bigram whose words were both chosen as
     single words replaces them ("labels", "noisy" become "noisy labels").
     """
-    pairs = sorted({(min(a, b), max(a, b)) for a, found in enumerate(neighbours) for b in found})
-    hints: dict[tuple[int, int], tuple[str, ...]] = {}
+    count = len(neighbours)
+    rows = np.repeat(np.arange(count), [len(found) for found in neighbours])
+    columns = np.fromiter(itertools.chain.from_iterable(neighbours), np.int64, len(rows))
+    keys = np.unique(np.minimum(rows, columns) * count + np.maximum(rows, columns))
+    firsts, seconds = (keys // count).tolist(), (keys % count).tolist()
     matrix = corpus.matrix
     shared = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]) > 1)
     narrow = sp.csr_matrix(matrix[:, shared])  # terms of one paper are never shared
     names: dict[int, tuple[str, tuple[str, ...]]] = {}
-    for start in range(0, len(pairs), HINT_BATCH):
-        batch = pairs[start:start + HINT_BATCH]
-        for (a, b), columns in zip(batch, best_shared_columns(narrow, batch), strict=True):
-            for column in columns:
-                if column not in names:
-                    term = corpus.term(int(shared[column]))
-                    names[column] = (term, tuple(term.split()))
-            hints[(a, b)] = hints[(b, a)] = pick_hint([names[c] for c in columns], limit)
+    hints: dict[tuple[int, int], tuple[str, ...]] = {}
+    for start in range(0, len(keys), HINT_BATCH):
+        first, second = firsts[start:start + HINT_BATCH], seconds[start:start + HINT_BATCH]
+        best, starts = best_shared_columns(narrow, first, second)
+        for column in set(best).difference(names):
+            term = corpus.term(int(shared[column]))
+            names[column] = (term, tuple(term.split()))
+        candidates = [names[column] for column in best]
+        for index, (a, b) in enumerate(zip(first, second, strict=True)):
+            terms = pick_hint(candidates[starts[index]:starts[index + 1]], limit)
+            hints[(a, b)] = hints[(b, a)] = terms
     return hints
 
 
-def best_shared_columns(matrix: sp.csr_matrix, pairs: list[tuple[int, int]]) -> list[list[int]]:
+def best_shared_columns(matrix: sp.csr_matrix, first: list[int],
+                        second: list[int]) -> tuple[list[int], list[int]]:
     """For each pair of rows, its HINT_CANDIDATES columns of largest product, best first.
 
+    Returns the columns of all pairs one after the other and where each pair's start.
     Ties keep column order: the product's columns are sorted within each row and the sort
     below is stable.
     """
-    first = np.array([a for a, _ in pairs])
-    second = np.array([b for _, b in pairs])
     product = sp.csr_matrix(matrix[first].multiply(matrix[second]))
     product.eliminate_zeros()
     product.sort_indices()
     if not product.nnz:
-        return [[] for _ in pairs]
-    rows = np.repeat(np.arange(len(pairs)), np.diff(product.indptr))
+        return [], [0] * (len(first) + 1)
+    rows = np.repeat(np.arange(len(first)), np.diff(product.indptr))
     key = rows + (1.0 - product.data / product.data.max())  # row, then largest first
     order = np.argsort(key, kind="stable")
     rank = np.arange(len(order)) - product.indptr[rows[order]]
     best = order[rank < HINT_CANDIDATES]
-    starts = np.searchsorted(rows[best], np.arange(len(pairs) + 1)).tolist()
-    columns = product.indices[best].tolist()
-    return [columns[starts[i]:starts[i + 1]] for i in range(len(pairs))]
+    starts = np.searchsorted(rows[best], np.arange(len(first) + 1))
+    return product.indices[best].tolist(), starts.tolist()
 
 
 def pick_hint(candidates: list[tuple[str, tuple[str, ...]]], limit: int) -> tuple[str, ...]:
