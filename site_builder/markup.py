@@ -53,16 +53,22 @@ MAX_MATH_CHARS = 2_000
 NESTING_RE = re.compile(r"^(?:[ \t]|(?:[>*+-]|\d{1,9}[.)])(?=[ \t]))+", re.MULTILINE)
 
 
-def sanitise(fragment: str) -> str:
-    """Keep an allowlist of tags, attributes and URL schemes; drop everything else."""
-    return nh3.clean(
-        fragment,
+@lru_cache(maxsize=1)
+def cleaner() -> nh3.Cleaner:
+    """The sanitiser, configured once (building the allowlists per call costs more than
+    cleaning a typical abstract)."""
+    return nh3.Cleaner(
         tags=HTML_TAGS | MATH_TAGS,
         attributes=ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener nofollow ugc",
         strip_comments=True,
     )
+
+
+def sanitise(fragment: str) -> str:
+    """Keep an allowlist of tags, attributes and URL schemes; drop everything else."""
+    return cleaner().clean(fragment)
 
 
 @lru_cache(maxsize=4096)
@@ -128,6 +134,9 @@ class MarkupRenderer:
         source, spans = extract_math(text.replace("\ue000", "").replace("\ue001", ""))
         if too_complex(source):
             return restore_math(plain_paragraphs(source), spans)
+        fast = only_paragraphs(source)
+        if fast is not None:
+            return restore_math(sanitise(BARE_URL_RE.sub(link_url, fast)), spans)
         self._md.reset()
         try:
             converted = self._md.convert(BARE_URL_RE.sub(r"<\g<0>>", source))
@@ -142,6 +151,25 @@ class MarkupRenderer:
         escaped too, so the result is safe in an attribute as well as in text."""
         source, spans = extract_math(text.replace("\ue000", "").replace("\ue001", ""))
         return restore_math(html.escape(source, quote=True), spans)
+
+
+# Text that Markdown would turn into nothing but paragraphs: no character that starts inline
+# syntax or an entity, no line that starts a block, no hard line break, single blank lines
+# between paragraphs. Most abstracts are like this; tests check the two paths agree.
+INLINE_SYNTAX_RE = re.compile(r"[\\`*_\[\]<>!&#|~\t\r\f\v]")
+BLOCK_START_RE = re.compile(r"^(?:[ ]|[-+=>]|\d+[.)](?:\s|$))|[ ]$|\n\n\n", re.M)
+
+
+def only_paragraphs(source: str) -> str | None:
+    """Plain paragraphs as HTML without running Markdown, or None when Markdown is needed."""
+    if INLINE_SYNTAX_RE.search(source) or BLOCK_START_RE.search(source):
+        return None
+    return "\n".join(f"<p>{paragraph}</p>" for paragraph in source.strip("\n").split("\n\n"))
+
+
+def link_url(match: re.Match[str]) -> str:
+    url = html.escape(match.group(0))
+    return f'<a href="{url}">{url}</a>'
 
 
 def too_complex(source: str) -> bool:
