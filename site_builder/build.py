@@ -42,7 +42,7 @@ from site_builder.parallel import RenderJob, content_hash, render_pages, replace
 from site_builder.publishing import publishing_files
 from site_builder.render import make_environment, site_globals
 from site_builder.search import index_site
-from site_builder.writer import SiteWriter
+from site_builder.writer import SiteWriter, lock_parent, remove_leftovers, unlock
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,15 @@ def options_key(options: BuildOptions, config: SiteConfig) -> str:
 def output_matches(out_dir: Path, state: BuildState) -> bool:
     """The output folder holds exactly what the last build wrote (same files, same stats)."""
     return bool(state.output) and out_dir.is_dir() and scan_output(out_dir) == state.output
+
+
+def remove_leftovers_locked(out_dir: Path) -> None:
+    """Clean up after builds that died, even when this build has nothing to write."""
+    lock = lock_parent(out_dir)
+    try:
+        remove_leftovers(out_dir)
+    finally:
+        unlock(lock)
 
 
 def seed_staging(out_dir: Path, staging: Path) -> bool:
@@ -223,6 +232,7 @@ def build(options: BuildOptions) -> BuildReport:
     inputs = scan_inputs(options.content_dir, options.templates_dir)
     if (not options.clean and state.inputs == inputs
             and output_matches(options.out_dir, state)):
+        remove_leftovers_locked(options.out_dir)
         report = BuildReport(seconds=time.perf_counter() - started, unchanged=True,
                              pages=len(state.pages), files=len(state.files))
         finish(report, progress, options)

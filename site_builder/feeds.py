@@ -9,6 +9,7 @@ UTC and every URL is absolute, so an unchanged site rebuilds to byte-identical f
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -209,7 +210,8 @@ class RelatedLinks(BaseEntryExtension):
         return entry
 
 
-def new_generator(spec: FeedSpec, site: Site, self_path: str, self_type: str) -> FeedGenerator:
+def new_generator(spec: FeedSpec, site: Site, self_path: str, self_type: str,
+                  rss: bool = False) -> FeedGenerator:
     """A feedgen generator with the channel's fields and no build-time values."""
     config = site.config
     fg = FeedGenerator()
@@ -217,7 +219,7 @@ def new_generator(spec: FeedSpec, site: Site, self_path: str, self_type: str) ->
     fg.register_extension("related", BaseExtension, RelatedLinks, atom=True, rss=False)
     fg.id(urls.absolute(config.base_url, self_path))
     fg.title(spec.title)
-    fg.description(spec.description)
+    fg.description(html_text(spec.description) if rss else spec.description)
     fg.link(href=urls.absolute(config.base_url, self_path), rel="self", type=self_type)
     fg.link(href=urls.absolute(config.base_url, spec.page), rel="alternate", type="text/html")
     fg.language(config.language)
@@ -227,11 +229,16 @@ def new_generator(spec: FeedSpec, site: Site, self_path: str, self_type: str) ->
     fg.updated(midnight(spec.updated))  # feedgen defaults both to the build time
     fg.lastBuildDate(midnight(spec.updated))
     for item in spec.items:
-        add_entry(fg, item)
+        add_entry(fg, item, rss)
     return fg
 
 
-def add_entry(fg: FeedGenerator, item: FeedItem) -> None:
+def html_text(text: str) -> str:
+    """Plain text made safe for RSS fields that readers display as HTML (<description>)."""
+    return html.escape(text, quote=False)
+
+
+def add_entry(fg: FeedGenerator, item: FeedItem, rss: bool = False) -> None:
     entry = fg.add_entry(order="append")
     entry.id(item.guid)
     entry.guid(item.guid, permalink=True)
@@ -240,7 +247,8 @@ def add_entry(fg: FeedGenerator, item: FeedItem) -> None:
     entry.related.links = item.related
     entry.published(midnight(item.date))
     entry.updated(midnight(item.date))
-    entry.summary(item.summary, type="text")  # also the RSS <description>: plain text
+    # RSS <description> is read as HTML by readers, Atom's text summary as text
+    entry.summary(html_text(item.summary) if rss else item.summary, type="text")
     entry.content(item.content_html, type="html")  # RSS <content:encoded>, Atom <content>
     for name in item.authors:
         entry.author({"name": name})
@@ -251,7 +259,7 @@ def add_entry(fg: FeedGenerator, item: FeedItem) -> None:
 
 
 def rss_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
-    return new_generator(spec, site, path, "application/rss+xml").rss_str(pretty=True)
+    return new_generator(spec, site, path, "application/rss+xml", rss=True).rss_str(pretty=True)
 
 
 def atom_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:

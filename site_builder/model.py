@@ -206,15 +206,16 @@ def build_topics(content: Content) -> list[TopicListing]:
 
 
 def build_orgs(content: Content) -> list[OrgListing]:
+    """Organisations by page (``urls.org``), each with its papers, newest first."""
     members: dict[str, list[Paper]] = defaultdict(list)
     orgs: dict[str, Organization] = {}
-    for paper in content.papers:
+    for paper in sorted(content.papers, key=lambda p: p.id):
         if paper.organization:
-            name = paper.organization.name
-            members[name].append(paper)
-            if name not in orgs or (not orgs[name].fullname and paper.organization.fullname):
-                orgs[name] = paper.organization
-    return [OrgListing(orgs[name], newest_first(members[name])) for name in sorted(orgs)]
+            page = urls.org(paper.organization.name)
+            members[page].append(paper)
+            if page not in orgs or (not orgs[page].fullname and paper.organization.fullname):
+                orgs[page] = paper.organization
+    return [OrgListing(orgs[page], newest_first(members[page])) for page in sorted(orgs)]
 
 
 def saved_search_matches(search: SavedSearch, paper: Paper) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,11 @@ def _render_slice(indices: list[int]) -> list[Rendered]:
     return [render_one(_JOB, _JOB.pages[i]) for i in indices]
 
 
+def ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the build process, which stops them and cleans up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def worker_count(jobs: int) -> int:
     """--jobs N, or 0 for the number of cores this process may use."""
     if jobs > 0:
@@ -92,7 +98,8 @@ def render_pages(job: RenderJob, jobs: int) -> list[Rendered]:
     try:
         slices = [list(range(start, len(job.pages), workers * 4))
                   for start in range(workers * 4)]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers, initializer=ignore_interrupts) as pool:
             parts = pool.map(_render_slice, slices, chunksize=1)
     finally:
         _JOB = None

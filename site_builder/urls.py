@@ -12,6 +12,8 @@ import datetime as dt
 import posixpath
 from urllib.parse import quote, unquote, urlsplit
 
+from site_builder.slugs import slugify
+
 HOME = ""
 ARCHIVE = "archive/"
 TOPICS = "topics/"
@@ -84,7 +86,8 @@ def saved_search_atom(slug: str) -> str:
 
 
 def org(name: str) -> str:
-    return f"orgs/{quote(name)}/"
+    """An organisation's page: a slug of its name (``Meta AI`` -> ``orgs/meta-ai/``)."""
+    return f"orgs/{slugify(name, fallback='org')}/"
 
 
 def sitemap_part(number: int) -> str:

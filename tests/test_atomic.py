@@ -145,9 +145,6 @@ def test_killed_or_interrupted_builds_leave_the_previous_output(big_site):
         assert state == before or pages == after_pages, f"damaged output ({moment}): {damaged}"
 
 
-@pytest.mark.xfail(reason="parallel.py: forked render workers get Ctrl-C too and print their "
-                   "own tracebacks; fix: Pool(workers, initializer=ignore_interrupts) with "
-                   "ignore_interrupts() = signal.signal(SIGINT, SIG_IGN)", strict=False)
 def test_ctrl_c_during_parallel_rendering_prints_no_traceback(big_site, tmp_path):
     root, _out, _seconds = big_site
     out = tmp_path / "output"
@@ -214,9 +211,6 @@ def test_stale_staging_folders_are_removed_by_the_next_build(tmp_path):
     assert unrelated.exists(), "only this output's staging folders are removed"
 
 
-@pytest.mark.xfail(reason="build.py returns early when nothing changed, before any writer runs; "
-                   "fix: call writer.clean_leftovers(options.out_dir) in that branch",
-                   strict=False)
 def test_stale_staging_folders_are_removed_by_an_unchanged_build(tmp_path):
     content = generate_content(tmp_path / "content", 5)
     out = tmp_path / "output"

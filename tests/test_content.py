@@ -434,10 +434,6 @@ def test_imported_control_characters_do_not_break_the_build(tmp_path):
     assert paper.authors == ("Ada",) and paper.organization.name == "acme"
 
 
-@pytest.mark.xfail(reason="urls.org() uses quote(name) as the folder name as well as the link: "
-                   "a space makes a folder 'Meta%20AI' that the link (served decoded) misses, "
-                   "'/' nests folders, '..' escapes, names differing in case share a page; the "
-                   "loader refuses the worst until org pages get slug folders", strict=True)
 @pytest.mark.parametrize("org", ["Meta AI", "Meta AI/FAIR", ".."])
 def test_any_organisation_name_gets_a_working_page(tmp_path, org):
     loaded = import_and_load(tmp_path, "A paper", "x", "", org)

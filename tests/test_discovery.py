@@ -324,9 +324,6 @@ def test_organisation_names_that_are_not_url_safe_get_working_pages(tmp_path):
     (href,) = re.findall(r'<dt>Organisation</dt><dd><a href="([^"]+)">Université Paris-Saclay',
                          page)
     target, _ = resolve_link(out, "/digest/", "papers/u1/", href)
-    if not target.is_file() and (out / "orgs" / "Universit%C3%A9%20Paris-Saclay").is_dir():
-        pytest.xfail("the page is written to the %-escaped folder name: urls.output_file "
-                     "should unquote site paths (see the discovery report)")
     assert target.is_file() and card_ids(target.read_text("utf-8")) == ["u1"]
     assert broken_links(out, "/digest/") == []
 
@@ -412,13 +409,9 @@ def test_unknown_topic_in_a_saved_search_fails_naming_the_key(tmp_path):
     settings = {**SITE_YAML, "saved_searches": [
         {"slug": "typo", "title": "Typo", "topics": ["visoin"]}]}
     content = write_content(tmp_path / "content", PAPERS[:2], settings)
-    try:
+    with pytest.raises(ContentError) as error:
         load_site(content)
-    except ContentError as error:
-        message = str(error)
-    else:
-        pytest.xfail("saved_searches topics are not checked against topics/ yet "
-                     "(a config.py change; see the discovery report)")
+    message = str(error.value)
     assert "site.yaml" in message and "saved_searches[0].topics" in message
     assert "visoin" in message
 

@@ -37,6 +37,7 @@ from site_builder.importers.record import (
     arxiv_links,
     first_github_link,
     is_http_url,
+    one_line,
     parse_iso_date,
     source_problem,
     unwrap,
@@ -88,7 +89,7 @@ def paper_from_entry(entry: Element, origin: str) -> ImportedPaper:
     paper.pdf = https(pdf_link(entry)) or default_pdf
     paper.published = parse_iso_date(child_text(entry, f"{ATOM}published"))
     paper.listed = paper.published
-    paper.authors = [" ".join(child_text(author, f"{ATOM}name").split())
+    paper.authors = [one_line(child_text(author, f"{ATOM}name"))
                      for author in entry.findall(f"{ATOM}author")]
     paper.authors = [author for author in paper.authors if author]
     paper.comment = unwrap(child_text(entry, f"{ARXIV}comment"))

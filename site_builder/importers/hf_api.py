@@ -32,6 +32,7 @@ from site_builder.importers.record import (
     arxiv_id_from,
     arxiv_links,
     is_http_url,
+    one_line,
     parse_iso_date,
     source_problem,
     unwrap,
@@ -126,7 +127,7 @@ def paper_from_item(item: Any, origin: str) -> ImportedPaper:
     if not isinstance(title, str) or not title.strip():
         raise ValueError("paper without a title")
     summary = paper.get("summary", item.get("summary"))
-    record = ImportedPaper(title=" ".join(title.split()),
+    record = ImportedPaper(title=one_line(title),
                            abstract=unwrap(summary) if isinstance(summary, str) else "",
                            listed=listed, origin=origin)
     paper_id = text(paper.get("id"))
@@ -148,7 +149,7 @@ def paper_from_item(item: Any, origin: str) -> ImportedPaper:
     keywords = paper.get("ai_keywords")
     if isinstance(keywords, list):
         record.ai_keywords = list(dict.fromkeys(
-            " ".join(k.split()) for k in keywords if isinstance(k, str) and k.strip()))
+            one_line(k) for k in keywords if isinstance(k, str) and k.strip()))
     record.organization = organization_of(item.get("organization")) or organization_of(
         paper.get("organization"))
     return record
@@ -180,11 +181,11 @@ def authors_of(value: Any) -> list[str]:
     names = []
     for author in value:
         if isinstance(author, dict) and not author.get("hidden"):
-            name = " ".join(text(author.get("name")).split())
+            name = one_line(text(author.get("name")))
             if name:
                 names.append(name)
         elif isinstance(author, str) and author.strip():
-            names.append(" ".join(author.split()))
+            names.append(one_line(author))
     return names
 
 

@@ -25,6 +25,7 @@ from site_builder.importers.record import (
     ImportOptions,
     ParseResult,
     is_http_url,
+    one_line,
     parse_iso_date,
     source_problem,
 )
@@ -84,7 +85,7 @@ def paper_from_line(value: Any, origin: str) -> ImportedPaper:
     title = value.get("title")
     if not isinstance(title, str) or not title.strip():
         raise LineError("paper without a title" if not title else "'title' must be text")
-    paper = ImportedPaper(title=" ".join(title.split()), origin=origin)
+    paper = ImportedPaper(title=one_line(title), origin=origin)
     abstract = value.get("abstract")
     if abstract is not None:
         if not isinstance(abstract, str):

@@ -8,14 +8,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anyascii import anyascii
-
 from site_builder.errors import Problem, problem
+from site_builder.slugs import slugify  # noqa: F401 - re-exported for the importers
 
 GITHUB_RE = re.compile(r"https?://(?:www\.)?github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
                        re.IGNORECASE)
 ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?$|([a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
-MAX_SLUG_LENGTH = 80
 NOT_ALNUM_RE = re.compile(r"[\W_]+")
 # Control characters that XML, feeds and the content checks refuse (tab and newlines are fine).
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -92,13 +90,10 @@ def strip_controls(text: str) -> str:
     return CONTROL_RE.sub("", text) if CONTROL_RE.search(text) else text
 
 
-def slugify(text: str, max_length: int = MAX_SLUG_LENGTH) -> str:
-    """A deterministic ASCII slug (non-Latin scripts are transliterated)."""
-    ascii_text = anyascii(unicodedata.normalize("NFKC", text)).lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    if len(slug) > max_length:
-        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
-    return slug or "paper"
+def one_line(text: str) -> str:
+    """Text on one line: control characters dropped first (Python counts some of them as
+    whitespace), then runs of whitespace made single spaces."""
+    return " ".join(strip_controls(text).split())
 
 
 def normalise_title(title: str) -> str:
