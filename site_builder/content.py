@@ -155,7 +155,6 @@ def load_content(content_dir: Path, memo: Any = None) -> Content:
     content.topics = load_topics(content_dir / "topics", problems)
     load_days(content_dir / "days", content, problems)
     check_papers(content, problems)
-    check_organizations(content, problems)
     problems.raise_if_any()
     return content
 
@@ -444,11 +443,12 @@ class FieldReader:
                 self.error("organization", f"'organization.{part}' contains the control "
                            f"character U+{ord(bad):04X}; remove it")
                 return None
+        page = urls.org(name)
         try:
-            check_relative_path(urls.output_file(urls.org(name)))
+            check_relative_path(urls.output_file(page))
         except UnsafePathError:
-            self.error("organization", f"organization name '{name}' cannot be used in a web "
-                       "address (avoid '/', '\\', ':' and a leading '.')")
+            self.error("organization", f"organization name '{name}' would have the page "
+                       f"'{page}', a name some systems reserve; give a longer name")
             return None
         return Organization(name, fullname)
 
@@ -487,21 +487,6 @@ def check_papers(content: Content, problems: Problems) -> None:
                 hint = f" (known: {', '.join(sorted(known))})" if known else ""
                 problems.add(paper.source, f"unknown topic '{slug}': create topics/{slug}.md"
                              + hint, key_line(paper, "topics"))
-
-
-def check_organizations(content: Content, problems: Problems) -> None:
-    """Organisation names that would share one page (they differ only in case) are an error."""
-    first: dict[str, Paper] = {}
-    for paper in content.papers:
-        if paper.organization is None:
-            continue
-        key = urls.org(paper.organization.name).casefold()
-        other = first.setdefault(key, paper)
-        if other.organization and other.organization.name != paper.organization.name:
-            problems.add(paper.source, f"organization '{paper.organization.name}' differs only "
-                         f"in case from '{other.organization.name}' in "
-                         f"{problem(other.source, '').path}; spell it the same way",
-                         key_line(paper, "organization"))
 
 
 def key_line(paper: Paper, key: str) -> int:
