@@ -96,13 +96,14 @@ class Progress:
 
 
 def load_site(content_dir: Path, base_url: str | None = None, memo: PaperMemo | None = None,
-              cache_dir: Path | None = None,
-              markup_memo: dict[str, tuple[str, str, str]] | None = None,
+              cache_dir: Path | None = None, state: BuildState | None = None,
               ) -> tuple[SiteConfig, Content, Site]:
     """Read and validate the content folder and turn it into the site model."""
     config = load_config(content_dir).with_base_url(base_url)
     content = load_content(content_dir, memo)
-    return config, content, build_site(content, config, cache_dir, markup_memo)
+    if state is None:
+        return config, content, build_site(content, config, cache_dir)
+    return config, content, build_site(content, config, cache_dir, state.markup, state.topics)
 
 
 def check_templates(templates_dir: Path) -> None:
@@ -156,7 +157,7 @@ class IncrementalWriter:
         self.bytes_written = 0
 
     def claim(self, file: str, source: str) -> Path:
-        return self.writer.target(file, source)
+        return self.writer.claim(file, source)
 
     def record(self, file: str, hash_: str, size: int, written: bool) -> None:
         self.files[file] = hash_
@@ -242,7 +243,7 @@ def build(options: BuildOptions) -> BuildReport:
     memo = PaperMemo(inputs, state.papers)
     cache_dir = None if options.clean else cache_folder(options.out_dir) / "related"
     _config, content, site = load_site(options.content_dir, options.base_url, memo,
-                                       cache_dir, state.markup)
+                                       cache_dir, state)
     env = make_environment(options.templates_dir)
     shared = site_globals(site, env)
     pages = site_pages(site)
@@ -289,18 +290,16 @@ def build(options: BuildOptions) -> BuildReport:
     state.inputs, state.pages, state.files = inputs, new_pages, out.files
     state.output = scan_output(options.out_dir)
     state.papers = memo.current
-    state.markup = {key: state.markup[key] for key in markup_keys(content)
-                    if key in state.markup}
+    texts = [paper.title + "\0" + paper.abstract for paper in content.papers]
+    state.markup = {key: state.markup[key] for key in texts if key in state.markup}
+    texts = ["\0rules", *(paper.title + " " + paper.abstract for paper in content.papers)]
+    state.topics = {key: state.topics[key] for key in texts if key in state.topics}
     save_state(options.out_dir, state)
     report.files, report.written = len(out.files), out.written
     report.bytes_written = out.bytes_written
     report.seconds = time.perf_counter() - started
     finish(report, progress, options)
     return report
-
-
-def markup_keys(content: Content) -> list[str]:
-    return [paper.title + "\0" + paper.abstract for paper in content.papers]
 
 
 def shared_key(site: Site, shared: dict) -> str:

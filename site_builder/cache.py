@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_DIR_NAME = ".site-builder-cache"
-FORMAT = 3
+FORMAT = 4
 
 
 @dataclass
@@ -30,6 +30,7 @@ class BuildState:
     inputs: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime_ns, size)
     papers: dict[str, tuple[int, int, Any]] = field(default_factory=dict)  # path -> stat, Paper
     markup: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # text key -> html
+    topics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # text -> matched topics
     pages: dict[str, str] = field(default_factory=dict)  # output file -> page fingerprint
     files: dict[str, str] = field(default_factory=dict)  # output file -> hash of its bytes
     extras: dict[str, str] = field(default_factory=dict)  # e.g. the search index's input

@@ -20,16 +20,14 @@ import jinja2.meta
 from site_builder import __version__
 from site_builder.content import Paper
 from site_builder.pages import Page
+from site_builder.related import Related
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def digest(*parts: str) -> str:
-    hasher = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        hasher.update(part.encode("utf-8", "surrogatepass"))
-        hasher.update(b"\0")
-    return hasher.hexdigest()
+    data = "\0".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def builder_key() -> str:
@@ -81,6 +79,10 @@ def paper_key(paper: Paper) -> str:
     return f"P{paper.digest}:{','.join(paper.topic_slugs)}"
 
 
+def related_key(related: Related) -> str:
+    return f"R{paper_key(related.paper)}:{'/'.join(related.terms)}"
+
+
 class Fingerprinter:
     """Hashes page contexts; one per build (it memoises objects by identity)."""
 
@@ -89,14 +91,16 @@ class Fingerprinter:
         self.shared_key = shared_key
         self._memo: dict[int, str] = {}
         self._keep: list[Any] = []  # keeps memoised objects alive, so ids stay unique
+        self._fields: dict[type, tuple[str, ...]] = {}
 
     def value_key(self, value: Any) -> str:
-        if value is None or isinstance(value, (str, int, float, bool)):
-            return repr(value)
-        if isinstance(value, (dt.date, dt.datetime)):
-            return value.isoformat()
-        if isinstance(value, Paper):
+        kind = type(value)
+        if kind is Paper:
             return paper_key(value)
+        if value is None or kind in (str, int, float, bool):
+            return repr(value)
+        if kind in (dt.date, dt.datetime):
+            return value.isoformat()
         memo = self._memo.get(id(value))
         if memo is not None:
             return memo
@@ -107,13 +111,19 @@ class Fingerprinter:
 
     def _compound_key(self, value: Any) -> str:
         if isinstance(value, (list, tuple)):
-            return digest("L", *(self.value_key(item) for item in value))
+            key = self.value_key
+            return digest("L", *[paper_key(item) if type(item) is Paper
+                                 else related_key(item) if type(item) is Related else key(item)
+                                 for item in value])
         if isinstance(value, dict):
             return digest("D", *(f"{k}={self.value_key(v)}" for k, v in sorted(value.items())))
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return digest(type(value).__name__, *(
-                f"{f.name}={self.value_key(getattr(value, f.name))}"
-                for f in dataclasses.fields(value)))
+            names = self._fields.get(type(value))
+            if names is None:
+                names = tuple(f.name for f in dataclasses.fields(value))
+                self._fields[type(value)] = names
+            return digest(type(value).__name__,
+                          *[f"{name}={self.value_key(getattr(value, name))}" for name in names])
         return repr(value)
 
     def page_key(self, page: Page) -> str:

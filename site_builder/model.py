@@ -120,15 +120,27 @@ def matches_any(text_words: str, phrases: list[str]) -> bool:
     return any(phrase in text_words for phrase in phrases)
 
 
-def assign_topics(papers: list[Paper], topics: dict[str, Topic]) -> None:
-    """A paper's topics: its own plus every topic whose keywords occur in title or abstract."""
+def assign_topics(papers: list[Paper], topics: dict[str, Topic],
+                  memo: dict[str, tuple[str, ...]] | None = None) -> None:
+    """A paper's topics: its own plus every topic whose keywords occur in title or abstract.
+
+    ``memo`` keeps keyword matches across builds, keyed by the rules and the paper's text.
+    """
     rules = [(slug, keyword_matcher(topic.keywords)) for slug, topic in sorted(topics.items())]
     rules = [(slug, phrases) for slug, phrases in rules if phrases]
+    rules_key = repr(rules)
+    if memo is not None and memo.get("\0rules") != (rules_key,):
+        memo.clear()
+        memo["\0rules"] = (rules_key,)
     for paper in papers:
-        words = word_text(paper.title + " " + paper.abstract)
-        found = set(paper.topics)
-        found.update(slug for slug, phrases in rules if matches_any(words, phrases))
-        paper.topic_slugs = tuple(sorted(found))
+        text = paper.title + " " + paper.abstract
+        matched = memo.get(text) if memo is not None else None
+        if matched is None:
+            words = word_text(text)
+            matched = tuple(slug for slug, phrases in rules if matches_any(words, phrases))
+            if memo is not None:
+                memo[text] = matched
+        paper.topic_slugs = tuple(sorted(set(paper.topics).union(matched)))
 
 
 def render_markup(content: Content, renderer: MarkupRenderer,
@@ -246,15 +258,16 @@ def build_saved_searches(config: SiteConfig, papers: list[Paper]) -> list[SavedS
 
 
 def build_site(content: Content, config: SiteConfig, cache_dir: Path | None = None,
-               markup_memo: dict[str, tuple[str, str, str]] | None = None) -> Site:
+               markup_memo: dict[str, tuple[str, str, str]] | None = None,
+               topic_memo: dict[str, tuple[str, ...]] | None = None) -> Site:
     """Turn loaded content into the index every page and feed is rendered from.
 
     ``cache_dir`` keeps the related-papers computation between builds, ``markup_memo``
-    rendered Markdown.
+    rendered Markdown and ``topic_memo`` keyword matches.
     """
     renderer = MarkupRenderer()
     render_markup(content, renderer, markup_memo)
-    assign_topics(content.papers, content.topics)
+    assign_topics(content.papers, content.topics, topic_memo)
     days = build_days(content, renderer)
     return Site(
         config=config,

@@ -15,6 +15,7 @@ import ctypes.util
 import os
 import shutil
 import signal
+import subprocess
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ except ImportError:  # pragma: no cover - Windows: builds of one folder must not
 RENAME_EXCHANGE = 2
 STAGING_MARK = ".staging-"
 OLD_MARK = ".old-"
+TRASH_FOLDER = ".site-builder-trash"  # previous outputs being deleted in the background
 DEVICE_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                           *(f"lpt{i}" for i in range(10))})
 HIDDEN_ALLOWED = frozenset({".nojekyll", ".well-known"})
@@ -72,6 +74,12 @@ def check_relative_path(site_path: str) -> PurePosixPath:
 def path_key(site_path: str) -> str:
     """Two paths with one key would be one file on some file system (case, Unicode form)."""
     return unicodedata.normalize("NFC", site_path).casefold()
+
+
+def parent_keys(key: str) -> list[str]:
+    """``a/b/c.html`` -> ``["a/b", "a"]``: the folders a file needs."""
+    parts = key.split("/")[:-1]
+    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
 def staging_folder(out_dir: Path) -> Path:
@@ -149,6 +157,11 @@ def remove_leftovers(out_dir: Path) -> None:
     parent = out_dir.parent
     if not parent.is_dir():
         return
+    trash = trash_folder(out_dir)
+    if trash.is_dir():
+        for entry in sorted(trash.iterdir()):
+            if entry.name.startswith(f"{out_dir.name}-"):
+                delete_in_background(entry)
     for entry in sorted(parent.iterdir()):
         if entry.name.startswith(f".{out_dir.name}{STAGING_MARK}"):
             remove_tree(entry)
@@ -169,6 +182,33 @@ def clean_leftovers(out_dir: Path) -> None:
         remove_leftovers(out_dir)
     finally:
         unlock(fd)
+
+
+def trash_folder(out_dir: Path) -> Path:
+    return out_dir.parent / TRASH_FOLDER
+
+
+def discard_later(folder: Path, out_dir: Path) -> None:
+    """Delete a previous output in the background: the new one is already in place, and a
+    big site takes a while to delete. Whatever is left is removed by the next build."""
+    trash = trash_folder(out_dir)
+    try:
+        trash.mkdir(exist_ok=True)
+        doomed = trash / f"{out_dir.name}-{os.getpid()}-{time.time_ns()}"
+        folder.rename(doomed)
+    except OSError:
+        remove_tree(folder)
+        return
+    delete_in_background(doomed)
+
+
+def delete_in_background(folder: Path) -> None:
+    try:
+        subprocess.Popen(["rm", "-rf", "--", str(folder)], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    except OSError:
+        remove_tree(folder)
 
 
 def exchange(a: Path, b: Path) -> bool:
@@ -211,10 +251,12 @@ class SiteWriter:
         self.folders: dict[str, str] = {}  # key of every parent folder -> a file under it
         self.bytes_written = 0
 
-    def target(self, site_path: str, source: str) -> Path:
-        """Claim a path for a source, refusing unsafe paths and duplicates."""
+    def claim(self, site_path: str, source: str) -> Path:
+        """Claim a path for a source, refusing unsafe paths and duplicates; no file system
+        work (the folder is made when the file is written)."""
         pure = check_relative_path(site_path)
-        key = path_key(str(pure))
+        posix = str(pure)
+        key = path_key(posix)
         if key in self.claimed:
             first_path, first_source = self.claimed[key]
             same = "" if first_path == site_path else f" (as {first_path!r})"
@@ -224,7 +266,7 @@ class SiteWriter:
             raise DuplicateOutputError(
                 f"{site_path!r} ({source}) would be a file, but {self.folders[key]!r} needs "
                 "a folder there")
-        parents = [path_key(str(parent)) for parent in pure.parents if str(parent) != "."]
+        parents = parent_keys(key)
         for parent in parents:
             if parent in self.claimed:
                 raise DuplicateOutputError(
@@ -233,7 +275,11 @@ class SiteWriter:
         for parent in parents:
             self.folders.setdefault(parent, site_path)
         self.claimed[key] = (site_path, source)
-        path = self.staging.joinpath(*pure.parts)
+        return self.staging / posix
+
+    def target(self, site_path: str, source: str) -> Path:
+        """Claim a path (see ``claim``) and make its folder."""
+        path = self.claim(site_path, source)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -281,7 +327,7 @@ class SiteWriter:
             self.staging.rename(self.out_dir)
             return
         if exchange(self.staging, self.out_dir):
-            remove_tree(self.staging)  # now the previous output
+            discard_later(self.staging, self.out_dir)  # it now holds the previous output
             return
         old = self.out_dir.parent / f".{self.out_dir.name}{OLD_MARK}{os.getpid()}"
         self.out_dir.rename(old)
@@ -290,7 +336,7 @@ class SiteWriter:
         except BaseException:
             old.rename(self.out_dir)
             raise
-        remove_tree(old)
+        discard_later(old, self.out_dir)
 
     def abort(self) -> None:
         """Remove the staging folder. A helper that was interrupted with us (Pagefind, a render
