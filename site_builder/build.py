@@ -9,6 +9,7 @@ byte for byte what a clean build (``--clean``) of the same inputs makes.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -30,15 +31,22 @@ from site_builder.cache import (
     trusted_files,
 )
 from site_builder.config import SiteConfig, load_config
-from site_builder.content import Content, load_content
-from site_builder.errors import ContentError, problem
+from site_builder.content import Content, load_content, load_topics, parse_day
+from site_builder.errors import ContentError, Problems, problem
 from site_builder.feeds import feed_files
 from site_builder.fingerprint import Fingerprinter, TemplateKeys, builder_key, digest
 from site_builder.linkcheck import require_links
-from site_builder.model import Site, build_site
+from site_builder.model import RULES_KEY, Site, build_site, topic_rules, topic_text
 from site_builder.outputs import FileOutput
 from site_builder.pages import Page, site_pages
-from site_builder.parallel import RenderJob, content_hash, render_pages, replace_file
+from site_builder.parallel import (
+    MIN_FILES_PER_WORKER,
+    RenderJob,
+    content_hash,
+    parse_papers,
+    render_pages,
+    replace_file,
+)
 from site_builder.publishing import publishing_files
 from site_builder.render import make_environment, site_globals
 from site_builder.search import index_site
@@ -104,6 +112,33 @@ def load_site(content_dir: Path, base_url: str | None = None, memo: PaperMemo | 
     if state is None:
         return config, content, build_site(content, config, cache_dir)
     return config, content, build_site(content, config, cache_dir, state.markup, state.topics)
+
+
+def parse_ahead(options: BuildOptions, inputs: dict[str, tuple[int, int]], memo: PaperMemo,
+                state: BuildState) -> None:
+    """Parse new and changed paper files (and render their Markdown) in worker processes,
+    so the serial loader finds them ready; worth it for big first builds."""
+    days_prefix = str(options.content_dir / "days") + os.sep
+    files = []
+    for path, stat in inputs.items():
+        if not path.startswith(days_prefix) or not path.endswith(".md"):
+            continue
+        folder, _sep, name = path[len(days_prefix):].partition(os.sep)
+        day = parse_day(folder)
+        known = state.papers.get(path)
+        if day is None or name == "index.md" or os.sep in name or (known and known[:2] == stat):
+            continue
+        files.append((path, day))
+    if len(files) < 2 * MIN_FILES_PER_WORKER:
+        return
+    rules = topic_rules(load_topics(options.content_dir / "topics", Problems()))
+    if state.topics.get(RULES_KEY) != (repr(rules),):
+        state.topics.clear()
+        state.topics[RULES_KEY] = (repr(rules),)
+    for parsed in parse_papers(sorted(files), rules, options.jobs):
+        memo.offer(parsed.path, parsed.paper)
+        state.markup[parsed.paper.title + "\0" + parsed.paper.abstract] = parsed.markup
+        state.topics[topic_text(parsed.paper)] = parsed.topics
 
 
 def check_templates(templates_dir: Path) -> None:
@@ -241,6 +276,7 @@ def build(options: BuildOptions) -> BuildReport:
     if options.clean:
         forget_state(options.out_dir)
     memo = PaperMemo(inputs, state.papers)
+    parse_ahead(options, inputs, memo, state)
     cache_dir = None if options.clean else cache_folder(options.out_dir) / "related"
     _config, content, site = load_site(options.content_dir, options.base_url, memo,
                                        cache_dir, state)
@@ -292,7 +328,7 @@ def build(options: BuildOptions) -> BuildReport:
     state.papers = memo.current
     texts = [paper.title + "\0" + paper.abstract for paper in content.papers]
     state.markup = {key: state.markup[key] for key in texts if key in state.markup}
-    texts = ["\0rules", *(paper.title + " " + paper.abstract for paper in content.papers)]
+    texts = [RULES_KEY, *(topic_text(paper) for paper in content.papers)]
     state.topics = {key: state.topics[key] for key in texts if key in state.topics}
     save_state(options.out_dir, state)
     report.files, report.written = len(out.files), out.written

@@ -122,6 +122,12 @@ class PaperMemo:
         self.current[key] = known
         return copy.copy(known[2])
 
+    def offer(self, path: str, paper: Any) -> None:
+        """A paper parsed ahead of the loader (in a worker) from the file as it is now."""
+        stat = self.stats.get(path)
+        if stat is not None:
+            self.previous[path] = (*stat, paper)
+
     def remember(self, path: Path, paper: Any) -> None:
         key = str(path)
         stat = self.stats.get(key)

@@ -126,21 +126,36 @@ def assign_topics(papers: list[Paper], topics: dict[str, Topic],
 
     ``memo`` keeps keyword matches across builds, keyed by the rules and the paper's text.
     """
-    rules = [(slug, keyword_matcher(topic.keywords)) for slug, topic in sorted(topics.items())]
-    rules = [(slug, phrases) for slug, phrases in rules if phrases]
-    rules_key = repr(rules)
-    if memo is not None and memo.get("\0rules") != (rules_key,):
+    rules = topic_rules(topics)
+    if memo is not None and memo.get(RULES_KEY) != (repr(rules),):
         memo.clear()
-        memo["\0rules"] = (rules_key,)
+        memo[RULES_KEY] = (repr(rules),)
     for paper in papers:
-        text = paper.title + " " + paper.abstract
+        text = topic_text(paper)
         matched = memo.get(text) if memo is not None else None
         if matched is None:
-            words = word_text(text)
-            matched = tuple(slug for slug, phrases in rules if matches_any(words, phrases))
+            matched = matching_topics(text, rules)
             if memo is not None:
                 memo[text] = matched
         paper.topic_slugs = tuple(sorted(set(paper.topics).union(matched)))
+
+
+RULES_KEY = "\0rules"  # the topic memo's entry naming the rules its matches were made with
+
+
+def topic_rules(topics: dict[str, Topic]) -> list[tuple[str, list[str]]]:
+    rules = [(slug, keyword_matcher(topic.keywords)) for slug, topic in sorted(topics.items())]
+    return [(slug, phrases) for slug, phrases in rules if phrases]
+
+
+def topic_text(paper: Paper) -> str:
+    return paper.title + " " + paper.abstract
+
+
+def matching_topics(text: str, rules: list[tuple[str, list[str]]]) -> tuple[str, ...]:
+    """The topics whose keywords occur in a text, as whole words."""
+    words = word_text(text)
+    return tuple(slug for slug, phrases in rules if matches_any(words, phrases))
 
 
 def render_markup(content: Content, renderer: MarkupRenderer,

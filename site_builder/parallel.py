@@ -108,3 +108,56 @@ def render_pages(job: RenderJob, jobs: int) -> list[Rendered]:
         for index, rendered in zip(indices, part, strict=True):
             results[index] = rendered
     return [r for r in results if r is not None]
+
+
+MIN_FILES_PER_WORKER = 1000  # parsing: below this, starting workers costs more than it saves
+_FILES: list[tuple[str, Any]] = []
+_RULES: list[tuple[str, list[str]]] = []
+
+
+@dataclass(frozen=True)
+class Parsed:
+    path: str
+    paper: Any
+    markup: tuple[str, str, str]  # title HTML, abstract HTML, plain summary
+    topics: tuple[str, ...]  # topics its keywords match
+
+
+def _parse_slice(indices: list[int]) -> list[Parsed]:
+    """Parse paper files, render their Markdown and match topic keywords; files with problems
+    are left out (the serial loader reads them again and reports every problem)."""
+    from site_builder.content import load_paper
+    from site_builder.errors import Problems
+    from site_builder.markup import MarkupRenderer, plain_from_markdown
+    from site_builder.model import matching_topics, topic_text
+
+    renderer = MarkupRenderer()
+    parsed = []
+    for index in indices:
+        path, day = _FILES[index]
+        problems = Problems()
+        paper = load_paper(Path(path), day, problems)
+        if paper is None or problems:
+            continue
+        markup = (renderer.inline(paper.title), renderer.block(paper.abstract),
+                  plain_from_markdown(paper.abstract))
+        parsed.append(Parsed(path, paper, markup, matching_topics(topic_text(paper), _RULES)))
+    return parsed
+
+
+def parse_papers(files: list[tuple[str, Any]], rules: list[tuple[str, list[str]]],
+                 jobs: int) -> list[Parsed]:
+    """Parse many paper files (path, listing day) in worker processes; [] when not worth it."""
+    workers = min(worker_count(jobs), len(files) // MIN_FILES_PER_WORKER)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return []
+    global _FILES, _RULES
+    _FILES, _RULES = files, rules
+    try:
+        slices = [list(range(start, len(files), workers)) for start in range(workers)]
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers, initializer=ignore_interrupts) as pool:
+            parts = pool.map(_parse_slice, slices, chunksize=1)
+    finally:
+        _FILES, _RULES = [], []
+    return [item for part in parts for item in part]

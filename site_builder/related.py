@@ -1,52 +1,85 @@
 """Related papers: for every paper, the five most similar papers of the whole archive.
 
-Similarity is the cosine of TF-IDF vectors over title and abstract, exactly as
-scikit-learn's ``TfidfVectorizer(ngram_range=(1, 2), stop_words="english")`` computes them
-(its default token pattern, lower-casing, English stop words removed before bigrams are
-formed, smoothed idf, l2-normalised rows); URLs and LaTeX commands are removed from the
-text first. ``tests/test_related.py`` checks the matrix against ``TfidfVectorizer`` itself.
+The definition
+--------------
 
-How it is made fast (benchmarks/related.py; about 2.2 s for 10,000 papers on a 2-core
-Xeon, of which 0.8 s tokens, 0.8 s products, 0.35 s hints, 0.2 s importing numpy/scipy):
+* Each paper is a TF-IDF vector of the unigrams and bigrams of its title and abstract, as
+  scikit-learn's ``TfidfVectorizer(ngram_range=(1, 2), stop_words="english")`` forms them
+  (its default token pattern, lower-casing, English stop words removed before bigrams are
+  formed); URLs and LaTeX commands are removed from the text first.  Every term of every
+  paper counts, and rows are l2-normalised.
+* The idf is TfidfTransformer's smoothed ``ln((1 + n) / (1 + df)) + 1``, but ``n`` and
+  ``df`` are counted over a **reference set** of papers, not over the whole archive: the
+  papers listed before the first day of the newest listing month (``Paper.day``).  A term
+  that no reference paper uses has ``df = 0``, so new vocabulary weighs the most, as it
+  would in a vectoriser fitted on the reference set with the smoothed formula.
+  When that set has fewer than ``REFERENCE_MIN`` (500) papers or less than half of the
+  archive, the reference set is the whole archive (the previous definition): with a few
+  hundred papers the idf of a term moves a lot with each occurrence, the whole computation
+  takes well under a second anyway, and a newest month holding most of the archive (a
+  young archive, a bulk import) should not be weighed by the minority before it.
+  ``tests/test_related.py`` checks the vectors against ``CountVectorizer`` +
+  ``TfidfTransformer`` fitted on the reference rows.
+* Why: the reference set changes once a month.  Within a month an old paper's vector never
+  changes when days are added, so its list changes only when a new paper enters its top
+  five, and the shared terms of a pair that stays never change (measured: one new day of 40
+  papers on a 2,000-paper archive changes about 7% of the old lists, where idf over the whole
+  archive changed 37%).  On the first day of a month the reference set grows by a month and
+  everything is recomputed once.
+* Scores are exact.  Each weight is rounded to a whole multiple of ``2**-24``
+  (``quantise``: at most 3e-8 away); the score of a pair is the sum of the products of
+  those whole numbers, an integer below ``2**49`` that float64 arithmetic computes exactly in
+  any order (every partial sum is a whole number below ``2**53``).  So the same pair gets the
+  same score however it is computed (a block of a full product, one new paper against the
+  archive, the pair alone), which is what lets an incremental build equal a clean one.
+  Order: higher score first, ties to the smaller paper id; a paper is related only when the
+  two share a term (score > 0).
+* Hints: the up to three shared terms with the largest product of (whole-number) weights,
+  ties in term order (words before bigrams, each alphabetical); see ``pick_hint``.
 
-* Tokens.  ``TfidfVectorizer.fit_transform`` spends most of its time in Python loops
-  (building bigram strings, counting them in dicts, sorting a million-term vocabulary: about
-  5 s at 10,000 papers).  Here one regular-expression pass tokenises a batch of papers,
-  words become integer ids in C (``map`` over a dict), and bigrams are pairs of word ids
-  combined with numpy; idf and l2 normalisation are TfidfTransformer's formulas.  Building
-  does not import scikit-learn at all (that alone takes about 0.6 s); the tests use it as
-  the reference.  Columns are in a canonical order (words sorted, then bigrams sorted), so
-  the result depends only on the texts, never on the order in which words were first met.
-* Products.  The similarity matrix is never held whole: square blocks of at most
-  ``CHUNK_CELLS`` scores are computed, their candidates for the top five taken, and the
-  block dropped.  It is symmetric, so only blocks on and above the diagonal are computed
-  (an off-diagonal block serves its rows and, transposed, its columns).  Almost all of the
-  cost of a sparse product is in the few hundred most frequent terms, so those columns
-  are multiplied as a small dense matrix (BLAS) and the long tail as a sparse product
-  (scipy), added into the same block.  Terms of a single paper count towards its vector's
-  length but cannot be shared, so they are left out of the products.
-* Top five.  Instead of sorting each row, its columns are folded into ``FOLD``
-  interleaved groups; the fifth largest group maximum is a lower bound of the fifth
-  largest score, so only the few columns at or above it are examined.
-* Ties.  Scores are rounded to six decimals and ties broken by paper id, so the order is
-  deterministic and does not hinge on the last bit of a floating-point sum.
-* Hints.  Only the pairs that are shown are looked at: the element-wise product of the two
-  rows gives the shared terms and their weights, in batches of ``HINT_BATCH`` pairs.
+How it is made fast (benchmarks/related.py)
+-------------------------------------------
 
-Cache (``cache_dir``, e.g. ``.site-builder-cache/`` beside the output):
+* Tokens.  One regular-expression pass tokenises a batch of papers, words become integer
+  ids in C (``map`` over a dict), bigrams are pairs of word ids combined with numpy.  No
+  scikit-learn at build time (importing it alone takes about 0.6 s).  Columns are in a
+  canonical order (words sorted, then bigrams sorted), so results never depend on the order
+  in which words were first met.
+* Products (clean computation).  The similarity matrix is never held whole: square blocks of
+  at most ``CHUNK_CELLS`` scores are computed in float32, their candidates for the top five
+  taken, and the block dropped; only blocks on and above the diagonal are computed.  The
+  most frequent terms are multiplied as a small dense matrix (BLAS), the long tail as a
+  sparse product.  A float32 score is within a relative ``delta`` of the exact one (a
+  rounding-error bound from the number of terms summed, see ``separation``), so candidates
+  are kept down to ``(1 - 3 delta)`` of each row's fifth best; a row whose candidates are
+  all further apart than that is already in exact order, and the few rows with a near tie
+  (a few percent) are ranked by exact scores of their candidates.
+* Top five.  Instead of sorting each row, its columns are folded into ``FOLD`` interleaved
+  groups; the fifth largest group maximum is a lower bound of the fifth largest score, so
+  only the few columns near or above it are examined.
+* Hints and exact scores of the pairs shown come from the element-wise product of the two
+  rows, in batches of ``HINT_BATCH`` pairs.
 
-* ``related/result.json`` holds the last answer with a fingerprint of every paper's id and
-  text hash (title and abstract only, so a change of upvotes costs nothing) and of the
-  algorithm and library versions.  When the fingerprint matches, the answer is reused.
-* ``related/tokens.npz`` holds every text's word ids, keyed by its text hash, so a new
-  day tokenises only its new or edited papers.
-* Everything after tokenising is recomputed whenever any text changed: a new paper
-  changes the number of papers and so every term's idf, and with it every vector's
-  length and potentially every paper's neighbours.  Keeping old rows would make an
-  incremental build differ from a clean one; the output must be identical, and the
-  full product is cheap enough.
-* A missing, unreadable or foreign cache is ignored (the answer is computed and the
-  cache rewritten); files are replaced atomically.
+Cache and incremental builds (``cache_dir``, e.g. ``.site-builder-cache/`` beside the output)
+-------------------------------------------------------------------------------------------
+
+* ``related/tokens.npz``: every text's term counts (keyed by a hash of title and abstract)
+  and the names of the terms.  A text already counted is never tokenised again.
+* ``related/result.json``: the last answer: ids and text hashes of all papers, a key of the
+  reference set, and per paper its related papers with their exact scores and hints.
+* Nothing changed (same ids, texts and reference set; upvotes do not count): the answer is
+  reused.
+* Same reference set, papers added, edited or removed: only what can change is computed.
+  The vectors of all papers are rebuilt from the cached counts (the reference set, and so
+  every idf, is the same); the new and edited papers are scored exactly against every
+  paper, which gives their own lists and, for every other paper, the new papers that enter
+  its cached top five; a paper whose cached list holds an edited or removed paper gets its
+  list recomputed in full.  Hints are computed for new pairs only.  When more than
+  ``1 / INCREMENTAL_SHARE`` of the papers need a full row, everything is recomputed.
+* Reference set changed (a new month, an old paper edited or removed): everything after
+  tokenising is recomputed.
+* A missing, unreadable or foreign cache is ignored (the answer is computed and the cache
+  rewritten); files are replaced atomically, tokens before the result.
 """
 
 from __future__ import annotations
@@ -54,10 +87,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import tempfile
 import zipfile
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -72,7 +107,7 @@ from site_builder.content import Paper
 TOP = 5  # related papers per paper
 HINT_TERMS = 3  # shared key terms shown per related paper
 HINT_CANDIDATES = 6  # best shared terms of a pair considered for its hint
-HINT_BATCH = 2_048  # pairs whose shared terms are computed at once
+HINT_BATCH = 2_048  # pairs whose shared terms are computed at once (< 2**14)
 # TfidfVectorizer's default token_pattern is r"(?u)\b\w\w+\b": runs of two or more word
 # characters; this finds the same runs about a third faster.
 TOKEN_RE = re.compile(r"\w\w+")
@@ -110,10 +145,14 @@ CHUNK_CELLS = 2_000_000  # scores per block (8 MB of float32; two blocks are hel
 DENSE_MAX = 512  # most frequent terms multiplied as a dense matrix, at most
 DENSE_RATIO = 40  # ... those in at least 1/40 of the papers (measured: benchmarks/related.py)
 FOLD = 128  # column groups for the top-five lower bound
-DECIMALS = 6  # scores are compared after rounding to this many decimals
-MARGIN = 2e-6  # > rounding error, so rounding never drops a candidate
-SMALLEST = 4e-7  # scores below this round to 0
-CACHE_VERSION = "related-2"  # change whenever the answer for the same texts would change
+SCALE_BITS = 24  # weights are whole multiples of 2**-24 (at most 2**24 of them)
+UNIT = 2.0 ** -24  # float32 unit roundoff
+REFERENCE_MIN = 500  # a smaller reference set means the whole archive (module docstring)
+INCREMENTAL_SHARE = 8  # more rows than 1/8 of the papers to redo: recompute everything
+CACHE_VERSION = "related-3"  # change whenever the answer for the same texts would change
+TERM_BREAK = "|"  # joins a hint's terms in the cache (never in a term: words are \w+)
+
+Entry = tuple[int, int, tuple[str, ...]]  # (row of the related paper, exact score, hint)
 
 
 @dataclass
@@ -128,27 +167,35 @@ def related_papers(papers: Iterable[Paper],
                    cache_dir: Path | None = None) -> dict[str, list[Related]]:
     """Every paper's id -> its (up to) five most similar papers, most similar first."""
     ordered = sorted(papers, key=lambda p: p.id)
-    by_id = {paper.id: paper for paper in ordered}
     if len(ordered) < 2:
         return {paper.id: [] for paper in ordered}
-    texts = [paper_text(paper) for paper in ordered]
-    hashes = [text_hash(text) for text in texts]
-    fingerprint = corpus_fingerprint(ordered, hashes)
+    ids = [paper.id for paper in ordered]
+    hashes = [text_hash(paper) for paper in ordered]
+    reference = reference_rows(ordered)
+    key = reference_key(ids, hashes, reference)
     store = RelatedCache(cache_dir) if cache_dir is not None else None
+    state = store.load_state() if store is not None else None
+    if state is not None and state.reference == key and state.ids == ids \
+            and state.hashes == hashes:
+        return answer(ordered, state.lists)
+    cached = store.load_counts() if store is not None else None
+    corpus = gather_counts(ordered, hashes, cached)
+    matrix = quantise(tfidf(corpus.counts, reference))
+    lists = None
+    if state is not None and state.reference == key:
+        lists = update(state, matrix, corpus.space, ids, hashes)
+    if lists is None:
+        lists = all_lists(matrix, corpus.space)
     if store is not None:
-        cached = store.load_result(fingerprint, by_id)
-        if cached is not None:
-            return cached
-    tokens = store.load_tokens() if store is not None else None
-    corpus = tokenise(texts, hashes, tokens)
-    neighbours = nearest(corpus.matrix)
-    hints = shared_terms(corpus, neighbours)
-    result = {paper.id: [Related(ordered[col], hints[(row, col)]) for col in neighbours[row]]
-              for row, paper in enumerate(ordered)}
-    if store is not None:
-        store.save_tokens(corpus)
-        store.save_result(fingerprint, result)
-    return result
+        if corpus is not cached:
+            store.save_counts(corpus)
+        store.save_state(State(ids, hashes, key, lists))
+    return answer(ordered, lists)
+
+
+def answer(ordered: list[Paper], lists: list[list[Entry]]) -> dict[str, list[Related]]:
+    return {paper.id: [Related(ordered[row], terms) for row, _score, terms in entries]
+            for paper, entries in zip(ordered, lists, strict=True)}
 
 
 def paper_text(paper: Paper) -> str:
@@ -156,39 +203,50 @@ def paper_text(paper: Paper) -> str:
     return NOISE_RE.sub(" ", paper.title + "\n" + paper.abstract)
 
 
-def text_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+def text_hash(paper: Paper) -> str:
+    """What the cache knows a text by: a hash of title and abstract as written."""
+    text = paper.title + "\n" + paper.abstract
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
-def corpus_fingerprint(papers: list[Paper], hashes: list[str]) -> str:
-    versions = f"{CACHE_VERSION} {np.__version__} {scipy.__version__}"
-    digest = hashlib.blake2b(versions.encode(), digest_size=16)
-    for paper, text in zip(papers, hashes, strict=True):
-        digest.update(f"\0{paper.id}\0{text}".encode())
-    return digest.hexdigest()
+def versions() -> str:
+    return f"{CACHE_VERSION} {np.__version__} {scipy.__version__}"
 
 
-# --- tokens and TF-IDF -----------------------------------------------------------------
+def reference_rows(ordered: list[Paper]) -> np.ndarray:
+    """Which papers form the reference set for the idf (see the module docstring)."""
+    newest = max(paper.day for paper in ordered)
+    month = newest.replace(day=1)
+    before = np.fromiter((paper.day < month for paper in ordered), bool, len(ordered))
+    size = int(before.sum())
+    if size < REFERENCE_MIN or 2 * size < len(ordered):
+        return np.ones(len(ordered), bool)
+    return before
+
+
+def reference_key(ids: list[str], hashes: list[str], reference: np.ndarray) -> str:
+    """Names the reference set: its papers' ids and texts (and the algorithm's version)."""
+    digest = hashlib.blake2b(versions().encode(), digest_size=16)
+    rows = np.flatnonzero(reference).tolist()
+    digest.update("\0".join(f"{ids[row]}\0{hashes[row]}" for row in rows).encode(
+        "utf-8", "surrogatepass"))
+    return f"{len(rows)}-{digest.hexdigest()}"
+
+
+# --- tokens and term counts ------------------------------------------------------------
 
 
 @dataclass
-class Tokens:
-    """Texts as word-id sequences (stop words removed), in one id space of ``words``."""
+class Space:
+    """The terms: column c < len(unigrams) is unigrams[c] (sorted); column len(unigrams) + b
+    is the bigram of unigram columns divmod(bigrams[b], len(unigrams)) (codes sorted)."""
 
-    words: list[str]  # id -> word; ids 0..len(STOP_WORDS) are the separator and stop words
-    hashes: list[str]  # one per text
-    ids: np.ndarray  # every text's word ids, concatenated
-    lengths: np.ndarray  # words per text
+    unigrams: list[str]
+    bigrams: np.ndarray  # int64
 
-
-@dataclass
-class Corpus:
-    """The TF-IDF matrix (rows: papers sorted by id) and the names of its columns."""
-
-    tokens: Tokens
-    matrix: sp.csr_matrix
-    unigrams: list[str]  # column c < len(unigrams) is unigrams[c]
-    bigrams: np.ndarray  # column len(unigrams) + b is the pair of unigram columns bigrams[b]
+    @property
+    def size(self) -> int:
+        return len(self.unigrams) + len(self.bigrams)
 
     def term(self, column: int) -> str:
         count = len(self.unigrams)
@@ -198,6 +256,15 @@ class Corpus:
         return self.unigrams[first] + " " + self.unigrams[second]
 
 
+@dataclass
+class Corpus:
+    """Term counts per text (rows in the order of ``hashes``) in one space of terms."""
+
+    space: Space
+    counts: sp.csr_matrix  # int32 counts, indices sorted within rows
+    hashes: list[str]
+
+
 def new_vocabulary(words: Iterable[str] = ()) -> defaultdict[str, int]:
     """word -> id, giving the next id to a new word; the separator and stop words come first."""
     vocabulary: defaultdict[str, int] = defaultdict()
@@ -205,40 +272,6 @@ def new_vocabulary(words: Iterable[str] = ()) -> defaultdict[str, int]:
     for word in (SEPARATOR, *STOP_WORDS, *words):
         vocabulary[word]
     return vocabulary
-
-
-def tokenise(texts: list[str], hashes: list[str], cached: Tokens | None) -> Corpus:
-    """Word ids for every text (from the cache when its hash is known), then TF-IDF."""
-    known: dict[str, tuple[int, int]] = {}
-    vocabulary = new_vocabulary()
-    if cached is not None:
-        vocabulary = new_vocabulary(cached.words[len(STOP_WORDS) + 1:])
-        ends = np.cumsum(cached.lengths)
-        known = {h: (int(end - length), int(end))
-                 for h, end, length in zip(cached.hashes, ends, cached.lengths, strict=True)}
-    if not known.keys() & set(hashes):  # nothing cached: tokenise in order, in batches
-        parts = [word_ids(texts[start:start + TOKEN_BATCH], vocabulary)
-                 for start in range(0, len(texts), TOKEN_BATCH)]
-        ids = np.concatenate([part[0] for part in parts])
-        lengths = np.concatenate([part[1] for part in parts])
-        return weigh(Tokens(list(vocabulary), hashes, ids, lengths))
-    missing = [i for i, h in enumerate(hashes) if h not in known]
-    fresh: dict[int, np.ndarray] = {}
-    for start in range(0, len(missing), TOKEN_BATCH):
-        batch = missing[start:start + TOKEN_BATCH]
-        ids, lengths = word_ids([texts[i] for i in batch], vocabulary)
-        fresh.update(zip(batch, np.split(ids, np.cumsum(lengths)[:-1]), strict=True))
-    pieces = []
-    for index, text_hash_ in enumerate(hashes):
-        if index in fresh:
-            pieces.append(fresh[index])
-        else:
-            start, end = known[text_hash_]
-            pieces.append(cached.ids[start:end])
-    lengths = np.fromiter(map(len, pieces), np.int64, len(pieces))
-    ids = np.concatenate(pieces).astype(np.int64) if pieces else np.zeros(0, np.int64)
-    tokens = Tokens(list(vocabulary), hashes, ids, lengths)
-    return weigh(tokens)
 
 
 def word_ids(texts: list[str], vocabulary: defaultdict[str, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -254,62 +287,188 @@ def word_ids(texts: list[str], vocabulary: defaultdict[str, int]) -> tuple[np.nd
     return ids[keep], np.bincount(text_of[keep], minlength=len(texts))
 
 
-def weigh(tokens: Tokens) -> Corpus:
-    """Count unigrams and bigrams per text in canonical column order, then weigh them."""
-    count = len(tokens.lengths)
-    present = np.flatnonzero(np.bincount(tokens.ids, minlength=len(tokens.words)))
-    names = [tokens.words[i] for i in present]
+def count_terms(texts: list[str]) -> tuple[Space, sp.csr_matrix]:
+    """Unigram and bigram counts of the texts, in the canonical order of their own terms."""
+    vocabulary = new_vocabulary()
+    parts = [word_ids(texts[start:start + TOKEN_BATCH], vocabulary)
+             for start in range(0, len(texts), TOKEN_BATCH)]
+    ids = np.concatenate([part[0] for part in parts]) if parts else np.zeros(0, np.int64)
+    lengths = np.concatenate([part[1] for part in parts]) if parts else np.zeros(0, np.int64)
+    words = list(vocabulary)
+    present = np.flatnonzero(np.bincount(ids, minlength=len(words)))
+    names = [words[i] for i in present]
     order = sorted(range(len(names)), key=names.__getitem__)
-    rank = np.full(len(tokens.words), -1, np.int64)
+    rank = np.full(len(words), -1, np.int64)
     rank[present[order]] = np.arange(len(order))
     unigrams = [names[i] for i in order]
-    words = rank[tokens.ids]
-    rows = np.repeat(np.arange(count), tokens.lengths)
+    tokens = rank[ids]
+    rows = np.repeat(np.arange(len(texts)), lengths)
     same_text = rows[1:] == rows[:-1]
-    codes = (words[:-1] * len(unigrams) + words[1:])[same_text]
+    codes = (tokens[:-1] * len(unigrams) + tokens[1:])[same_text]
     bigrams, bigram_columns = np.unique(codes, return_inverse=True)
-    columns = np.concatenate([words, len(unigrams) + bigram_columns.ravel()])
+    columns = np.concatenate([tokens, len(unigrams) + bigram_columns.ravel()])
     counts = sp.csr_matrix(
-        (np.ones(len(columns)), (np.concatenate([rows, rows[1:][same_text]]), columns)),
-        shape=(count, len(unigrams) + len(bigrams)),
+        (np.ones(len(columns), np.int32), (np.concatenate([rows, rows[1:][same_text]]), columns)),
+        shape=(len(texts), len(unigrams) + len(bigrams)),
     )
-    counts.sum_duplicates()
-    return Corpus(tokens, tfidf(counts), unigrams, bigrams)
+    counts.sum_duplicates()  # also sorts each row's columns
+    return Space(unigrams, bigrams.astype(np.int64)), counts
 
 
-def tfidf(counts: sp.csr_matrix) -> sp.csr_matrix:
-    """TfidfTransformer's defaults: smoothed idf ``ln((1 + n) / (1 + df)) + 1``, l2 rows."""
+def merge_spaces(old: Space, new: Space) -> tuple[Space, np.ndarray, np.ndarray]:
+    """Both spaces' terms in one canonical space, and each one's column -> its column there.
+
+    Both maps are increasing, so a row's columns stay sorted.
+    """
+    positions = np.array([bisect_left(old.unigrams, word) for word in new.unigrams], np.int64)
+    known = np.array([p < len(old.unigrams) and old.unigrams[p] == word
+                      for p, word in zip(positions.tolist(), new.unigrams, strict=True)], bool)
+    word_old, word_new, total = insert_sorted(len(old.unigrams), positions, known)
+    merged: list[str] = [""] * total
+    for column, word in zip(word_old.tolist(), old.unigrams, strict=True):
+        merged[column] = word
+    for column, word in zip(word_new.tolist(), new.unigrams, strict=True):
+        merged[column] = word
+    count = len(merged)
+
+    def recode(space: Space, words: np.ndarray) -> np.ndarray:
+        first, second = np.divmod(space.bigrams, max(len(space.unigrams), 1))
+        return words[first] * count + words[second]
+
+    old_codes, new_codes = recode(old, word_old), recode(new, word_new)
+    positions = np.searchsorted(old_codes, new_codes)
+    known = np.zeros(len(new_codes), bool)
+    inside = positions < len(old_codes)
+    known[inside] = old_codes[positions[inside]] == new_codes[inside]
+    pair_old, pair_new, total = insert_sorted(len(old_codes), positions, known)
+    bigrams = np.empty(total, np.int64)
+    bigrams[pair_old] = old_codes
+    bigrams[pair_new] = new_codes
+    space = Space(merged, bigrams)
+    return (space, np.concatenate([word_old, count + pair_old]).astype(np.int32),
+            np.concatenate([word_new, count + pair_new]).astype(np.int32))
+
+
+def insert_sorted(size: int, positions: np.ndarray,
+                  known: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Merging sorted new items into ``size`` sorted old ones: each one's merged index.
+
+    ``positions`` are the new items' ``searchsorted`` places among the old ones and ``known``
+    says which of them are equal to the old item there.
+    """
+    inserted = positions[~known]  # non-decreasing
+    shift = np.cumsum(np.bincount(inserted, minlength=size + 1))[:size]
+    old_index = np.arange(size, dtype=np.int64) + shift
+    new_index = np.empty(len(positions), np.int64)
+    new_index[known] = old_index[positions[known]]
+    new_index[~known] = inserted + np.arange(len(inserted))
+    return old_index, new_index, size + len(inserted)
+
+
+def gather_counts(ordered: list[Paper], hashes: list[str], cached: Corpus | None) -> Corpus:
+    """Every paper's counts: cached rows for texts counted before, the rest tokenised now."""
+    known = {} if cached is None else {h: row for row, h in enumerate(cached.hashes)}
+    take = np.fromiter((known.get(h, -1) for h in hashes), np.int64, len(hashes))
+    missing = np.flatnonzero(take < 0)
+    if cached is not None and not len(missing):
+        if cached.hashes == hashes:
+            return cached
+        return Corpus(cached.space, cached.counts[take], hashes)
+    space, counts = count_terms([paper_text(ordered[row]) for row in missing.tolist()])
+    if cached is None or len(missing) == len(hashes):
+        return compact(Corpus(space, counts, hashes))
+    space, old_columns, new_columns = merge_spaces(cached.space, space)
+    old, new = cached.counts, counts
+    rows = take.copy()
+    rows[missing] = old.shape[0] + np.arange(len(missing))
+    indptr = np.concatenate([old.indptr, old.indptr[-1] + new.indptr[1:]])
+    data = np.concatenate([old.data, new.data])
+    indices = np.concatenate([old_columns[old.indices], new_columns[new.indices]])
+    if not np.array_equal(rows, np.arange(len(rows))):
+        lengths = indptr[rows + 1] - indptr[rows]
+        ends = np.cumsum(lengths)
+        where = np.repeat(indptr[rows] - (ends - lengths), lengths) + np.arange(ends[-1])
+        indptr = np.concatenate([[0], ends])
+        data, indices = data[where], indices[where]
+    matrix = sp.csr_matrix((data, indices, indptr), shape=(len(hashes), space.size))
+    return Corpus(space, matrix, hashes)
+
+
+def compact(corpus: Corpus) -> Corpus:
+    """The same counts without the terms no text uses (columns renumbered, order kept)."""
+    space, counts = corpus.space, corpus.counts
+    used = np.bincount(counts.indices, minlength=space.size) > 0
+    if used.all():
+        return corpus
+    words = len(space.unigrams)
+    renumber = (np.cumsum(used) - 1).astype(np.int64)
+    unigrams = [word for word, keep in zip(space.unigrams, used[:words].tolist(), strict=True)
+                if keep]
+    first, second = np.divmod(space.bigrams[used[words:]], max(words, 1))
+    bigrams = renumber[first] * len(unigrams) + renumber[second]
+    matrix = sp.csr_matrix((counts.data, renumber[counts.indices].astype(np.int32),
+                            counts.indptr), shape=(counts.shape[0], int(used.sum())))
+    return Corpus(Space(unigrams, bigrams), matrix, corpus.hashes)
+
+
+# --- weights ---------------------------------------------------------------------------
+
+
+def idf_values(counts: sp.csr_matrix, reference: np.ndarray) -> np.ndarray:
+    """Smoothed idf ``ln((1 + n) / (1 + df)) + 1`` with n and df over the reference rows.
+
+    Computed with ``math.log`` per distinct df, so every build gets the same bits.
+    """
+    in_reference = np.repeat(reference, np.diff(counts.indptr))
+    frequency = np.bincount(counts.indices[in_reference], minlength=counts.shape[1])
+    size = int(reference.sum())
+    table = np.array([math.log((1.0 + size) / (1.0 + df)) + 1.0
+                      for df in range(int(frequency.max(initial=0)) + 1)])
+    return table[frequency]
+
+
+def tfidf(counts: sp.csr_matrix, reference: np.ndarray) -> sp.csr_matrix:
+    """TF-IDF rows, l2-normalised (each row's squares summed in its column order)."""
     count = counts.shape[0]
-    frequency = np.bincount(counts.indices, minlength=counts.shape[1])
-    idf = np.log((1.0 + count) / (1.0 + frequency)) + 1.0
-    matrix = sp.csr_matrix(counts, dtype=np.float64, copy=True)
-    matrix.data *= idf[matrix.indices]
-    rows = np.repeat(np.arange(count), np.diff(matrix.indptr))
-    norms = np.sqrt(np.bincount(rows, matrix.data * matrix.data, minlength=count))
-    matrix.data /= norms[rows]
-    matrix.sort_indices()
-    return matrix
+    data = counts.data * idf_values(counts, reference)[counts.indices]
+    rows = np.repeat(np.arange(count), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(rows, data * data, minlength=count))
+    return sp.csr_matrix((data / norms[rows], counts.indices, counts.indptr), shape=counts.shape)
 
 
-# --- nearest neighbours ----------------------------------------------------------------
+def quantise(weights: sp.csr_matrix) -> sp.csr_matrix:
+    """Weights as whole multiples of ``2**-SCALE_BITS``, stored as those whole numbers.
+
+    Every weight is in (0, 1], so each number is in [1, 2**24] (a term present never
+    rounds to nothing) and a product of two rows sums to less than ``2**49``.
+    """
+    numbers = np.maximum(np.rint(weights.data * 2.0 ** SCALE_BITS), 1.0)
+    return sp.csr_matrix((numbers, weights.indices, weights.indptr), shape=weights.shape)
+
+
+# --- nearest neighbours (all papers) ---------------------------------------------------
 
 
 def nearest(matrix: sp.csr_matrix, top: int = TOP) -> list[list[int]]:
-    """Each row's ``top`` most similar other rows (cosine > 0), best first, ties by index.
+    """Each row's ``top`` best other rows by exact score (> 0), best first, ties by index.
 
-    The similarity matrix is symmetric, so only blocks on and above the diagonal are
-    computed; an off-diagonal block gives candidates to its rows and (transposed) to its
-    columns.
+    ``matrix`` holds whole-number weights (``quantise``).  Blocks of scores are computed in
+    float32; the similarity matrix is symmetric, so only blocks on and above the diagonal are
+    computed, and an off-diagonal block gives candidates to its rows and (transposed) to its
+    columns.  Near ties are settled by exact scores (``Candidates.best``).
     """
     count = matrix.shape[0]
     blocks = -(-count * count // CHUNK_CELLS) if count * count > CHUNK_CELLS else 1
     blocks = max(1, int(np.ceil(np.sqrt(blocks))))
     size = -(-count // blocks // FOLD) * FOLD  # rows per block, a multiple of FOLD
     padded = size * blocks
-    dense, tail = split_columns(matrix, padded)
+    scaled = sp.csr_matrix(((matrix.data * 2.0 ** -SCALE_BITS).astype(np.float32),
+                            matrix.indices, matrix.indptr), shape=matrix.shape)  # exact
+    dense, tail = split_columns(scaled, padded)
+    factor = separation(dense.shape[1], tail)
     starts = list(range(0, padded, size))
     tail_t = [sp.csr_matrix(tail[s:s + size].T) for s in starts]
-    found = Candidates(count, top)
+    found = Candidates(count, top, factor)
     scores = np.empty((size, size), np.float32)
     common = np.empty((size, size), np.float32)
     for i, row_start in enumerate(starts):
@@ -322,10 +481,28 @@ def nearest(matrix: sp.csr_matrix, top: int = TOP) -> list[list[int]]:
             if i == j:
                 np.fill_diagonal(scores, -np.inf)
             mask_padding(scores, count - row_start, count - col_start)
-            found.add(top_of_rows(scores, top), row_start, col_start)
+            found.add(top_of_rows(scores, top, factor), row_start, col_start)
             if i != j:
-                found.add(top_of_columns(scores, top), col_start, row_start)
-    return found.best()
+                found.add(top_of_columns(scores, top, factor), col_start, row_start)
+    return found.best(matrix)
+
+
+def separation(dense_columns: int, tail: sp.csr_matrix) -> float:
+    """``1 - 3 delta``, with ``delta`` a bound of a float32 score's relative error.
+
+    The weights are exact in float32 (whole numbers up to 2**24 times 2**-24).  A score is a
+    sum of non-negative products: at most ``dense_columns`` of them in the dense product (BLAS,
+    any order), at most the longest tail row's count in the sparse one, then one addition; a
+    sum of k rounded products is within ``k u / (1 - k u)`` of the exact value relative to it,
+    in any order (u = 2**-24).  So with ``k`` = both counts plus a few, exact and float32
+    scores are within ``delta`` of each other, relative, and two float32 scores whose ratio is
+    below ``1 - 3 delta`` are in the same order exactly (``(1 - delta) / (1 + delta)`` would
+    do; the rest covers rounding the bound itself).
+    """
+    longest = int(np.diff(tail.indptr).max(initial=0))
+    terms = dense_columns + longest + 4
+    delta = 1.01 * terms * UNIT / (1.0 - terms * UNIT)
+    return 1.0 - 3.0 * delta
 
 
 def split_columns(matrix: sp.csr_matrix, padded: int) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -363,60 +540,52 @@ def dense_size(frequencies: np.ndarray, count: int) -> int:
     return min(DENSE_MAX, worth)
 
 
-
-
-def top_of_rows(scores: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every entry that can be among its row's ``top`` best: (rows, columns, rounded scores).
+def top_of_rows(scores: np.ndarray, top: int,
+                factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every entry that can be among its row's ``top`` best: (rows, columns, scores).
 
     The columns are folded into FOLD interleaved groups; the ``top``-th largest group
-    maximum is at most the row's ``top``-th largest score, so entries below it (less a
-    margin for rounding) are never needed.
+    maximum is at most the row's ``top``-th largest score, so entries below ``factor`` times
+    it are never needed (``separation``).
     """
     count, width = scores.shape
     folded = scores.reshape(count, width // FOLD, FOLD)  # column = g * FOLD + f
     group_max = folded.max(axis=1)  # (row, f)
-    bound = lower_bound(group_max, top, axis=1)
+    bound = lower_bound(group_max, top, axis=1, factor=factor)
     rows, groups = np.nonzero(group_max >= bound[:, None])
     values = folded[rows, :, groups]  # (candidate group, g)
     hit, position = np.nonzero(values >= bound[rows, None])
-    return kept(rows[hit], position * FOLD + groups[hit], values[hit, position])
+    return rows[hit], position * FOLD + groups[hit], values[hit, position]
 
 
-def top_of_columns(scores: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def top_of_columns(scores: np.ndarray, top: int,
+                   factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``top_of_rows`` of the transposed scores, without copying them: (columns, rows, ...)."""
     height, count = scores.shape
     folded = scores.reshape(height // FOLD, FOLD, count)  # row = g * FOLD + f
     group_max = folded.max(axis=0)  # (f, column)
-    bound = lower_bound(group_max, top, axis=0)
+    bound = lower_bound(group_max, top, axis=0, factor=factor)
     groups, columns = np.nonzero(group_max >= bound[None, :])
     values = folded[:, groups, columns]  # (g, candidate group)
     position, hit = np.nonzero(values >= bound[columns][None, :])
-    return kept(columns[hit], position * FOLD + groups[hit], values[position, hit])
+    return columns[hit], position * FOLD + groups[hit], values[position, hit]
 
 
-def lower_bound(group_max: np.ndarray, top: int, axis: int) -> np.ndarray:
+def lower_bound(group_max: np.ndarray, top: int, axis: int, factor: float) -> np.ndarray:
     kth = FOLD - top
-    bound = np.take(np.partition(group_max, kth, axis=axis), kth, axis=axis) - MARGIN
-    return np.maximum(bound, SMALLEST)  # lower scores round to 0: never related
-
-
-def kept(rows: np.ndarray, columns: np.ndarray,
-         values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rounded = np.round(values.astype(np.float64), DECIMALS)
-    keep = rounded > 0
-    return rows[keep], columns[keep], rounded[keep]
+    bound = np.take(np.partition(group_max, kth, axis=axis), kth, axis=axis) * factor
+    return np.maximum(bound, np.finfo(np.float32).tiny)  # a score of 0 is never related
 
 
 class Candidates:
-    """Candidate (row, column, score) triples, reduced to each row's best ``top`` at the end.
+    """Candidate (row, column, float32 score) triples, reduced as the pile grows.
 
-    Order: higher rounded score first, then lower column (papers are sorted by id, so ties
-    go to the smaller id).  That order is total, so keeping a row's best ``top`` of any
-    subset never loses an answer; it is done whenever the pile grows large.
+    A reduction keeps, per row, every candidate within ``factor`` of the row's ``top``-th
+    best float32 score: the exact ``top`` best are among them (``separation``).
     """
 
-    def __init__(self, count: int, top: int):
-        self.count, self.top = count, top
+    def __init__(self, count: int, top: int, factor: float):
+        self.count, self.top, self.factor = count, top, factor
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.size = 0
 
@@ -430,89 +599,233 @@ class Candidates:
             self.size = len(self.parts[0][0])
 
     def reduce(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The kept candidates, sorted by row, then score (highest first)."""
         if not self.parts:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
         rows, columns, values = (np.concatenate(part) for part in zip(*self.parts, strict=True))
-        order = self.order(rows, columns, values)
+        values = values.astype(np.float32)
+        bits = values.view(np.uint32).astype(np.int64)  # increasing with a positive float
+        order = np.argsort((rows.astype(np.int64) << 32) | (0xFFFFFFFF - bits))
         rows, columns, values = rows[order], columns[order], values[order]
-        first = np.searchsorted(rows, rows)  # index of each row's first entry
-        keep = np.arange(len(rows)) - first < self.top
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
+        fifth = np.zeros(self.count, np.float32)
+        at = rank == self.top - 1
+        fifth[rows[at]] = values[at]
+        keep = values >= fifth[rows] * np.float32(self.factor)
         return rows[keep], columns[keep], values[keep]
 
-    def order(self, rows: np.ndarray, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Row, then score (highest first), then column: one integer key when it fits."""
-        span = 10**DECIMALS + 2  # rounded scores are whole millionths in [0, 1]
-        if self.count * self.count * span >= 2**62:
-            return np.lexsort((columns, -values, rows))
-        lower = span - 1 - np.rint(values * 10**DECIMALS).astype(np.int64)
-        return np.argsort((rows * span + lower) * self.count + columns)  # keys are unique
-
-    def best(self) -> list[list[int]]:
-        rows, columns, _ = self.reduce()
+    def best(self, matrix: sp.csr_matrix) -> list[list[int]]:
+        """Each row's ``top`` best columns by exact score, best first, ties by column."""
+        rows, columns, values = self.reduce()
         result: list[list[int]] = [[] for _ in range(self.count)]
-        for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+        unclear = np.bincount(rows, minlength=self.count) > self.top
+        close = (rows[1:] == rows[:-1]) & (values[1:] >= values[:-1] * np.float32(self.factor))
+        unclear[rows[1:][close]] = True
+        exact = unclear[rows]
+        for row, column in zip(rows[~exact].tolist(), columns[~exact].tolist(), strict=True):
             result[row].append(column)
+        if exact.any():
+            rows, columns = rows[exact], columns[exact]
+            scores = pair_scores(matrix, rows, columns)
+            order = np.lexsort((columns, -scores, rows))
+            rows, columns = rows[order], columns[order]
+            keep = np.arange(len(rows)) - np.searchsorted(rows, rows) < self.top
+            for row, column in zip(rows[keep].tolist(), columns[keep].tolist(), strict=True):
+                result[row].append(column)
         return result
 
 
-# --- shared key terms ------------------------------------------------------------------
-
-
-def shared_terms(corpus: Corpus, neighbours: list[list[int]],
-                 limit: int = HINT_TERMS) -> dict[tuple[int, int], tuple[str, ...]]:
-    """For each (paper, related paper): the terms with the largest product of weights.
-
-    Terms are taken best first; a term that repeats a word of a term already chosen is
-    skipped ("noisy" after "noisy labels"), and a bigram whose words were both chosen as
-    single words replaces them ("labels", "noisy" become "noisy labels").
-    """
-    count = len(neighbours)
+def all_lists(matrix: sp.csr_matrix, space: Space) -> list[list[Entry]]:
+    """Every row's related rows with exact scores and hints, from scratch."""
+    count = matrix.shape[0]
+    neighbours = nearest(matrix)
     rows = np.repeat(np.arange(count), [len(found) for found in neighbours])
     columns = np.fromiter(itertools.chain.from_iterable(neighbours), np.int64, len(rows))
-    keys = np.unique(np.minimum(rows, columns) * count + np.maximum(rows, columns))
-    firsts, seconds = (keys // count).tolist(), (keys % count).tolist()
-    matrix = corpus.matrix
-    shared = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]) > 1)
-    narrow = sp.csr_matrix(matrix[:, shared])  # terms of one paper are never shared
-    names: dict[int, tuple[str, tuple[str, ...]]] = {}
-    hints: dict[tuple[int, int], tuple[str, ...]] = {}
-    for start in range(0, len(keys), HINT_BATCH):
-        first, second = firsts[start:start + HINT_BATCH], seconds[start:start + HINT_BATCH]
-        best, starts = best_shared_columns(narrow, first, second)
-        for column in set(best).difference(names):
-            term = corpus.term(int(shared[column]))
-            names[column] = (term, tuple(term.split()))
-        candidates = [names[column] for column in best]
-        for index, (a, b) in enumerate(zip(first, second, strict=True)):
-            terms = pick_hint(candidates[starts[index]:starts[index + 1]], limit)
-            hints[(a, b)] = hints[(b, a)] = terms
-    return hints
+    pair_keys = np.minimum(rows, columns) * count + np.maximum(rows, columns)
+    keys = np.unique(pair_keys)
+    scores, hints = describe_pairs(matrix, space, keys // count, keys % count)
+    where = np.searchsorted(keys, pair_keys).tolist()
+    scores_list = scores.tolist()
+    flat = iter(zip(columns.tolist(), where, strict=True))
+    return [[(column, scores_list[at], hints[at])
+             for column, at in itertools.islice(flat, len(found))] for found in neighbours]
 
 
-def best_shared_columns(matrix: sp.csr_matrix, first: list[int],
-                        second: list[int]) -> tuple[list[int], list[int]]:
-    """For each pair of rows, its HINT_CANDIDATES columns of largest product, best first.
+# --- incremental ----------------------------------------------------------------------
 
-    Returns the columns of all pairs one after the other and where each pair's start.
-    Ties keep column order: the product's columns are sorted within each row and the sort
-    below is stable.
+
+@dataclass
+class State:
+    """The last answer: papers (sorted by id), text hashes, reference key, lists."""
+
+    ids: list[str]
+    hashes: list[str]
+    reference: str
+    lists: list[list[Entry]]
+
+
+def update(state: State, matrix: sp.csr_matrix, space: Space, ids: list[str],
+           hashes: list[str], top: int = TOP) -> list[list[Entry]] | None:
+    """The lists for the papers of ``ids`` from the cached ones (same reference set).
+
+    ``None`` when so much changed that recomputing everything is cheaper.
     """
-    product = sp.csr_matrix(matrix[first].multiply(matrix[second]))
-    product.eliminate_zeros()
-    product.sort_indices()
-    if not product.nnz:
-        return [], [0] * (len(first) + 1)
-    rows = np.repeat(np.arange(len(first)), np.diff(product.indptr))
-    key = rows + (1.0 - product.data / product.data.max())  # row, then largest first
-    order = np.argsort(key, kind="stable")
-    rank = np.arange(len(order)) - product.indptr[rows[order]]
-    best = order[rank < HINT_CANDIDATES]
-    starts = np.searchsorted(rows[best], np.arange(len(first) + 1))
-    return product.indices[best].tolist(), starts.tolist()
+    count = len(ids)
+    old_row = {pid: row for row, pid in enumerate(state.ids)}
+    source = np.full(count, -1, np.int64)  # the unchanged papers' rows in the state
+    for row, (pid, text) in enumerate(zip(ids, hashes, strict=True)):
+        old = old_row.get(pid)
+        if old is not None and state.hashes[old] == text:
+            source[row] = old
+    kept = source >= 0
+    new_row = np.full(len(state.ids), -1, np.int64)
+    new_row[source[kept]] = np.flatnonzero(kept)
+    moved = new_row.tolist()
+    cached: list[list[Entry] | None] = [None] * count  # unchanged rows whose list stands
+    dirty = np.flatnonzero(~kept).tolist()
+    for row, old in enumerate(source.tolist()):
+        if old < 0:
+            continue
+        entries = [(moved[other], score, terms) for other, score, terms in state.lists[old]]
+        if any(other < 0 for other, _, _ in entries):
+            dirty.append(row)
+        else:
+            cached[row] = entries
+    if len(dirty) > max(TOP, count // INCREMENTAL_SHARE):
+        return None
+    dirty.sort()
+    changed = ~kept
+    fifth = np.zeros(count)  # a new paper must score at least this to enter a cached list
+    for row, entries in enumerate(cached):
+        if entries is not None and len(entries) >= top:
+            fifth[row] = entries[top - 1][1]
+    clean = np.array([entries is not None for entries in cached], bool)
+    lists: list[list[tuple[int, int]]] = [[] for _ in range(count)]  # dirty rows
+    entering: dict[int, list[tuple[int, int]]] = defaultdict(list)  # clean rows
+    step = max(1, CHUNK_CELLS // count)
+    for start in range(0, len(dirty), step):
+        chunk = np.array(dirty[start:start + step], np.int64)
+        scores = sp.csr_matrix(matrix @ matrix[chunk].T).toarray()  # exact whole numbers
+        scores[chunk, np.arange(len(chunk))] = 0.0  # not related to itself
+        for column, row, score in top_entries(scores, top):
+            lists[int(chunk[column])].append((row, score))
+        new = changed[chunk]
+        block = scores[:, new]
+        rows, columns = np.nonzero((block > 0) & (block >= fifth[:, None]) & clean[:, None])
+        for row, other, score in zip(rows.tolist(), chunk[new][columns].tolist(),
+                                     block[rows, columns].astype(np.int64).tolist(),
+                                     strict=True):
+            entering[row].append((other, score))
+    known = known_hints(state, source, moved)
+    result: list[list[Entry]] = []
+    missing: set[tuple[int, int]] = set()
+    for row in range(count):
+        entries = cached[row]
+        if entries is None:
+            chosen = [(other, score, known.get((min(row, other), max(row, other))))
+                      for other, score in lists[row]]
+        elif row in entering:
+            pool = [*entries, *((other, score, None) for other, score in entering[row])]
+            chosen = sorted(pool, key=lambda entry: (-entry[1], entry[0]))[:top]
+        else:
+            chosen = entries
+        for other, _score, terms in chosen:
+            if terms is None:
+                missing.add((min(row, other), max(row, other)))
+        result.append(chosen)
+    if missing:
+        pairs = sorted(missing)
+        first = np.array([a for a, _ in pairs], np.int64)
+        second = np.array([b for _, b in pairs], np.int64)
+        _scores, hints = describe_pairs(matrix, space, first, second)
+        found = dict(zip(pairs, hints, strict=True))
+        result = [[(other, score, terms if terms is not None
+                    else found[(min(row, other), max(row, other))])
+                   for other, score, terms in entries] for row, entries in enumerate(result)]
+    return result
+
+
+def top_entries(scores: np.ndarray, top: int) -> list[tuple[int, int, int]]:
+    """Each column's ``top`` best rows with a score > 0: (column, row, score), in order."""
+    count = scores.shape[0]
+    kth = count - min(top, count)
+    fifth = np.partition(scores, kth, axis=0)[kth]
+    rows, columns = np.nonzero((scores >= fifth[None, :]) & (scores > 0))
+    values = scores[rows, columns]
+    order = np.lexsort((rows, -values, columns))
+    rows, columns, values = rows[order], columns[order], values[order]
+    keep = np.arange(len(columns)) - np.searchsorted(columns, columns) < top
+    return list(zip(columns[keep].tolist(), rows[keep].tolist(),
+                    values[keep].astype(np.int64).tolist(), strict=True))
+
+
+def known_hints(state: State, source: np.ndarray,
+                moved: list[int]) -> dict[tuple[int, int], tuple[str, ...]]:
+    """Hints of cached pairs of unchanged papers, by (smaller, larger) new row."""
+    known: dict[tuple[int, int], tuple[str, ...]] = {}
+    for row, old in enumerate(source.tolist()):
+        if old < 0:
+            continue
+        for other, _score, terms in state.lists[old]:
+            other = moved[other]
+            if other >= 0:
+                known[(min(row, other), max(row, other))] = terms
+    return known
+
+
+# --- exact scores and shared key terms -------------------------------------------------
+
+
+def pair_scores(matrix: sp.csr_matrix, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Exact scores (whole numbers) of the pairs of rows (first[i], second[i])."""
+    result = np.zeros(len(first), np.int64)
+    for start in range(0, len(first), HINT_BATCH):
+        a, b = first[start:start + HINT_BATCH], second[start:start + HINT_BATCH]
+        product = sp.csr_matrix(matrix[a].multiply(matrix[b]))
+        rows = np.repeat(np.arange(len(a)), np.diff(product.indptr))
+        result[start:start + len(a)] = np.bincount(rows, product.data, minlength=len(a))
+    return result
+
+
+def describe_pairs(matrix: sp.csr_matrix, space: Space, first: np.ndarray, second: np.ndarray,
+                   limit: int = HINT_TERMS) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Exact score and hint of each pair of rows (first[i], second[i]).
+
+    The hint's candidates are the ``HINT_CANDIDATES`` shared terms with the largest product
+    of weights (whole numbers, so exact), ties in column order, which is canonical; then
+    ``pick_hint``.
+    """
+    scores = np.zeros(len(first), np.int64)
+    hints: list[tuple[str, ...]] = []
+    names: dict[int, tuple[str, tuple[str, ...]]] = {}
+    for start in range(0, len(first), HINT_BATCH):
+        a, b = first[start:start + HINT_BATCH], second[start:start + HINT_BATCH]
+        product = sp.csr_matrix(matrix[a].multiply(matrix[b]))
+        product.sort_indices()
+        rows = np.repeat(np.arange(len(a)), np.diff(product.indptr))
+        scores[start:start + len(a)] = np.bincount(rows, product.data, minlength=len(a))
+        values = product.data.astype(np.int64)  # at most 2**48
+        order = np.argsort((rows.astype(np.int64) << 49) | ((1 << 48) - values), kind="stable")
+        rank = np.arange(len(order)) - product.indptr[rows[order]]
+        best = order[rank < HINT_CANDIDATES]
+        starts = np.searchsorted(rows[best], np.arange(len(a) + 1)).tolist()
+        columns = product.indices[best].tolist()
+        for column in set(columns).difference(names):
+            term = space.term(column)
+            names[column] = (term, tuple(term.split()))
+        candidates = [names[column] for column in columns]
+        hints.extend(pick_hint(candidates[starts[i]:starts[i + 1]], limit)
+                     for i in range(len(a)))
+    return scores, hints
 
 
 def pick_hint(candidates: list[tuple[str, tuple[str, ...]]], limit: int) -> tuple[str, ...]:
-    """Up to ``limit`` terms from the best-first candidates, without repeating a word."""
+    """Up to ``limit`` terms from the best-first candidates, without repeating a word.
+
+    A term that repeats a word of a term already chosen is skipped ("noisy" after "noisy
+    labels"), and a bigram whose words were both chosen as single words replaces them
+    ("labels", "noisy" become "noisy labels").
+    """
     chosen: list[tuple[str, tuple[str, ...]]] = []
     used: set[str] = set()  # every word shown
     singles: dict[str, int] = {}  # a word shown on its own -> its place in chosen
@@ -531,16 +844,6 @@ def pick_hint(candidates: list[tuple[str, tuple[str, ...]]], limit: int) -> tupl
     return tuple(term for term, _ in chosen)
 
 
-def compact(tokens: Tokens) -> Tokens:
-    """The same tokens without words that no text uses any more (ids renumbered)."""
-    reserved = len(STOP_WORDS) + 1
-    used = np.bincount(tokens.ids, minlength=len(tokens.words)) > 0
-    used[:reserved] = True
-    renumber = np.cumsum(used) - 1
-    words = [word for word, keep in zip(tokens.words, used.tolist(), strict=True) if keep]
-    return Tokens(words, tokens.hashes, renumber[tokens.ids], tokens.lengths)
-
-
 # --- cache -----------------------------------------------------------------------------
 
 
@@ -550,54 +853,89 @@ class RelatedCache:
     def __init__(self, cache_dir: Path):
         self.folder = Path(cache_dir) / "related"
 
-    def load_result(self, fingerprint: str,
-                    by_id: dict[str, Paper]) -> dict[str, list[Related]] | None:
-        """The saved answer when it was computed for exactly these texts, else None."""
+    def load_state(self) -> State | None:
+        """The last answer, if it is whole and was made by this version."""
         try:
             data = json.loads((self.folder / "result.json").read_text("utf-8"))
-            if data["fingerprint"] != fingerprint or set(data["related"]) != set(by_id):
+            if data["version"] != versions():
                 return None
-            return {pid: [Related(by_id[other], tuple(map(str, terms)))
-                          for other, terms in items]
-                    for pid, items in data["related"].items()}
-        except (OSError, ValueError, KeyError, TypeError):
+            ids, hashes, reference = data["ids"], data["hashes"], data["reference"]
+            lengths = np.asarray(data["lengths"])
+            columns, scores = np.asarray(data["columns"]), np.asarray(data["scores"])
+            terms = data["terms"].split("\n") if data["terms"] or len(columns) else []
+            count = len(ids)
+            if not (isinstance(reference, str) and len(hashes) == count == len(lengths)
+                    and all(type(x) is str for x in itertools.chain(ids, hashes))
+                    and len(set(ids)) == count and ids == sorted(ids)
+                    and lengths.dtype.kind == columns.dtype.kind == scores.dtype.kind == "i"
+                    and len(columns) == len(scores) == len(terms) == int(lengths.sum())
+                    and (lengths >= 0).all() and (lengths <= TOP).all()
+                    and (columns >= 0).all() and (columns < count).all()
+                    and (columns != np.repeat(np.arange(count), lengths)).all()
+                    and (scores > 0).all()):
+                return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
+        hints = [tuple(text.split(TERM_BREAK)) if text else () for text in terms]
+        flat = iter(zip(columns.tolist(), scores.tolist(), hints, strict=True))
+        lists = [list(itertools.islice(flat, length)) for length in lengths.tolist()]
+        return State(ids, hashes, reference, lists)
 
-    def save_result(self, fingerprint: str, result: dict[str, list[Related]]) -> None:
-        plain = {pid: [(item.paper.id, item.terms) for item in items]
-                 for pid, items in result.items()}
-        text = json.dumps({"fingerprint": fingerprint, "related": plain},
-                          ensure_ascii=False, separators=(",", ":"))
-        self.write("result.json", text.encode("utf-8"))
+    def save_state(self, state: State) -> None:
+        entries = list(itertools.chain.from_iterable(state.lists))
+        data = {"version": versions(), "reference": state.reference, "ids": state.ids,
+                "hashes": state.hashes, "lengths": [len(found) for found in state.lists],
+                "columns": [entry[0] for entry in entries],
+                "scores": [entry[1] for entry in entries],
+                "terms": "\n".join(TERM_BREAK.join(entry[2]) for entry in entries)}
+        self.write("result.json", json.dumps(data, ensure_ascii=False,
+                                             separators=(",", ":")).encode("utf-8"))
 
-    def load_tokens(self) -> Tokens | None:
+    def load_counts(self) -> Corpus | None:
         try:
             with np.load(self.folder / "tokens.npz", allow_pickle=False) as data:
-                if str(data["version"]) != CACHE_VERSION:
+                if str(data["version"]) != versions():
                     return None
-                words = data["words"].tolist()
-                tokens = Tokens(words, data["hashes"].tolist(), data["ids"], data["lengths"])
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                unigrams = text_list(data["unigrams"])
+                hashes = text_list(data["hashes"])
+                bigrams = data["bigrams"].astype(np.int64)
+                indptr = data["indptr"].astype(np.int64)
+                indices = data["indices"].astype(np.int32)
+                counts = data["counts"].astype(np.int32)
+        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile):
             return None
-        prefix = [SEPARATOR, *STOP_WORDS]
-        if (words[: len(prefix)] != prefix or len(tokens.hashes) != len(tokens.lengths)
-                or int(tokens.lengths.sum()) != len(tokens.ids)
-                or (len(tokens.ids) and int(tokens.ids.max()) >= len(words))):
+        size = len(unigrams) + len(bigrams)
+        starts = np.zeros(len(indices), bool)
+        if len(indptr) != len(hashes) + 1 or indptr[0] != 0 or indptr[-1] != len(indices) \
+                or len(counts) != len(indices) or (np.diff(indptr) < 0).any():
             return None
-        return tokens
+        starts[indptr[:-1][indptr[:-1] < len(indices)]] = True
+        if ((len(indices) and (indices.min() < 0 or indices.max() >= size))
+                or (counts <= 0).any() or (np.diff(indices)[~starts[1:]] <= 0).any()
+                or (np.diff(bigrams) <= 0).any()
+                or (len(bigrams) and (bigrams[0] < 0
+                                      or bigrams[-1] >= len(unigrams) ** 2))
+                or unigrams != sorted(unigrams)):
+            return None
+        matrix = sp.csr_matrix((counts, indices, indptr), shape=(len(hashes), size))
+        return Corpus(Space(unigrams, bigrams), matrix, hashes)
 
-    def save_tokens(self, corpus: Corpus) -> None:
-        tokens = compact(corpus.tokens)
-        target = self.folder / "tokens.npz"
+    def save_counts(self, corpus: Corpus) -> None:
+        counts = corpus.counts
+        data_type = np.uint16 if counts.data.max(initial=0) < 2 ** 16 else np.int32
+        arrays = {
+            "version": np.array(versions()),
+            "unigrams": text_array(corpus.space.unigrams),
+            "hashes": text_array(corpus.hashes),
+            "bigrams": corpus.space.bigrams, "indptr": counts.indptr.astype(np.int64),
+            "indices": counts.indices.astype(np.int32), "counts": counts.data.astype(data_type),
+        }
         self.folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".npz.tmp")
         try:
             with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, version=np.array(CACHE_VERSION),
-                         words=np.array(tokens.words, dtype=str),
-                         hashes=np.array(tokens.hashes, dtype=str),
-                         ids=tokens.ids.astype(np.int32), lengths=tokens.lengths)
-            os.replace(temporary, target)
+                np.savez(stream, **arrays)
+            os.replace(temporary, self.folder / "tokens.npz")
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
@@ -612,3 +950,13 @@ class RelatedCache:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+def text_array(texts: list[str]) -> np.ndarray:
+    """Strings without newlines as one UTF-8 byte array (compact, no fixed width)."""
+    return np.frombuffer("\n".join(texts).encode("utf-8", "surrogatepass"), np.uint8)
+
+
+def text_list(array: np.ndarray) -> list[str]:
+    text = array.astype(np.uint8).tobytes().decode("utf-8", "surrogatepass")
+    return text.split("\n") if text else []

@@ -173,11 +173,11 @@ def test_rebuilding_never_writes_through_to_the_previous_output(site) -> None:
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A generated content folder big enough for several render workers."""
+    """A generated content folder big enough for parsing and rendering in workers."""
     root = tmp_path_factory.mktemp("synthetic")
     content = root / "content"
     write_topics(content)
-    write_jsonl(generate(600), root / "corpus.jsonl")
+    write_jsonl(generate(2_100), root / "corpus.jsonl")
     import_sources([str(root / "corpus.jsonl")],
                    ImportOptions(content_dir=content, format="jsonl"))
     return content
@@ -188,5 +188,5 @@ def test_one_and_two_workers_build_identical_sites(synthetic: Path, tmp_path: Pa
                              clean=True))
     two = build(BuildOptions(synthetic, TEMPLATES, tmp_path / "two", quiet=True, jobs=2,
                              clean=True))
-    assert one.pages == two.pages > 600
+    assert one.pages == two.pages > 2_100
     assert tree_differences(tmp_path / "one", tmp_path / "two") == []
