@@ -33,7 +33,7 @@ URL_UNSAFE_RE = re.compile(r"[\s\"'<>\\`{}|^]")
 class EmailSettings:
     """How the daily email looks and who it comes from."""
 
-    subject: str = "{title} — {date}: {count} papers"
+    subject: str = "{title} — {date}: {papers}"
     from_name: str = ""
     list_unsubscribe: str = ""  # a mailto: or https: URL, sent as the List-Unsubscribe header
     footer: str = ""
@@ -63,7 +63,7 @@ class SiteConfig:
     page_size: int = 30
     feed_size: int = 50
     topic_feed_size: int = 30
-    digest_size: int = 30
+    digest_size: int = 10
     home_top_size: int = 10
     subscribe_form_url: str = ""
     cname: str = ""

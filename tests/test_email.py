@@ -119,7 +119,7 @@ def test_saved_search_keeps_only_matching_papers(site, tmp_path, capsys):
     code, _o, err = run(capsys, *email_args(site, "--saved-search", "vision", "--out", str(out)))
     assert code == 0, err
     message = read_eml(out)
-    assert message["Subject"] == "Test Papers: Vision papers — Tue 21 Apr 2026: 1 papers"
+    assert message["Subject"] == "Test Papers: Vision papers — Tue 21 Apr 2026: 1 paper"
     text = parts(message)[0]
     assert "Acme Images at Scale" in text and "Scaling $x^2$ Laws" not in text
     everything = tmp_path / "all.eml"
