@@ -294,7 +294,7 @@ def build(options: BuildOptions) -> BuildReport:
         fingerprinter = Fingerprinter(TemplateKeys(env), shared_key(site, shared))
         fingerprints = [fingerprinter.page_key(page) for page in pages]
         for page in pages:
-            out.claim(urls.output_file(page.path), page.template)
+            out.claim(urls.output_file(page.path), page_source(page))
         dirty = dirty_pages(pages, fingerprints, state, out.previous)
         progress.stage(f"rendering {len(dirty):,} of {len(pages):,} pages")
         job = RenderJob(env, shared, [pages[i] for i in dirty], writer.staging, out.previous)
@@ -336,6 +336,16 @@ def build(options: BuildOptions) -> BuildReport:
     report.seconds = time.perf_counter() - started
     finish(report, progress, options)
     return report
+
+
+def page_source(page: Page) -> str:
+    """What a page is made from, for the writer's message when two pages claim one path."""
+    for value in page.context.values():
+        source = getattr(value, "source", "") or getattr(getattr(value, "topic", None),
+                                                         "source", "")
+        if source:
+            return f"{page.template} for {source}"
+    return f"{page.template} ({page.title or page.path})"
 
 
 def shared_key(site: Site, shared: dict) -> str:

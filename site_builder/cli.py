@@ -56,24 +56,30 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    debug = argparse.ArgumentParser(add_help=False)  # --debug also after the command name
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of internal errors")
 
-    build = commands.add_parser("build", help="build the site into the output folder")
+    build = commands.add_parser(
+        "build", parents=[debug], help="build the site into the output folder")
     add_build_arguments(build)
 
-    check = commands.add_parser("check", help="validate the content only; exit 1 on any error")
+    check = commands.add_parser(
+        "check", parents=[debug], help="validate the content only; exit 1 on any error")
     check.add_argument("--content", type=Path, default=Path("content"))
     check.add_argument("--templates", type=Path, default=Path("templates"))
     check.add_argument("--strict", action="store_true",
                        help="also build into a temporary folder and fail on broken links")
 
     serve = commands.add_parser(
-        "serve", help="build, serve on 127.0.0.1, rebuild and reload on change")
+        "serve", parents=[debug], help="build, serve on 127.0.0.1, rebuild and reload on change")
     add_build_arguments(serve)
     serve.add_argument("--port", type=positive_int, default=8000, help="port (default: 8000)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default: 127.0.0.1)")
 
-    imp = commands.add_parser("import", help="import papers from pages, APIs and feeds")
+    imp = commands.add_parser(
+        "import", parents=[debug], help="import papers from pages, APIs and feeds")
     imp.add_argument("sources", nargs="+", metavar="SOURCE",
                      help="a file, '-' for standard input, or an http(s) URL")
     imp.add_argument("--content", type=Path, default=Path("content"))
@@ -88,7 +94,8 @@ def make_parser() -> argparse.ArgumentParser:
                      help="arXiv RSS: also import 'replace' and 'replace-cross' announcements")
     imp.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    email = commands.add_parser("email", help="turn the digest feed into a daily email and send it")
+    email = commands.add_parser(
+        "email", parents=[debug], help="turn the digest feed into a daily email and send it")
     email.add_argument("--feed", required=True, metavar="PATH_OR_URL",
                        help="the site's digest.xml, as a file or an http(s) URL")
     which = email.add_mutually_exclusive_group()
@@ -168,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc.report(), file=sys.stderr)
         return EXIT_CONTENT
     except KeyboardInterrupt:
-        print("interrupted; the previous output is unchanged.", file=sys.stderr)
+        print("interrupted: nothing was changed (an interrupted build leaves the previous "
+              "output as it was).", file=sys.stderr)
         return 130
     except Exception as exc:  # an internal error: short message, trace with --debug
         if debug:

@@ -124,6 +124,12 @@ class DigestDay:
     note_text: str = ""
 
 
+
+def message_date() -> str:
+    """The Date header: now, or SOURCE_DATE_EPOCH when set (reproducible .eml files)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return formatdate(int(epoch) if epoch.isdigit() else None, usegmt=True)
+
 def source_problem(source: str | Path, message: str) -> Problem:
     """A problem about a file (path shown as typed) or a URL or server (shown as is)."""
     text = str(source)
@@ -368,7 +374,7 @@ def build_message(day: DigestDay, config: SiteConfig, env: jinja2.Environment,
     html_body, text_body = render_bodies(env, day, config, title, subject, search)
     message = EmailMessage()
     message["Subject"] = subject
-    message["Date"] = formatdate(usegmt=True)
+    message["Date"] = message_date()
     message["Message-ID"] = message_id(day, search)
     if config.email.list_unsubscribe:
         message["List-Unsubscribe"] = list_unsubscribe(config.email.list_unsubscribe)
