@@ -175,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc.report(), file=sys.stderr)
         return EXIT_CONTENT
     except KeyboardInterrupt:
-        print("interrupted: nothing was changed (an interrupted build leaves the previous "
-              "output as it was).", file=sys.stderr)
+        print("interrupted; the output folder is left complete (never half-written).",
+              file=sys.stderr)
         return 130
     except Exception as exc:  # an internal error: short message, trace with --debug
         if debug:
