@@ -84,9 +84,9 @@ Cache and incremental builds (``cache_dir``, e.g. ``.site-builder-cache/`` besid
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
-import json
 import math
 import os
 import re
@@ -94,7 +94,8 @@ import tempfile
 import zipfile
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,10 +151,9 @@ UNIT = 2.0 ** -24  # float32 unit roundoff
 REFERENCE_MIN = 500  # a smaller reference set means the whole archive (module docstring)
 INCREMENTAL_SHARE = 8  # more rows than 1/8 of the papers to redo: recompute everything
 CACHE_VERSION = "related-3"  # change whenever the answer for the same texts would change
+CACHE_ERRORS = (OSError, ValueError, KeyError, TypeError, IndexError, EOFError,
+                zipfile.BadZipFile)  # what reading a damaged or foreign cache file raises
 TERM_BREAK = "|"  # joins a hint's terms in the cache (never in a term: words are \w+)
-
-Entry = tuple[int, int, tuple[str, ...]]  # (row of the related paper, exact score, hint)
-
 
 @dataclass
 class Related:
@@ -169,33 +169,76 @@ def related_papers(papers: Iterable[Paper],
     ordered = sorted(papers, key=lambda p: p.id)
     if len(ordered) < 2:
         return {paper.id: [] for paper in ordered}
+    with paused_gc():  # tens of thousands of small acyclic objects: no collections needed
+        store = RelatedCache(cache_dir) if cache_dir is not None else None
+        return answer(ordered, find_lists(ordered, store))
+
+
+def find_lists(ordered: list[Paper], store: RelatedCache | None) -> Lists:
+    """The lists: reused, updated from the cache, or computed in full (module docstring)."""
     ids = [paper.id for paper in ordered]
     hashes = [text_hash(paper) for paper in ordered]
     reference = reference_rows(ordered)
     key = reference_key(ids, hashes, reference)
-    store = RelatedCache(cache_dir) if cache_dir is not None else None
     state = store.load_state() if store is not None else None
-    if state is not None and state.reference == key and state.ids == ids \
-            and state.hashes == hashes:
-        return answer(ordered, state.lists)
-    cached = store.load_counts() if store is not None else None
+    if (state is not None and state.reference == key and state.ids == ids
+            and state.hashes == hashes):
+        return state.lists
+    base = store.load_base() if store is not None else None
+    recent = store.load_recent() if store is not None else None
+    if store is not None and state is not None and base is not None \
+            and state.reference == key == base.reference:
+        found = update(state, base, recent, ordered, hashes, reference)
+        if found is not None:
+            lists, recent = found
+            store.save_recent(recent)
+            store.save_state(State(ids, hashes, key, lists))
+            return lists
+    cached = [corpus for corpus in (base.corpus if base else None, recent) if corpus is not None]
     corpus = gather_counts(ordered, hashes, cached)
-    matrix = quantise(tfidf(corpus.counts, reference))
-    lists = None
-    if state is not None and state.reference == key:
-        lists = update(state, matrix, corpus.space, ids, hashes)
-    if lists is None:
-        lists = all_lists(matrix, corpus.space)
+    frequency = reference_frequency(corpus.counts, reference)
+    matrix = quantise(tfidf(corpus.counts, idf_of(frequency, int(reference.sum()))))
+    lists = all_lists(matrix, corpus.space)
     if store is not None:
-        if corpus is not cached:
-            store.save_counts(corpus)
+        store.save_base(Base(corpus, matrix, frequency, key))
+        store.remove_recent()
         store.save_state(State(ids, hashes, key, lists))
-    return answer(ordered, lists)
+    return lists
 
 
-def answer(ordered: list[Paper], lists: list[list[Entry]]) -> dict[str, list[Related]]:
-    return {paper.id: [Related(ordered[row], terms) for row, _score, terms in entries]
-            for paper, entries in zip(ordered, lists, strict=True)}
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass
+class Lists:
+    """Every paper's related papers, one after the other: paper i has ``lengths[i]``."""
+
+    lengths: np.ndarray  # int64, per paper
+    columns: np.ndarray  # int64: the related paper's row
+    scores: np.ndarray  # int64: the exact score
+    hints: list[tuple[str, ...]]
+
+    def starts(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
+
+
+def answer(ordered: list[Paper], lists: Lists) -> dict[str, list[Related]]:
+    result: dict[str, list[Related]] = {}
+    columns, hints, position = lists.columns.tolist(), lists.hints, 0
+    for paper, length in zip(ordered, lists.lengths.tolist(), strict=True):
+        end = position + length
+        result[paper.id] = [Related(ordered[column], terms) for column, terms
+                            in zip(columns[position:end], hints[position:end], strict=True)]
+        position = end
+    return result
 
 
 def paper_text(paper: Paper) -> str:
@@ -365,33 +408,67 @@ def insert_sorted(size: int, positions: np.ndarray,
     return old_index, new_index, size + len(inserted)
 
 
-def gather_counts(ordered: list[Paper], hashes: list[str], cached: Corpus | None) -> Corpus:
-    """Every paper's counts: cached rows for texts counted before, the rest tokenised now."""
-    known = {} if cached is None else {h: row for row, h in enumerate(cached.hashes)}
-    take = np.fromiter((known.get(h, -1) for h in hashes), np.int64, len(hashes))
-    missing = np.flatnonzero(take < 0)
-    if cached is not None and not len(missing):
-        if cached.hashes == hashes:
-            return cached
-        return Corpus(cached.space, cached.counts[take], hashes)
-    space, counts = count_terms([paper_text(ordered[row]) for row in missing.tolist()])
-    if cached is None or len(missing) == len(hashes):
-        return compact(Corpus(space, counts, hashes))
-    space, old_columns, new_columns = merge_spaces(cached.space, space)
-    old, new = cached.counts, counts
-    rows = take.copy()
-    rows[missing] = old.shape[0] + np.arange(len(missing))
-    indptr = np.concatenate([old.indptr, old.indptr[-1] + new.indptr[1:]])
-    data = np.concatenate([old.data, new.data])
-    indices = np.concatenate([old_columns[old.indices], new_columns[new.indices]])
-    if not np.array_equal(rows, np.arange(len(rows))):
-        lengths = indptr[rows + 1] - indptr[rows]
-        ends = np.cumsum(lengths)
-        where = np.repeat(indptr[rows] - (ends - lengths), lengths) + np.arange(ends[-1])
-        indptr = np.concatenate([[0], ends])
-        data, indices = data[where], indices[where]
-    matrix = sp.csr_matrix((data, indices, indptr), shape=(len(hashes), space.size))
-    return Corpus(space, matrix, hashes)
+def gather_counts(ordered: list[Paper], hashes: list[str], cached: list[Corpus]) -> Corpus:
+    """Every paper's counts: cached rows for texts counted before, the rest tokenised now.
+
+    The rows are in the order of ``hashes``, in one canonical space of exactly their terms.
+    """
+    if not hashes:
+        return Corpus(Space([], np.zeros(0, np.int64)), sp.csr_matrix((0, 0), dtype=np.int32), [])
+    known: dict[str, tuple[int, int]] = {}
+    for part, corpus in reversed(list(enumerate(cached))):  # the first corpus wins
+        known.update((h, (part, row)) for row, h in enumerate(corpus.hashes))
+    found = [known.get(h, (-1, -1)) for h in hashes]
+    missing = [index for index, (part, _row) in enumerate(found) if part < 0]
+    if not missing and len(cached) and all(part == 0 for part, _ in found) \
+            and cached[0].hashes == hashes:
+        return compact(cached[0])
+    parts = list(cached)
+    if missing:
+        space, counts = count_terms([paper_text(ordered[index]) for index in missing])
+        parts.append(Corpus(space, counts, [hashes[index] for index in missing]))
+        for row, index in enumerate(missing):
+            found[index] = (len(parts) - 1, row)
+    used = sorted({part for part, _ in found})
+    space = parts[used[0]].space
+    maps = {used[0]: np.arange(space.size, dtype=np.int64)}
+    for part in used[1:]:
+        space, old_map, new_map = merge_spaces(space, parts[part].space)
+        maps = {k: old_map[m] for k, m in maps.items()}
+        maps[part] = new_map
+    offsets, pointers, data, indices = {}, [], [], []
+    total = 0
+    for part in used:
+        counts = parts[part].counts
+        offsets[part] = total
+        pointers.append(counts.indptr[:-1] + sum(len(d) for d in data))
+        data.append(counts.data)
+        indices.append(maps[part][counts.indices].astype(np.int32))
+        total += counts.shape[0]
+    pointers.append(np.array([sum(len(d) for d in data)]))
+    indptr = np.concatenate(pointers).astype(np.int64)
+    rows = np.array([offsets[part] + row for part, row in found], np.int64)
+    lengths = indptr[rows + 1] - indptr[rows]
+    ends = np.cumsum(lengths)
+    where = np.repeat(indptr[rows] - (ends - lengths), lengths) + np.arange(int(ends[-1]))
+    matrix = sp.csr_matrix((np.concatenate(data)[where], np.concatenate(indices)[where],
+                            np.concatenate([[0], ends])), shape=(len(hashes), space.size))
+    return compact(Corpus(space, matrix, list(hashes)))
+
+
+def locate(base: Space, space: Space) -> np.ndarray:
+    """Each column of ``space`` -> the same term's column in ``base``, or -1."""
+    positions = [bisect_left(base.unigrams, word) for word in space.unigrams]
+    words = np.array([p if p < len(base.unigrams) and base.unigrams[p] == word else -1
+                      for p, word in zip(positions, space.unigrams, strict=True)], np.int64)
+    first, second = np.divmod(space.bigrams, max(len(space.unigrams), 1))
+    a, b = words[first], words[second]
+    codes = a * len(base.unigrams) + b
+    places = np.searchsorted(base.bigrams, codes)
+    found = (a >= 0) & (b >= 0) & (places < len(base.bigrams))
+    found[found] = base.bigrams[places[found]] == codes[found]
+    pairs = np.where(found, len(base.unigrams) + places, -1)
+    return np.concatenate([words, pairs])
 
 
 def compact(corpus: Corpus) -> Corpus:
@@ -414,23 +491,26 @@ def compact(corpus: Corpus) -> Corpus:
 # --- weights ---------------------------------------------------------------------------
 
 
-def idf_values(counts: sp.csr_matrix, reference: np.ndarray) -> np.ndarray:
-    """Smoothed idf ``ln((1 + n) / (1 + df)) + 1`` with n and df over the reference rows.
-
-    Computed with ``math.log`` per distinct df, so every build gets the same bits.
-    """
+def reference_frequency(counts: sp.csr_matrix, reference: np.ndarray) -> np.ndarray:
+    """Each term's document frequency among the reference rows."""
     in_reference = np.repeat(reference, np.diff(counts.indptr))
-    frequency = np.bincount(counts.indices[in_reference], minlength=counts.shape[1])
-    size = int(reference.sum())
+    return np.bincount(counts.indices[in_reference], minlength=counts.shape[1])
+
+
+def idf_of(frequency: np.ndarray, size: int) -> np.ndarray:
+    """Smoothed idf ``ln((1 + n) / (1 + df)) + 1`` of a reference set of ``size`` papers.
+
+    Computed with ``math.log`` once per df value, so every build gets the same bits.
+    """
     table = np.array([math.log((1.0 + size) / (1.0 + df)) + 1.0
                       for df in range(int(frequency.max(initial=0)) + 1)])
     return table[frequency]
 
 
-def tfidf(counts: sp.csr_matrix, reference: np.ndarray) -> sp.csr_matrix:
+def tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """TF-IDF rows, l2-normalised (each row's squares summed in its column order)."""
     count = counts.shape[0]
-    data = counts.data * idf_values(counts, reference)[counts.indices]
+    data = counts.data * idf[counts.indices]
     rows = np.repeat(np.arange(count), np.diff(counts.indptr))
     norms = np.sqrt(np.bincount(rows, data * data, minlength=count))
     return sp.csr_matrix((data / norms[rows], counts.indices, counts.indptr), shape=counts.shape)
@@ -635,20 +715,19 @@ class Candidates:
         return result
 
 
-def all_lists(matrix: sp.csr_matrix, space: Space) -> list[list[Entry]]:
+def all_lists(matrix: sp.csr_matrix, space: Space) -> Lists:
     """Every row's related rows with exact scores and hints, from scratch."""
     count = matrix.shape[0]
     neighbours = nearest(matrix)
-    rows = np.repeat(np.arange(count), [len(found) for found in neighbours])
+    lengths = np.array([len(found) for found in neighbours], np.int64)
+    rows = np.repeat(np.arange(count), lengths)
     columns = np.fromiter(itertools.chain.from_iterable(neighbours), np.int64, len(rows))
     pair_keys = np.minimum(rows, columns) * count + np.maximum(rows, columns)
     keys = np.unique(pair_keys)
-    scores, hints = describe_pairs(matrix, space, keys // count, keys % count)
-    where = np.searchsorted(keys, pair_keys).tolist()
-    scores_list = scores.tolist()
-    flat = iter(zip(columns.tolist(), where, strict=True))
-    return [[(column, scores_list[at], hints[at])
-             for column, at in itertools.islice(flat, len(found))] for found in neighbours]
+    scores, hints = describe_pairs(lambda chosen: matrix[chosen], keys // count, keys % count,
+                                   space.term)
+    where = np.searchsorted(keys, pair_keys)
+    return Lists(lengths, columns, scores[where], [hints[at] for at in where.tolist()])
 
 
 # --- incremental ----------------------------------------------------------------------
@@ -661,88 +740,194 @@ class State:
     ids: list[str]
     hashes: list[str]
     reference: str
-    lists: list[list[Entry]]
+    lists: Lists
 
 
-def update(state: State, matrix: sp.csr_matrix, space: Space, ids: list[str],
-           hashes: list[str], top: int = TOP) -> list[list[Entry]] | None:
-    """The lists for the papers of ``ids`` from the cached ones (same reference set).
+@dataclass
+class Base:
+    """Counts and weights of every text at the last full computation, and its reference set."""
 
-    ``None`` when so much changed that recomputing everything is cheaper.
+    corpus: Corpus
+    weights: sp.csr_matrix  # quantised, same rows and columns as the counts
+    frequency: np.ndarray  # df among the reference papers, per column
+    reference: str  # reference_key of that computation
+
+
+class Rows:
+    """The rows of several matrices of one width, numbered one after the other."""
+
+    def __init__(self, parts: list[sp.csr_matrix]):
+        self.parts = parts
+        self.offsets = np.cumsum([0, *(part.shape[0] for part in parts)])
+
+    def take(self, chosen: np.ndarray) -> sp.csr_matrix:
+        pieces, places = [], []
+        for part, start, end in zip(self.parts, self.offsets[:-1], self.offsets[1:],
+                                    strict=True):
+            inside = np.flatnonzero((chosen >= start) & (chosen < end))
+            if len(inside):
+                pieces.append(part[chosen[inside] - start])
+                places.append(inside)
+        if not pieces:
+            return sp.csr_matrix((0, self.parts[0].shape[1]))
+        matrix = sp.csr_matrix(sp.vstack(pieces, format="csr"))
+        return sp.csr_matrix(matrix[np.argsort(np.concatenate(places))])
+
+
+def update(state: State, base: Base, recent: Corpus | None, ordered: list[Paper],
+           hashes: list[str], reference: np.ndarray,
+           top: int = TOP) -> tuple[Lists, Corpus] | None:
+    """The lists of ``ordered`` from the cached ones, the reference set being the same.
+
+    Also returns the counts of the texts that the base does not hold.  ``None`` when so
+    much changed that recomputing everything is cheaper.
     """
-    count = len(ids)
+    count = len(ordered)
     old_row = {pid: row for row, pid in enumerate(state.ids)}
-    source = np.full(count, -1, np.int64)  # the unchanged papers' rows in the state
-    for row, (pid, text) in enumerate(zip(ids, hashes, strict=True)):
-        old = old_row.get(pid)
-        if old is not None and state.hashes[old] == text:
-            source[row] = old
-    kept = source >= 0
-    new_row = np.full(len(state.ids), -1, np.int64)
-    new_row[source[kept]] = np.flatnonzero(kept)
-    moved = new_row.tolist()
-    cached: list[list[Entry] | None] = [None] * count  # unchanged rows whose list stands
-    dirty = np.flatnonzero(~kept).tolist()
-    for row, old in enumerate(source.tolist()):
-        if old < 0:
-            continue
-        entries = [(moved[other], score, terms) for other, score, terms in state.lists[old]]
-        if any(other < 0 for other, _, _ in entries):
-            dirty.append(row)
-        else:
-            cached[row] = entries
+    source = np.fromiter((old_row.get(paper.id, -1) for paper in ordered), np.int64, count)
+    for row in np.flatnonzero(source >= 0).tolist():
+        if state.hashes[source[row]] != hashes[row]:
+            source[row] = -1  # edited
+    same = source >= 0
+    moved = np.full(len(state.ids), -1, np.int64)  # state row -> row now, -1 if gone
+    moved[source[same]] = np.flatnonzero(same)
+    cached = state.lists
+    old_starts = cached.starts()
+    owner = np.repeat(np.arange(len(state.ids)), cached.lengths)  # state row of each entry
+    target = moved[cached.columns]
+    broken = moved[np.unique(owner[target < 0])]
+    dirty = np.union1d(np.flatnonzero(~same), broken[broken >= 0]).astype(np.int64)
     if len(dirty) > max(TOP, count // INCREMENTAL_SHARE):
         return None
-    dirty.sort()
-    changed = ~kept
+    clean = same.copy()
+    clean[dirty] = False
     fifth = np.zeros(count)  # a new paper must score at least this to enter a cached list
-    for row, entries in enumerate(cached):
-        if entries is not None and len(entries) >= top:
-            fifth[row] = entries[top - 1][1]
-    clean = np.array([entries is not None for entries in cached], bool)
-    lists: list[list[tuple[int, int]]] = [[] for _ in range(count)]  # dirty rows
-    entering: dict[int, list[tuple[int, int]]] = defaultdict(list)  # clean rows
-    step = max(1, CHUNK_CELLS // count)
+    full = np.flatnonzero(clean)
+    full = full[cached.lengths[source[full]] >= top]
+    fifth[full] = cached.scores[old_starts[source[full]] + top - 1]
+
+    rows, space, term = working_rows(base, recent, ordered, hashes, reference)
+    origin = rows.origin
+    stacked = int(rows.offsets[-1])
+    own: dict[int, list[tuple[int, int]]] = {}
+    entering: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    step = max(1, CHUNK_CELLS // max(stacked, 1))
+    changed = ~same
     for start in range(0, len(dirty), step):
-        chunk = np.array(dirty[start:start + step], np.int64)
-        scores = sp.csr_matrix(matrix @ matrix[chunk].T).toarray()  # exact whole numbers
+        chunk = dirty[start:start + step]
+        vectors = rows.take(origin[chunk])
+        block = np.vstack([sp.csr_matrix(part @ vectors.T).toarray() for part in rows.parts])
+        scores = block[origin]  # exact whole numbers, (paper, chunk)
         scores[chunk, np.arange(len(chunk))] = 0.0  # not related to itself
         for column, row, score in top_entries(scores, top):
-            lists[int(chunk[column])].append((row, score))
+            own.setdefault(int(chunk[column]), []).append((row, score))
         new = changed[chunk]
-        block = scores[:, new]
-        rows, columns = np.nonzero((block > 0) & (block >= fifth[:, None]) & clean[:, None])
-        for row, other, score in zip(rows.tolist(), chunk[new][columns].tolist(),
-                                     block[rows, columns].astype(np.int64).tolist(),
+        part = scores[:, new]
+        hit_rows, hit_columns = np.nonzero((part > 0) & (part >= fifth[:, None])
+                                           & clean[:, None])
+        for row, other, score in zip(hit_rows.tolist(), chunk[new][hit_columns].tolist(),
+                                     part[hit_rows, hit_columns].astype(np.int64).tolist(),
                                      strict=True):
             entering[row].append((other, score))
-    known = known_hints(state, source, moved)
-    result: list[list[Entry]] = []
-    missing: set[tuple[int, int]] = set()
-    for row in range(count):
-        entries = cached[row]
-        if entries is None:
-            chosen = [(other, score, known.get((min(row, other), max(row, other))))
-                      for other, score in lists[row]]
-        elif row in entering:
-            pool = [*entries, *((other, score, None) for other, score in entering[row])]
+
+    # rows whose cached list stands as it is: their entries, renumbered
+    standing = clean.copy()
+    standing[list(entering)] = False
+    keep = standing[np.maximum(moved[owner], 0)] & (moved[owner] >= 0)
+    kept = np.flatnonzero(keep)
+    entry_rows = [moved[owner[kept]]]
+    entry_places = [kept - old_starts[owner[kept]]]
+    entry_columns = [target[kept]]
+    entry_scores = [cached.scores[kept]]
+    hints: list[tuple[str, ...] | None] = [cached.hints[i] for i in kept.tolist()]
+    # the other rows: merged or recomputed lists
+    redo_rows, redo_columns, redo_scores = [], [], []
+    for row in sorted([*own, *entering, *(r for r in dirty.tolist() if r not in own)]):
+        if row in entering:
+            begin = old_starts[source[row]]
+            pool = [(int(target[i]), int(cached.scores[i]), cached.hints[i])
+                    for i in range(begin, begin + int(cached.lengths[source[row]]))]
+            pool += [(other, score, None) for other, score in entering[row]]
             chosen = sorted(pool, key=lambda entry: (-entry[1], entry[0]))[:top]
         else:
-            chosen = entries
-        for other, _score, terms in chosen:
-            if terms is None:
-                missing.add((min(row, other), max(row, other)))
-        result.append(chosen)
+            chosen = [(other, score, known_hint(state, old_starts, source, row, other))
+                      for other, score in own.get(row, [])]
+        for other, score, terms in chosen:
+            redo_rows.append(row)
+            redo_columns.append(other)
+            redo_scores.append(score)
+            hints.append(terms)
+    entry_rows.append(np.array(redo_rows, np.int64))
+    entry_places.append(np.zeros(len(redo_rows), np.int64))  # already in order, after kept
+    entry_columns.append(np.array(redo_columns, np.int64))
+    entry_scores.append(np.array(redo_scores, np.int64))
+    all_rows = np.concatenate(entry_rows)
+    order = np.lexsort((np.arange(len(all_rows)), np.concatenate(entry_places), all_rows))
+    columns = np.concatenate(entry_columns)[order]
+    scores_flat = np.concatenate(entry_scores)[order]
+    hints = [hints[i] for i in order.tolist()]
+    all_rows = all_rows[order]
+    missing = sorted({(min(a, b), max(a, b)) for a, b, terms
+                      in zip(all_rows.tolist(), columns.tolist(), hints, strict=True)
+                      if terms is None})
     if missing:
-        pairs = sorted(missing)
-        first = np.array([a for a, _ in pairs], np.int64)
-        second = np.array([b for _, b in pairs], np.int64)
-        _scores, hints = describe_pairs(matrix, space, first, second)
-        found = dict(zip(pairs, hints, strict=True))
-        result = [[(other, score, terms if terms is not None
-                    else found[(min(row, other), max(row, other))])
-                   for other, score, terms in entries] for row, entries in enumerate(result)]
-    return result
+        first = np.array([a for a, _ in missing], np.int64)
+        second = np.array([b for _, b in missing], np.int64)
+        _scores, found = describe_pairs(lambda chosen: rows.take(origin[chosen]), first, second,
+                                        term, canonical=False)
+        named = dict(zip(missing, found, strict=True))
+        hints = [terms if terms is not None else named[(min(a, b), max(a, b))]
+                 for a, b, terms in zip(all_rows.tolist(), columns.tolist(), hints, strict=True)]
+    lengths = np.bincount(all_rows, minlength=count).astype(np.int64)
+    return Lists(lengths, columns, scores_flat, hints), rows.recent
+
+
+class WorkingRows(Rows):
+    """Every paper's weights in one working space (see ``working_rows``)."""
+
+    origin: np.ndarray  # paper -> stacked row
+    recent: Corpus
+
+
+def working_rows(base: Base, recent: Corpus | None, ordered: list[Paper], hashes: list[str],
+                 reference: np.ndarray) -> tuple[WorkingRows, Space, Callable[[int], str]]:
+    """Weights of all papers without touching the base's big matrix.
+
+    Texts the base holds keep its rows and columns; the other texts are counted (from the
+    recent corpus or tokenised) in their own canonical space and weighed there, then their
+    columns are mapped to the base's, or past its end for terms it has never seen (no
+    reference paper uses those: the base holds every reference text).
+    """
+    base_row = {h: row for row, h in enumerate(base.corpus.hashes)}
+    origin = np.fromiter((base_row.get(h, -1) for h in hashes), np.int64, len(hashes))
+    outside = np.flatnonzero(origin < 0)
+    corpus = gather_counts([ordered[i] for i in outside.tolist()],
+                           [hashes[i] for i in outside.tolist()],
+                           [recent] if recent is not None else [])
+    located = locate(base.corpus.space, corpus.space)
+    frequency = np.where(located >= 0, base.frequency[np.maximum(located, 0)], 0)
+    weights = quantise(tfidf(corpus.counts, idf_of(frequency, int(reference.sum()))))
+    fresh = np.flatnonzero(located < 0)
+    size = base.corpus.space.size
+    located[fresh] = size + np.arange(len(fresh))
+    width = size + len(fresh)
+    outer = sp.csr_matrix((weights.data, located[weights.indices], weights.indptr),
+                          shape=(len(outside), width))
+    outer.sort_indices()
+    inner = base.weights
+    inner = sp.csr_matrix((inner.data, inner.indices, inner.indptr),
+                          shape=(inner.shape[0], width))
+    rows = WorkingRows([inner, outer])
+    origin[outside] = inner.shape[0] + np.arange(len(outside))
+    rows.origin, rows.recent = origin, corpus
+    space = base.corpus.space
+
+    def term(column: int) -> str:
+        if column < size:
+            return space.term(column)
+        return corpus.space.term(int(fresh[column - size]))
+
+    return rows, space, term
 
 
 def top_entries(scores: np.ndarray, top: int) -> list[tuple[int, int, int]]:
@@ -759,18 +944,17 @@ def top_entries(scores: np.ndarray, top: int) -> list[tuple[int, int, int]]:
                     values[keep].astype(np.int64).tolist(), strict=True))
 
 
-def known_hints(state: State, source: np.ndarray,
-                moved: list[int]) -> dict[tuple[int, int], tuple[str, ...]]:
-    """Hints of cached pairs of unchanged papers, by (smaller, larger) new row."""
-    known: dict[tuple[int, int], tuple[str, ...]] = {}
-    for row, old in enumerate(source.tolist()):
-        if old < 0:
-            continue
-        for other, _score, terms in state.lists[old]:
-            other = moved[other]
-            if other >= 0:
-                known[(min(row, other), max(row, other))] = terms
-    return known
+def known_hint(state: State, starts: np.ndarray, source: np.ndarray, row: int,
+               other: int) -> tuple[str, ...] | None:
+    """The cached hint of two unchanged papers, if the state lists them as a pair."""
+    a, b = int(source[row]), int(source[other])
+    if a < 0 or b < 0:
+        return None
+    for first, second in ((a, b), (b, a)):
+        for i in range(starts[first], starts[first + 1]):
+            if state.lists.columns[i] == second:
+                return state.lists.hints[i]
+    return None
 
 
 # --- exact scores and shared key terms -------------------------------------------------
@@ -787,32 +971,47 @@ def pair_scores(matrix: sp.csr_matrix, first: np.ndarray, second: np.ndarray) ->
     return result
 
 
-def describe_pairs(matrix: sp.csr_matrix, space: Space, first: np.ndarray, second: np.ndarray,
+def term_key(term: str) -> tuple[int, str, str]:
+    """The canonical order of terms: words first, then bigrams, each alphabetical."""
+    first, _, second = term.partition(" ")
+    return (1 if second else 0, first, second)
+
+
+def describe_pairs(take: Callable[[np.ndarray], sp.csr_matrix], first: np.ndarray,
+                   second: np.ndarray, term: Callable[[int], str], canonical: bool = True,
                    limit: int = HINT_TERMS) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-    """Exact score and hint of each pair of rows (first[i], second[i]).
+    """Exact score and hint of each pair of rows (first[i], second[i]); ``take`` gives rows.
 
     The hint's candidates are the ``HINT_CANDIDATES`` shared terms with the largest product
-    of weights (whole numbers, so exact), ties in column order, which is canonical; then
-    ``pick_hint``.
+    of weights (whole numbers, so exact), ties in canonical term order: the column order
+    when the columns are ``canonical``, else ``term_key``; then ``pick_hint``.
     """
     scores = np.zeros(len(first), np.int64)
     hints: list[tuple[str, ...]] = []
     names: dict[int, tuple[str, tuple[str, ...]]] = {}
     for start in range(0, len(first), HINT_BATCH):
         a, b = first[start:start + HINT_BATCH], second[start:start + HINT_BATCH]
-        product = sp.csr_matrix(matrix[a].multiply(matrix[b]))
+        product = sp.csr_matrix(take(a).multiply(take(b)))
         product.sort_indices()
         rows = np.repeat(np.arange(len(a)), np.diff(product.indptr))
         scores[start:start + len(a)] = np.bincount(rows, product.data, minlength=len(a))
         values = product.data.astype(np.int64)  # at most 2**48
-        order = np.argsort((rows.astype(np.int64) << 49) | ((1 << 48) - values), kind="stable")
-        rank = np.arange(len(order)) - product.indptr[rows[order]]
-        best = order[rank < HINT_CANDIDATES]
+        if canonical:
+            order = np.argsort((rows.astype(np.int64) << 49) | ((1 << 48) - values),
+                               kind="stable")
+        else:
+            present = np.unique(product.indices)
+            keys = [term_key(term(int(column))) for column in present.tolist()]
+            rank = np.empty(len(present), np.int64)
+            rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+            order = np.lexsort((rank[np.searchsorted(present, product.indices)], -values, rows))
+        rank_in_row = np.arange(len(order)) - product.indptr[rows[order]]
+        best = order[rank_in_row < HINT_CANDIDATES]
         starts = np.searchsorted(rows[best], np.arange(len(a) + 1)).tolist()
         columns = product.indices[best].tolist()
         for column in set(columns).difference(names):
-            term = space.term(column)
-            names[column] = (term, tuple(term.split()))
+            name = term(column)
+            names[column] = (name, tuple(name.split()))
         candidates = [names[column] for column in columns]
         hints.extend(pick_hint(candidates[starts[i]:starts[i + 1]], limit)
                      for i in range(len(a)))
@@ -848,7 +1047,11 @@ def pick_hint(candidates: list[tuple[str, tuple[str, ...]]], limit: int) -> tupl
 
 
 class RelatedCache:
-    """Files under ``<cache_dir>/related/``; anything unreadable counts as absent."""
+    """Files under ``<cache_dir>/related/``; anything unreadable counts as absent.
+
+    ``result.npz`` (State), ``tokens.npz`` (Base: rewritten by full computations only) and
+    ``recent.npz`` (counts of the texts added since, in their own space).
+    """
 
     def __init__(self, cache_dir: Path):
         self.folder = Path(cache_dir) / "related"
@@ -856,100 +1059,118 @@ class RelatedCache:
     def load_state(self) -> State | None:
         """The last answer, if it is whole and was made by this version."""
         try:
-            data = json.loads((self.folder / "result.json").read_text("utf-8"))
-            if data["version"] != versions():
-                return None
-            ids, hashes, reference = data["ids"], data["hashes"], data["reference"]
-            lengths = np.asarray(data["lengths"])
-            columns, scores = np.asarray(data["columns"]), np.asarray(data["scores"])
-            terms = data["terms"].split("\n") if data["terms"] or len(columns) else []
-            count = len(ids)
-            if not (isinstance(reference, str) and len(hashes) == count == len(lengths)
-                    and all(type(x) is str for x in itertools.chain(ids, hashes))
-                    and len(set(ids)) == count and ids == sorted(ids)
-                    and lengths.dtype.kind == columns.dtype.kind == scores.dtype.kind == "i"
-                    and len(columns) == len(scores) == len(terms) == int(lengths.sum())
-                    and (lengths >= 0).all() and (lengths <= TOP).all()
-                    and (columns >= 0).all() and (columns < count).all()
-                    and (columns != np.repeat(np.arange(count), lengths)).all()
-                    and (scores > 0).all()):
-                return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None
-        hints = [tuple(text.split(TERM_BREAK)) if text else () for text in terms]
-        flat = iter(zip(columns.tolist(), scores.tolist(), hints, strict=True))
-        lists = [list(itertools.islice(flat, length)) for length in lengths.tolist()]
-        return State(ids, hashes, reference, lists)
-
-    def save_state(self, state: State) -> None:
-        entries = list(itertools.chain.from_iterable(state.lists))
-        data = {"version": versions(), "reference": state.reference, "ids": state.ids,
-                "hashes": state.hashes, "lengths": [len(found) for found in state.lists],
-                "columns": [entry[0] for entry in entries],
-                "scores": [entry[1] for entry in entries],
-                "terms": "\n".join(TERM_BREAK.join(entry[2]) for entry in entries)}
-        self.write("result.json", json.dumps(data, ensure_ascii=False,
-                                             separators=(",", ":")).encode("utf-8"))
-
-    def load_counts(self) -> Corpus | None:
-        try:
-            with np.load(self.folder / "tokens.npz", allow_pickle=False) as data:
+            with np.load(self.folder / "result.npz", allow_pickle=False) as data:
                 if str(data["version"]) != versions():
                     return None
-                unigrams = text_list(data["unigrams"])
-                hashes = text_list(data["hashes"])
-                bigrams = data["bigrams"].astype(np.int64)
-                indptr = data["indptr"].astype(np.int64)
-                indices = data["indices"].astype(np.int32)
-                counts = data["counts"].astype(np.int32)
-        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile):
+                ids, hashes = text_list(data["ids"]), text_list(data["hashes"])
+                reference = str(data["reference"])
+                lengths = data["lengths"].astype(np.int64)
+                columns = data["columns"].astype(np.int64)
+                scores = data["scores"].astype(np.int64)
+                terms = text_list(data["hints"])
+        except CACHE_ERRORS:
             return None
-        size = len(unigrams) + len(bigrams)
-        starts = np.zeros(len(indices), bool)
-        if len(indptr) != len(hashes) + 1 or indptr[0] != 0 or indptr[-1] != len(indices) \
-                or len(counts) != len(indices) or (np.diff(indptr) < 0).any():
+        count = len(ids)
+        if not (len(hashes) == count == len(lengths) and len(set(ids)) == count
+                and ids == sorted(ids)
+                and len(columns) == len(scores) == len(terms) == int(lengths.sum())
+                and (lengths >= 0).all() and (lengths <= TOP).all()
+                and (columns >= 0).all() and (columns < count).all()
+                and (columns != np.repeat(np.arange(count), lengths)).all()
+                and (scores > 0).all() and all(terms)):
             return None
-        starts[indptr[:-1][indptr[:-1] < len(indices)]] = True
-        if ((len(indices) and (indices.min() < 0 or indices.max() >= size))
-                or (counts <= 0).any() or (np.diff(indices)[~starts[1:]] <= 0).any()
-                or (np.diff(bigrams) <= 0).any()
-                or (len(bigrams) and (bigrams[0] < 0
-                                      or bigrams[-1] >= len(unigrams) ** 2))
-                or unigrams != sorted(unigrams)):
-            return None
-        matrix = sp.csr_matrix((counts, indices, indptr), shape=(len(hashes), size))
-        return Corpus(Space(unigrams, bigrams), matrix, hashes)
+        hints = [tuple(text.split(TERM_BREAK)) for text in terms]
+        return State(ids, hashes, reference, Lists(lengths, columns, scores, hints))
 
-    def save_counts(self, corpus: Corpus) -> None:
+    def save_state(self, state: State) -> None:
+        lists = state.lists
+        self.save("result.npz", {
+            "ids": text_array(state.ids), "hashes": text_array(state.hashes),
+            "reference": np.array(state.reference), "lengths": lists.lengths.astype(np.int8),
+            "columns": lists.columns.astype(np.int32), "scores": lists.scores.astype(np.int64),
+            "hints": text_array([TERM_BREAK.join(terms) for terms in lists.hints])})
+        (self.folder / "result.json").unlink(missing_ok=True)  # an older version's
+
+    def load_base(self) -> Base | None:
+        try:
+            with np.load(self.folder / "tokens.npz", allow_pickle=False) as data:
+                corpus = corpus_of(data)
+                weights = data["weights"].astype(np.float64)
+                frequency = data["frequency"].astype(np.int64)
+                reference = str(data["reference"])
+        except CACHE_ERRORS:
+            return None
         counts = corpus.counts
-        data_type = np.uint16 if counts.data.max(initial=0) < 2 ** 16 else np.int32
-        arrays = {
-            "version": np.array(versions()),
-            "unigrams": text_array(corpus.space.unigrams),
-            "hashes": text_array(corpus.hashes),
-            "bigrams": corpus.space.bigrams, "indptr": counts.indptr.astype(np.int64),
-            "indices": counts.indices.astype(np.int32), "counts": counts.data.astype(data_type),
-        }
+        if (len(weights) != counts.nnz or len(frequency) != counts.shape[1]
+                or (weights < 1).any() or (weights > 2 ** SCALE_BITS).any()
+                or (frequency < 0).any()):
+            return None
+        matrix = sp.csr_matrix((weights, counts.indices, counts.indptr), shape=counts.shape)
+        return Base(corpus, matrix, frequency, reference)
+
+    def save_base(self, base: Base) -> None:
+        self.save("tokens.npz", {**corpus_arrays(base.corpus),
+                                 "weights": base.weights.data.astype(np.int32),
+                                 "frequency": base.frequency.astype(np.int32),
+                                 "reference": np.array(base.reference)})
+
+    def load_recent(self) -> Corpus | None:
+        try:
+            with np.load(self.folder / "recent.npz", allow_pickle=False) as data:
+                return corpus_of(data)
+        except CACHE_ERRORS:
+            return None
+
+    def save_recent(self, corpus: Corpus) -> None:
+        self.save("recent.npz", corpus_arrays(corpus))
+
+    def remove_recent(self) -> None:
+        (self.folder / "recent.npz").unlink(missing_ok=True)
+
+    def save(self, name: str, arrays: dict[str, np.ndarray]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".npz.tmp")
         try:
             with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, **arrays)
-            os.replace(temporary, self.folder / "tokens.npz")
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-    def write(self, name: str, data: bytes) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
+                np.savez(stream, version=np.array(versions()), **arrays)
             os.replace(temporary, self.folder / name)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+def corpus_arrays(corpus: Corpus) -> dict[str, np.ndarray]:
+    counts = corpus.counts
+    data_type = np.uint16 if counts.data.max(initial=0) < 2 ** 16 else np.int32
+    return {"unigrams": text_array(corpus.space.unigrams), "hashes": text_array(corpus.hashes),
+            "bigrams": corpus.space.bigrams.astype(np.int64),
+            "indptr": counts.indptr.astype(np.int64),
+            "indices": counts.indices.astype(np.int32), "counts": counts.data.astype(data_type)}
+
+
+def corpus_of(data: np.lib.npyio.NpzFile) -> Corpus:
+    """The corpus saved by ``corpus_arrays``; ValueError if it is not whole."""
+    if str(data["version"]) != versions():
+        raise ValueError("another version's cache")
+    unigrams, hashes = text_list(data["unigrams"]), text_list(data["hashes"])
+    bigrams = data["bigrams"].astype(np.int64)
+    indptr = data["indptr"].astype(np.int64)
+    indices = data["indices"].astype(np.int32)
+    counts = data["counts"].astype(np.int32)
+    size = len(unigrams) + len(bigrams)
+    if (len(indptr) != len(hashes) + 1 or indptr[0] != 0 or indptr[-1] != len(indices)
+            or len(counts) != len(indices) or (np.diff(indptr) < 0).any()):
+        raise ValueError("damaged counts")
+    first = np.zeros(len(indices), bool)
+    first[indptr[:-1][indptr[:-1] < len(indices)]] = True
+    if ((len(indices) and (indices.min() < 0 or indices.max() >= size))
+            or (counts <= 0).any() or (np.diff(indices)[~first[1:]] <= 0).any()
+            or (np.diff(bigrams) <= 0).any()
+            or (len(bigrams) and (bigrams[0] < 0 or bigrams[-1] >= len(unigrams) ** 2))
+            or unigrams != sorted(unigrams)):
+        raise ValueError("damaged counts")
+    matrix = sp.csr_matrix((counts, indices, indptr), shape=(len(hashes), size))
+    return Corpus(Space(unigrams, bigrams), matrix, hashes)
 
 
 def text_array(texts: list[str]) -> np.ndarray:
