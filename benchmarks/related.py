@@ -8,15 +8,25 @@ from a Zipf-distributed vocabulary of 30,000 made-up words, English function wor
 few hundred themes of 300 words each, so word and bigram frequencies look like arXiv
 abstracts (a long tail, a few very common words, topical clusters).
 
+Papers are listed 40 a day from 1 January 2024, so 10,000 papers end on 6 September and
+the idf's reference set is January to August (related.py: the papers before the newest
+month).  The new day (``--new-day`` papers, all listed on the day after the last) is in the
+same month: the reference set stays, and the rebuild is incremental.  A day in the next
+month changes the reference set: everything is recomputed, from cached counts.
+
 Timed (each ``--repeat`` times, the fastest kept): importing the module, a clean
 computation (what ``build --clean`` pays), the same writing the cache (a first build), a
-rebuild with nothing changed, and a rebuild after one new listing day of ``--new-day``
-papers. Wall-clock and CPU seconds (CPU counts every thread: BLAS may use several).
+rebuild with nothing changed, a rebuild after one new listing day, and a rebuild after a
+first day of the next month.  Wall-clock and CPU seconds (CPU counts every thread: BLAS may
+use several).  Also counted: the old papers whose related list (papers or hints) the new
+day changed, that is the paper pages a build must render again because of it.  Every
+incremental result is checked against a clean computation of the same papers.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import platform
@@ -29,6 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from site_builder import related
 from site_builder.content import Paper
 from site_builder.related import related_papers
 
@@ -145,13 +156,19 @@ def import_timing(repeat: int) -> Timing:
     return min(runs, key=lambda t: t.wall)
 
 
-def run(count: int, new_day: int, repeat: int) -> list[Timing]:
+def run(count: int, new_day: int, repeat: int) -> tuple[list[Timing], list[str]]:
     """Each case ``repeat`` times, the fastest kept (the machine is shared, so runs vary)."""
     papers = synthetic_papers(count + new_day)
-    old, new = papers[:count], papers
+    old = papers[:count]
+    last = max(p.day for p in old)
+    day = last + dt.timedelta(days=1)
+    new = old + [dataclasses.replace(p, day=day) for p in papers[count:]]
+    month = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    next_month = new + [dataclasses.replace(p, id=p.id + "m", day=month)
+                        for p in papers[count:]]
     rows = [import_timing(repeat),
             best(f"clean, {count:,} papers, no cache", repeat, related_papers, old)]
-    writing, warm, grown = [], [], []
+    writing, warm, grown, monthly = [], [], [], []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as folder:
             cache = Path(folder)
@@ -162,29 +179,56 @@ def run(count: int, new_day: int, repeat: int) -> list[Timing]:
                                   related_papers, old, cache_dir=cache)
             assert again == expected, "a warm rebuild must equal the clean result"
             warm.append(timing)
-            timing, result = timed(f"warm cache, one new day of {new_day} papers "
-                                   f"({count + new_day:,} papers)", related_papers, new,
+            timing, result = timed(f"warm cache, one new day of {new_day} papers, same month "
+                                   f"({len(new):,} papers, incremental)", related_papers, new,
                                    cache_dir=cache)
             grown.append(timing)
-    assert result == related_papers(new), "an incremental rebuild must equal a clean one"
-    rows += [min(runs, key=lambda t: t.wall) for runs in (writing, warm, grown)]
-    return rows
+            timing, result_month = timed(
+                f"warm cache, then a day of {new_day} papers in a new month "
+                f"({len(next_month):,} papers, full, counts cached)",
+                related_papers, next_month, cache_dir=cache)
+            monthly.append(timing)
+    clean_new = related_papers(new)
+    assert result == clean_new, "an incremental rebuild must equal a clean one"
+    assert result_month == related_papers(next_month), "a new month must equal a clean one"
+    rows += [min(runs, key=lambda t: t.wall) for runs in (writing, warm, grown, monthly)]
+    changed = changed_lists(expected, clean_new)
+    limit = related.REFERENCE_MIN
+    related.REFERENCE_MIN = 10**12  # every reference set too small: idf over all papers
+    try:
+        whole = changed_lists(related_papers(old), related_papers(new))
+    finally:
+        related.REFERENCE_MIN = limit
+    notes = [f"new day {day.isoformat()}, reference set: papers listed before "
+             f"{day.replace(day=1).isoformat()}",
+             f"old papers whose related list changed with the new day: {changed:,} of "
+             f"{count:,} ({100 * changed / count:.1f}%); with idf over the whole archive "
+             f"instead: {whole:,} ({100 * whole / count:.1f}%)"]
+    return rows, notes
+
+
+def changed_lists(before: dict, after: dict) -> int:
+    """Papers of ``before`` whose related papers or hints differ in ``after``."""
+    def plain(items: list) -> list:
+        return [(item.paper.id, item.terms) for item in items]
+
+    return sum(plain(items) != plain(after[pid]) for pid, items in before.items())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=10_000, help="archive size (default 10000)")
-    parser.add_argument("--new-day", type=int, default=40, help="papers in the new day (40)")
+    parser.add_argument("--new-day", type=int, default=50, help="papers in the new day (50)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each case, the fastest is kept (3)")
     parser.add_argument("--record", action="store_true", help=f"append to {RESULTS.name}")
     args = parser.parse_args()
     described = machine()
     print(described)
-    rows = run(args.papers, args.new_day, args.repeat)
+    rows, notes = run(args.papers, args.new_day, args.repeat)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = ["    wall      CPU", *(row.line() for row in rows),
-             f"{peak_mb:8.0f} MB peak resident memory of the benchmark process"]
+             f"{peak_mb:8.0f} MB peak resident memory of the benchmark process", *notes]
     text = "\n".join(lines)
     print(text)
     if args.record:
