@@ -277,7 +277,9 @@ def build(options: BuildOptions) -> BuildReport:
         forget_state(options.out_dir)
     memo = PaperMemo(inputs, state.papers)
     parse_ahead(options, inputs, memo, state)
-    cache_dir = None if options.clean else cache_folder(options.out_dir) / "related"
+    cache_dir = cache_folder(options.out_dir) / f"{options.out_dir.resolve().name}.related"
+    if options.clean:  # ignore what is cached, but leave a fresh cache for the next build
+        shutil.rmtree(cache_dir, ignore_errors=True)
     _config, content, site = load_site(options.content_dir, options.base_url, memo,
                                        cache_dir, state)
     env = make_environment(options.templates_dir)
