@@ -37,8 +37,10 @@ TOPIC_PHRASES = [
     "geometry", "spectral", "tracking", "detection", "compression", "sparse", "transformer",
 ]
 WORDS = [w for w in _WORDS if w not in {p for t in TOPIC_PHRASES for p in t.split()}]
-FIRST = "Ada Alan Grace Yann Fei Andrew Geoffrey Yoshua Daphne Jürgen Kai Li Wei Mina Omar Sara".split()
-LAST = "Lovelace Turing Hopper LeCun Li Ng Hinton Bengio Koller Schmidhuber Zhang Wang Chen Park Haddad Rossi".split()
+FIRST = ("Ada Alan Grace Yann Fei Andrew Geoffrey Yoshua Daphne Jürgen Kai Li Wei Mina Omar "
+         "Sara").split()
+LAST = ("Lovelace Turing Hopper LeCun Li Ng Hinton Bengio Koller Schmidhuber Zhang Wang Chen "
+        "Park Haddad Rossi").split()
 ORGS = [("openbmb", "OpenBMB"), ("google", "Google"), ("meta-llama", "Meta Llama"),
         ("microsoft", "Microsoft"), ("nvidia", "NVIDIA"), ("allenai", "Ai2"),
         ("huggingface", "Hugging Face"), ("deepseek-ai", "DeepSeek")]
