@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import filecmp
 import json
 import os
 import platform
@@ -39,6 +38,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.corpus import generate, write_jsonl, write_topics  # noqa: E402
+from tests.trees import tree_differences  # noqa: E402
 
 STEP_SCRIPT = """
 import json, resource, sys, time
@@ -107,21 +107,6 @@ def import_jsonl(paths: list[Path], content: Path) -> float:
     return time.perf_counter() - started
 
 
-def same_tree(a: Path, b: Path) -> list[str]:
-    """Relative paths that differ between two folders (missing on either side or bytes)."""
-    differences: list[str] = []
-    comparison = filecmp.dircmp(a, b)
-    stack = [(comparison, "")]
-    while stack:
-        node, prefix = stack.pop()
-        differences += [prefix + n for n in node.left_only + node.right_only]
-        _match, mismatch, errors = filecmp.cmpfiles(node.left, node.right, node.common_files,
-                                                    shallow=False)
-        differences += [prefix + n for n in mismatch + errors]
-        stack += [(sub, f"{prefix}{name}/") for name, sub in node.subdirs.items()]
-    return sorted(differences)
-
-
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -161,7 +146,7 @@ def bench(papers: int, workdir: Path, with_search: bool) -> dict:
     results["new_day"] = run_step(content, templates, out, clean=False)
     reference = workdir / "reference"
     results["new_day_clean"] = run_step(content, templates, reference, clean=True)
-    results["identical"] = same_tree(out, reference)
+    results["identical"] = tree_differences(out, reference)
     paper_template = templates / "paper.html"
     paper_template.write_text(paper_template.read_text() + "{# edited #}\n")
     results["template"] = run_step(content, templates, out, clean=False)

@@ -13,6 +13,7 @@ from site_builder.errors import ContentError
 from site_builder.frontmatter import read_front_matter
 from site_builder.importers import ImportOptions, detect_format, import_sources, parse_sources
 from site_builder.importers.arxiv_rss import split_authors
+from tests.trees import snapshot
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "importers"
 ATOM = FIXTURES / "arxiv_query.xml"
@@ -28,12 +29,6 @@ def by_id(papers, paper_id: str):
     [paper] = [p for p in papers if p.id == paper_id]
     return paper
 
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
 
 
 def test_formats_are_detected_from_content() -> None:

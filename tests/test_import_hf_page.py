@@ -15,6 +15,7 @@ from site_builder.frontmatter import read_front_matter
 from site_builder.importers import ImportOptions, detect_format, import_sources, parse_sources
 from site_builder.importers.hf_page import resolve_date
 from site_builder.importers.record import normalise_title
+from tests.trees import snapshot
 
 SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"
 SEED = {number: next(SEEDS.glob(f"{number:03d}_*.txt")) for number in range(4)}
@@ -44,12 +45,6 @@ def import_seeds(content: Path, today: dt.date = TODAY):
                                                           date=SEED_3_DAY))
     return first, second
 
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
 
 
 def paper_files(content: Path) -> list[Path]:

@@ -13,6 +13,7 @@ from site_builder.content import load_content
 from site_builder.errors import ContentError
 from site_builder.frontmatter import read_front_matter
 from site_builder.importers import ImportOptions, detect_format, import_sources, parse_sources
+from tests.trees import snapshot
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "importers"
 JSONL = FIXTURES / "papers.jsonl"
@@ -27,12 +28,6 @@ def write_lines(path: Path, records: list[object]) -> Path:
                             for r in records), "utf-8")
     return path
 
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
 
 
 def test_detected_as_jsonl() -> None:

@@ -13,6 +13,7 @@ from site_builder.content import load_content
 from site_builder.errors import ContentError
 from site_builder.frontmatter import read_front_matter
 from site_builder.importers import ImportOptions, import_sources
+from tests.trees import snapshot
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "importers"
 PAGE = FIXTURES / "hf_page_copy.txt"
@@ -29,12 +30,6 @@ def run(content: Path, *sources: Path | str, **options):
     return import_sources([str(s) for s in sources],
                           ImportOptions(content_dir=content, today=TODAY, **options))
 
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
 
 
 def papers(content: Path) -> dict[str, Path]:

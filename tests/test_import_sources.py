@@ -14,6 +14,7 @@ import pytest
 import site_builder.importers as importers
 from site_builder.cli import main
 from site_builder.importers import ImportOptions, import_sources
+from tests.trees import snapshot
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "importers"
 DAILY = FIXTURES / "hf_api_daily.json"
@@ -69,12 +70,6 @@ def server() -> Iterator[str]:
         httpd.server_close()
         thread.join(timeout=5)
 
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
 
 
 def free_port() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 import os
 import shutil
 from pathlib import Path
@@ -14,25 +13,13 @@ from site_builder.build import BuildOptions, build
 from site_builder.cache import state_file
 from site_builder.importers import ImportOptions, import_sources
 from tests.conftest import CONTENT, TEMPLATES
+from tests.trees import tree_differences
 
 
 @pytest.fixture(autouse=True)
 def no_search(monkeypatch: pytest.MonkeyPatch) -> None:
     """Search is indexed by Pagefind, outside these builds' byte-for-byte comparisons."""
     monkeypatch.setenv("SITE_BUILDER_PAGEFIND", "off")
-
-
-def tree_differences(a: Path, b: Path) -> list[str]:
-    differences: list[str] = []
-    stack = [(filecmp.dircmp(a, b), "")]
-    while stack:
-        node, prefix = stack.pop()
-        differences += [prefix + name for name in node.left_only + node.right_only]
-        _same, mismatch, errors = filecmp.cmpfiles(node.left, node.right, node.common_files,
-                                                   shallow=False)
-        differences += [prefix + name for name in mismatch + errors]
-        stack += [(sub, f"{prefix}{name}/") for name, sub in node.subdirs.items()]
-    return sorted(differences)
 
 
 def build_twice(content: Path, templates: Path, work: Path, jobs: int = 1):
