@@ -72,22 +72,22 @@ def sitemap_entries(site: Site, pages: list[Page]) -> list[tuple[str, dt.date | 
             for page in pages if page.path != urls.NOT_FOUND]
 
 
-def urlset(entries: list[tuple[str, dt.date | None]]) -> bytes:
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{SITEMAP_NS}">']
+def sitemap_xml(root: str, element: str, entries: list[tuple[str, dt.date | None]]) -> bytes:
+    """A sitemap (``urlset`` of ``url``) or sitemap index (``sitemapindex`` of ``sitemap``)."""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<{root} xmlns="{SITEMAP_NS}">']
     for loc, lastmod in entries:
         lastmod_tag = f"<lastmod>{lastmod.isoformat()}</lastmod>" if lastmod else ""
-        lines.append(f"  <url><loc>{escape(loc)}</loc>{lastmod_tag}</url>")
-    lines.append("</urlset>")
+        lines.append(f"  <{element}><loc>{escape(loc)}</loc>{lastmod_tag}</{element}>")
+    lines.append(f"</{root}>")
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def urlset(entries: list[tuple[str, dt.date | None]]) -> bytes:
+    return sitemap_xml("urlset", "url", entries)
 
 
 def sitemap_index(parts: list[tuple[str, dt.date | None]]) -> bytes:
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<sitemapindex xmlns="{SITEMAP_NS}">']
-    for loc, lastmod in parts:
-        lastmod_tag = f"<lastmod>{lastmod.isoformat()}</lastmod>" if lastmod else ""
-        lines.append(f"  <sitemap><loc>{escape(loc)}</loc>{lastmod_tag}</sitemap>")
-    lines.append("</sitemapindex>")
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    return sitemap_xml("sitemapindex", "sitemap", parts)
 
 
 def sitemap_files(site: Site, pages: list[Page], limit: int = SITEMAP_LIMIT) -> list[FileOutput]:

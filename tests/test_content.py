@@ -27,19 +27,9 @@ from site_builder.writer import (
 )
 from tests.conftest import TEMPLATES
 from tests.test_security import PAYLOADS, plain_text, scan_html
+from tests.trees import write_files as write
 
 DAY = "days/2026-04-21"
-
-
-def write(root: Path, files: dict[str, str | bytes]) -> Path:
-    for name, data in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, "utf-8")
-    return root
 
 
 def problems_of(content: Path) -> list[str]:

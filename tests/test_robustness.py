@@ -13,20 +13,11 @@ import pytest
 
 from site_builder.cli import main
 from tests.conftest import TEMPLATES
+from tests.trees import write_files
 
 GOOD_PAPER = "---\ntitle: A good paper\ntopics: [ml]\nupvotes: 3\n---\nIts abstract.\n"
 PROBLEM_LINE = re.compile(r"^\S.*?: .+$")
 COUNT_LINE = re.compile(r"^(\d+) problems? found\.$")
-
-
-def write_files(root: Path, files: dict[str, str | bytes]) -> None:
-    for name, data in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, "utf-8")
 
 
 def make_content(root: Path, files: dict[str, str | bytes] | None = None) -> Path:

@@ -26,3 +26,15 @@ def tree_differences(a: Path, b: Path) -> list[str]:
         differences += [prefix + name for name in mismatch + errors]
         stack += [(sub, f"{prefix}{name}/") for name, sub in node.subdirs.items()]
     return sorted(differences)
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write files (text or bytes) under a folder, making folders; return the folder."""
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, "utf-8")
+    return root
