@@ -24,7 +24,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -38,6 +37,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.corpus import generate, write_jsonl, write_topics  # noqa: E402
+from benchmarks.machine import describe as describe_machine  # noqa: E402
 from tests.trees import tree_differences  # noqa: E402
 
 STEP_SCRIPT = """
@@ -105,25 +105,6 @@ def import_jsonl(paths: list[Path], content: Path) -> float:
     if result.returncode != 0:
         raise SystemExit(f"import failed:\n{result.stderr}")
     return time.perf_counter() - started
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kb / 1024 / 1024:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    return (f"{os.cpu_count()} cores ({cpu}){memory}, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
 
 
 def bench(papers: int, workdir: Path, with_search: bool) -> dict:
@@ -212,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         search = " --search" if args.search else ""
         with (HERE / "RESULTS.md").open("a", encoding="utf-8") as handle:
             handle.write(f"\n### {dt.date.today().isoformat()}: build benchmark\n\n"
-                         f"Machine: {machine()}  \n"
+                         f"Machine: {describe_machine()}  \n"
                          f"Command: `python benchmarks/bench.py {sizes}{search}`\n\n"
                          f"{text}\n")
     return 0 if all(not r["identical"] for r in rows) else 1

@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import os
-import platform
 import random
 import resource
 import subprocess
@@ -39,9 +37,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_builder import related
-from site_builder.content import Paper
-from site_builder.related import related_papers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
+
+from benchmarks.machine import describe as describe_machine  # noqa: E402
+from site_builder import related  # noqa: E402
+from site_builder.content import Paper  # noqa: E402
+from site_builder.related import related_papers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "RESULTS.md"
@@ -127,21 +128,6 @@ def best(label: str, repeat: int, function, *args, **kwargs) -> Timing:
     return min(runs, key=lambda t: t.wall)
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (f"{os.cpu_count()} CPUs (nproc), {model}, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}; load average {load} "
-            "(the machine is shared)")
-
-
 def import_timing(repeat: int) -> Timing:
     """Importing the module (numpy and scipy.sparse with it) in a fresh interpreter."""
     code = ("import time; w, c = time.perf_counter(), time.process_time(); "
@@ -223,7 +209,7 @@ def main() -> int:
                         help="runs of each case, the fastest is kept (3)")
     parser.add_argument("--record", action="store_true", help=f"append to {RESULTS.name}")
     args = parser.parse_args()
-    described = machine()
+    described = describe_machine()
     print(described)
     rows, notes = run(args.papers, args.new_day, args.repeat)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

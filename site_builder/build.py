@@ -241,7 +241,7 @@ def dirty_pages(pages: list[Page], fingerprints: list[str], state: BuildState,
 
 def search_key(state_files: dict[str, str]) -> str:
     """What the search index is made from: the bytes of every paper page."""
-    papers = sorted((f, h) for f, h in state_files.items() if f.startswith("papers/"))
+    papers = sorted((f, h) for f, h in state_files.items() if f.startswith(urls.PAPERS))
     return digest(*(f"{f}={h}" for f, h in papers))
 
 

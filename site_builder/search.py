@@ -17,7 +17,7 @@ from pathlib import Path
 
 from site_builder import urls
 
-PAPER_GLOB = "papers/**/*.html"
+PAPER_GLOB = f"{urls.PAPERS}**/*.html"
 BINARY_ENV = "SITE_BUILDER_PAGEFIND"  # a path to the binary, or "off" to skip search
 
 _warned = False

@@ -33,6 +33,7 @@ NOJEKYLL = ".nojekyll"
 CNAME = "CNAME"
 PAGEFIND = "pagefind/"  # the search index and UI, written by Pagefind
 STATIC = "static/"
+PAPERS = "papers/"  # every paper page lives under this folder
 
 
 def day(date: dt.date) -> str:
@@ -58,7 +59,7 @@ def month(key: str) -> str:
 
 
 def paper(paper_id: str) -> str:
-    return f"papers/{quote(paper_id)}/"
+    return f"{PAPERS}{quote(paper_id)}/"
 
 
 def topic(slug: str, page: int = 1) -> str:
