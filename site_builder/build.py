@@ -37,15 +37,12 @@ from site_builder.feeds import feed_files
 from site_builder.fingerprint import Fingerprinter, TemplateKeys, builder_key, digest
 from site_builder.linkcheck import require_links
 from site_builder.model import RULES_KEY, Site, build_site, topic_rules, topic_text
-from site_builder.outputs import FileOutput
 from site_builder.pages import Page, site_pages
 from site_builder.parallel import (
     MIN_FILES_PER_WORKER,
     RenderJob,
-    content_hash,
     parse_papers,
     render_pages,
-    replace_file,
 )
 from site_builder.publishing import publishing_files
 from site_builder.render import make_environment, site_globals
@@ -181,53 +178,6 @@ def seed_staging(out_dir: Path, staging: Path) -> bool:
         return False
 
 
-class IncrementalWriter:
-    """Writes outputs into the staging folder only when their bytes changed."""
-
-    def __init__(self, writer: SiteWriter, previous: dict[str, str]):
-        self.writer = writer
-        self.previous = previous  # file -> hash, for files the staging folder holds as built
-        self.files: dict[str, str] = {}
-        self.written = 0
-        self.bytes_written = 0
-
-    def claim(self, file: str, source: str) -> Path:
-        return self.writer.claim(file, source)
-
-    def record(self, file: str, hash_: str, size: int, written: bool) -> None:
-        self.files[file] = hash_
-        if written:
-            self.written += 1
-            self.bytes_written += size
-
-    def write(self, output: FileOutput) -> None:
-        target = self.claim(output.path, output.source)
-        hash_ = content_hash(output.data)
-        unchanged = self.previous.get(output.path) == hash_ and target.is_file()
-        if not unchanged:
-            replace_file(target, output.data)
-        self.record(output.path, hash_, len(output.data), not unchanged)
-
-    def copy_static(self, folder: Path, prefix: str) -> None:
-        if not folder.is_dir():
-            return
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):
-                rel = path.relative_to(folder).as_posix()
-                self.write(FileOutput(prefix + rel, path.read_bytes(), str(path)))
-
-    def remove_stale(self, staged: set[str]) -> None:
-        """Delete staged files (and emptied folders) that this build does not make."""
-        staging = self.writer.staging
-        for file in sorted(staged - set(self.files)):
-            path = staging / file
-            path.unlink(missing_ok=True)
-            for folder in path.parents:
-                if folder == staging or any(folder.iterdir()):
-                    break
-                folder.rmdir()
-
-
 def dirty_pages(pages: list[Page], fingerprints: list[str], state: BuildState,
                 trusted: dict[str, str]) -> list[int]:
     """Indices of the pages whose inputs changed, or whose file is not as last built."""
@@ -291,15 +241,15 @@ def build(options: BuildOptions) -> BuildReport:
         seeded = not options.clean and bool(state.files) and seed_staging(options.out_dir,
                                                                            writer.staging)
         staged = scan_output(writer.staging) if seeded else {}
-        out = IncrementalWriter(writer, trusted_files(state, staged))
+        writer.previous = trusted_files(state, staged)
         progress.stage("checking what changed")
         fingerprinter = Fingerprinter(TemplateKeys(env), shared_key(site, shared))
         fingerprints = [fingerprinter.page_key(page) for page in pages]
         for page in pages:
-            out.claim(urls.output_file(page.path), page_source(page))
-        dirty = dirty_pages(pages, fingerprints, state, out.previous)
+            writer.claim(urls.output_file(page.path), page_source(page))
+        dirty = dirty_pages(pages, fingerprints, state, writer.previous)
         progress.stage(f"rendering {len(dirty):,} of {len(pages):,} pages")
-        job = RenderJob(env, shared, [pages[i] for i in dirty], writer.staging, out.previous)
+        job = RenderJob(env, shared, [pages[i] for i in dirty], writer.staging, writer.previous)
         rendered = {r.file: r for r in render_pages(job, options.jobs)}
         new_pages: dict[str, str] = {}
         for page, key in zip(pages, fingerprints, strict=True):
@@ -307,17 +257,17 @@ def build(options: BuildOptions) -> BuildReport:
             new_pages[file] = key
             if file in rendered:
                 result = rendered[file]
-                out.record(file, result.hash, result.size, result.written)
+                writer.record(file, result.hash, result.size, result.written)
             else:
-                out.files[file] = state.files[file]
+                writer.files[file] = state.files[file]
         report.rendered = len(dirty)
         progress.stage("writing feeds")
         for output in [*feed_files(site, env), *publishing_files(site, pages)]:
-            out.write(output)
-        out.copy_static(options.templates_dir / "static", urls.STATIC)
-        out.remove_stale({f for f in staged if not f.startswith(urls.PAGEFIND)})
+            writer.write(output.path, output.data, output.source)
+        writer.copy_tree(options.templates_dir / "static", urls.STATIC)
+        writer.remove_stale({f for f in staged if not f.startswith(urls.PAGEFIND)})
         progress.stage("indexing search")
-        update_search(writer.staging, state, out.files, seeded)
+        update_search(writer.staging, state, writer.files, seeded)
         if options.strict:
             progress.stage("checking links")
             require_links(writer.staging, site.config.base_url, options.out_dir)
@@ -325,7 +275,7 @@ def build(options: BuildOptions) -> BuildReport:
     except BaseException:
         writer.abort()
         raise
-    state.inputs, state.pages, state.files = inputs, new_pages, out.files
+    state.inputs, state.pages, state.files = inputs, new_pages, writer.files
     state.output = scan_output(options.out_dir)
     state.papers = memo.current
     texts = [paper.title + "\0" + paper.abstract for paper in content.papers]
@@ -333,8 +283,8 @@ def build(options: BuildOptions) -> BuildReport:
     texts = [RULES_KEY, *(topic_text(paper) for paper in content.papers)]
     state.topics = {key: state.topics[key] for key in texts if key in state.topics}
     save_state(options.out_dir, state)
-    report.files, report.written = len(out.files), out.written
-    report.bytes_written = out.bytes_written
+    report.files, report.written = len(writer.files), writer.written
+    report.bytes_written = writer.bytes_written
     report.seconds = time.perf_counter() - started
     finish(report, progress, options)
     return report

@@ -7,7 +7,6 @@ staging folder. Output bytes do not depend on how pages are split between worker
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import signal
@@ -20,6 +19,7 @@ import jinja2
 from site_builder import urls
 from site_builder.pages import Page
 from site_builder.render import render_page
+from site_builder.writer import content_hash, replace_file
 
 MIN_PAGES_PER_WORKER = 150  # below this, starting workers costs more than it saves
 
@@ -42,19 +42,6 @@ class Rendered:
 
 
 _JOB: RenderJob | None = None  # the job of the forked workers
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Write a new file: never through a hard link shared with the previous output."""
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
 
 
 def render_one(job: RenderJob, page: Page) -> Rendered:

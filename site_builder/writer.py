@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import hashlib
 import os
 import shutil
 import signal
@@ -74,6 +75,19 @@ def check_relative_path(site_path: str) -> PurePosixPath:
 def path_key(site_path: str) -> str:
     """Two paths with one key would be one file on some file system (case, Unicode form)."""
     return unicodedata.normalize("NFC", site_path).casefold()
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write a new file: never through a hard link shared with the previous output."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 def parent_keys(key: str) -> list[str]:
@@ -249,6 +263,9 @@ class SiteWriter:
             raise
         self.claimed: dict[str, tuple[str, str]] = {}  # key -> (path, source)
         self.folders: dict[str, str] = {}  # key of every parent folder -> a file under it
+        self.previous: dict[str, str] = {}  # file -> hash, for staged files as last built
+        self.files: dict[str, str] = {}  # file -> hash of what this build made
+        self.written = 0
         self.bytes_written = 0
 
     def claim(self, site_path: str, source: str) -> Path:
@@ -283,13 +300,23 @@ class SiteWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
+    def record(self, file: str, digest: str, size: int, written: bool) -> None:
+        """Note a file of this build (written now, or kept from the previous output)."""
+        self.files[file] = digest
+        if written:
+            self.written += 1
+            self.bytes_written += size
+
     def write(self, site_path: str, data: bytes | str, source: str = "") -> None:
+        """Write a file, unless the staging folder already holds these bytes."""
         if isinstance(data, str):
             data = data.encode("utf-8")
-        path = self.target(site_path, source or site_path)
-        path.unlink(missing_ok=True)  # never write through a hard link to the previous output
-        path.write_bytes(data)
-        self.bytes_written += len(data)
+        path = self.claim(site_path, source or site_path)
+        digest = content_hash(data)
+        unchanged = self.previous.get(site_path) == digest and path.is_file()
+        if not unchanged:
+            replace_file(path, data)
+        self.record(site_path, digest, len(data), not unchanged)
 
     def copy_tree(self, folder: Path, prefix: str) -> None:
         """Copy static assets (templates/static) under a site path prefix."""
@@ -302,10 +329,17 @@ class SiteWriter:
                     raise UnsafePathError(f"{path} is a symbolic link out of {folder}; "
                                           "copy the file in instead")
                 rel = path.relative_to(folder).as_posix()
-                target = self.target(prefix + rel, str(path))
-                target.unlink(missing_ok=True)
-                shutil.copyfile(path, target)
-                self.bytes_written += path.stat().st_size
+                self.write(prefix + rel, path.read_bytes(), str(path))
+
+    def remove_stale(self, staged: set[str]) -> None:
+        """Delete staged files (and emptied folders) that this build does not make."""
+        for file in sorted(staged - set(self.files)):
+            path = self.staging / file
+            path.unlink(missing_ok=True)
+            for folder in path.parents:
+                if folder == self.staging or any(folder.iterdir()):
+                    break
+                folder.rmdir()
 
     @property
     def files_written(self) -> int:
