@@ -101,14 +101,15 @@ class Progress:
 
 
 def load_site(content_dir: Path, base_url: str | None = None, memo: PaperMemo | None = None,
-              cache_dir: Path | None = None, state: BuildState | None = None,
+              cache_dir: Path | None = None, state: BuildState | None = None, jobs: int = 0,
               ) -> tuple[SiteConfig, Content, Site]:
     """Read and validate the content folder and turn it into the site model."""
     config = load_config(content_dir).with_base_url(base_url)
     content = load_content(content_dir, memo)
     if state is None:
-        return config, content, build_site(content, config, cache_dir)
-    return config, content, build_site(content, config, cache_dir, state.markup, state.topics)
+        return config, content, build_site(content, config, cache_dir, jobs=jobs)
+    return config, content, build_site(content, config, cache_dir, state.markup, state.topics,
+                                       jobs)
 
 
 def parse_ahead(options: BuildOptions, inputs: dict[str, tuple[int, int]], memo: PaperMemo,
@@ -231,7 +232,7 @@ def build(options: BuildOptions) -> BuildReport:
     if options.clean:  # ignore what is cached, but leave a fresh cache for the next build
         shutil.rmtree(cache_dir, ignore_errors=True)
     _config, content, site = load_site(options.content_dir, options.base_url, memo,
-                                       cache_dir, state)
+                                       cache_dir, state, options.jobs)
     env = make_environment(options.templates_dir)
     shared = site_globals(site, env)
     pages = site_pages(site)

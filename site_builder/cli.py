@@ -41,7 +41,8 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder (default: output)")
     parser.add_argument("--base-url", help="override base_url from site.yaml")
     parser.add_argument("--jobs", type=positive_int, default=0,
-                        help="worker processes for rendering (default: number of cores)")
+                        help="worker processes and threads for parsing, related papers and "
+                             "rendering (default: number of cores)")
     parser.add_argument("--clean", action="store_true", help="ignore the build cache")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     parser.add_argument("--strict", action="store_true",

@@ -274,11 +274,11 @@ def build_saved_searches(config: SiteConfig, papers: list[Paper]) -> list[SavedS
 
 def build_site(content: Content, config: SiteConfig, cache_dir: Path | None = None,
                markup_memo: dict[str, tuple[str, str, str]] | None = None,
-               topic_memo: dict[str, tuple[str, ...]] | None = None) -> Site:
+               topic_memo: dict[str, tuple[str, ...]] | None = None, jobs: int = 0) -> Site:
     """Turn loaded content into the index every page and feed is rendered from.
 
     ``cache_dir`` keeps the related-papers computation between builds, ``markup_memo``
-    rendered Markdown and ``topic_memo`` keyword matches.
+    rendered Markdown and ``topic_memo`` keyword matches; ``jobs`` as ``--jobs``.
     """
     renderer = MarkupRenderer()
     render_markup(content, renderer, markup_memo)
@@ -293,5 +293,5 @@ def build_site(content: Content, config: SiteConfig, cache_dir: Path | None = No
         orgs=build_orgs(content),
         saved_searches=build_saved_searches(config, content.papers),
         papers={p.id: p for p in sorted(content.papers, key=lambda p: p.id)},
-        related=related_papers(content.papers, cache_dir),
+        related=related_papers(content.papers, cache_dir, jobs),
     )

@@ -7,9 +7,6 @@ staging folder. Output bytes do not depend on how pages are split between worker
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ import jinja2
 from site_builder import urls
 from site_builder.pages import Page
 from site_builder.render import render_page
+from site_builder.workers import can_fork, fork_map, worker_count
 from site_builder.writer import content_hash, replace_file
 
 MIN_PAGES_PER_WORKER = 150  # below this, starting workers costs more than it saves
@@ -41,9 +39,6 @@ class Rendered:
     written: bool  # False when the bytes equal what the staging folder already holds
 
 
-_JOB: RenderJob | None = None  # the job of the forked workers
-
-
 def render_one(job: RenderJob, page: Page) -> Rendered:
     data = render_page(job.env, page, job.shared).encode("utf-8")
     file = urls.output_file(page.path)
@@ -55,41 +50,17 @@ def render_one(job: RenderJob, page: Page) -> Rendered:
     return Rendered(file, digest, len(data), True)
 
 
-def _render_slice(indices: list[int]) -> list[Rendered]:
-    assert _JOB is not None
-    return [render_one(_JOB, _JOB.pages[i]) for i in indices]
-
-
-def ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the build process, which stops them and cleans up."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def worker_count(jobs: int) -> int:
-    """--jobs N, or 0 for the number of cores this process may use."""
-    if jobs > 0:
-        return jobs
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+def render_slice(job: RenderJob, indices: list[int]) -> list[Rendered]:
+    return [render_one(job, job.pages[i]) for i in indices]
 
 
 def render_pages(job: RenderJob, jobs: int) -> list[Rendered]:
     """Render every page of the job, in order of the job's pages."""
     workers = min(worker_count(jobs), len(job.pages) // MIN_PAGES_PER_WORKER)
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1 or not can_fork():
         return [render_one(job, page) for page in job.pages]
-    global _JOB
-    _JOB = job
-    try:
-        slices = [list(range(start, len(job.pages), workers * 4))
-                  for start in range(workers * 4)]
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=ignore_interrupts) as pool:
-            parts = pool.map(_render_slice, slices, chunksize=1)
-    finally:
-        _JOB = None
+    slices = [list(range(start, len(job.pages), workers * 4)) for start in range(workers * 4)]
+    parts = fork_map(render_slice, job, slices, workers)
     results: list[Rendered | None] = [None] * len(job.pages)
     for indices, part in zip(slices, parts, strict=True):
         for index, rendered in zip(indices, part, strict=True):
@@ -98,8 +69,6 @@ def render_pages(job: RenderJob, jobs: int) -> list[Rendered]:
 
 
 MIN_FILES_PER_WORKER = 1000  # parsing: below this, starting workers costs more than it saves
-_FILES: list[tuple[str, Any]] = []
-_RULES: list[tuple[str, list[str]]] = []
 
 
 @dataclass(frozen=True)
@@ -110,7 +79,8 @@ class Parsed:
     topics: tuple[str, ...]  # topics its keywords match
 
 
-def _parse_slice(indices: list[int]) -> list[Parsed]:
+def parse_slice(work: tuple[list[tuple[str, Any]], list[tuple[str, list[str]]]],
+                indices: list[int]) -> list[Parsed]:
     """Parse paper files, render their Markdown and match topic keywords; files with problems
     are left out (the serial loader reads them again and reports every problem)."""
     from site_builder.content import load_paper
@@ -118,17 +88,18 @@ def _parse_slice(indices: list[int]) -> list[Parsed]:
     from site_builder.markup import MarkupRenderer, plain_from_markdown
     from site_builder.model import matching_topics, topic_text
 
+    files, rules = work
     renderer = MarkupRenderer()
     parsed = []
     for index in indices:
-        path, day = _FILES[index]
+        path, day = files[index]
         problems = Problems()
         paper = load_paper(Path(path), day, problems)
         if paper is None or problems:
             continue
         markup = (renderer.inline(paper.title), renderer.block(paper.abstract),
                   plain_from_markdown(paper.abstract))
-        parsed.append(Parsed(path, paper, markup, matching_topics(topic_text(paper), _RULES)))
+        parsed.append(Parsed(path, paper, markup, matching_topics(topic_text(paper), rules)))
     return parsed
 
 
@@ -136,15 +107,8 @@ def parse_papers(files: list[tuple[str, Any]], rules: list[tuple[str, list[str]]
                  jobs: int) -> list[Parsed]:
     """Parse many paper files (path, listing day) in worker processes; [] when not worth it."""
     workers = min(worker_count(jobs), len(files) // MIN_FILES_PER_WORKER)
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1 or not can_fork():
         return []
-    global _FILES, _RULES
-    _FILES, _RULES = files, rules
-    try:
-        slices = [list(range(start, len(files), workers)) for start in range(workers)]
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=ignore_interrupts) as pool:
-            parts = pool.map(_parse_slice, slices, chunksize=1)
-    finally:
-        _FILES, _RULES = [], []
+    slices = [list(range(start, len(files), workers)) for start in range(workers)]
+    parts = fork_map(parse_slice, (files, rules), slices, workers)
     return [item for part in parts for item in part]

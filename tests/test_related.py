@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.feature_extraction.text import (
     ENGLISH_STOP_WORDS,
     CountVectorizer,
@@ -206,11 +208,22 @@ def test_stop_words_are_scikit_learns():
 def test_tokens_are_the_vectorisers_tokens():
     text = "Über-fast l2 x_1 résumé: naïve 3D—models, a b c self-attention 42 φφ ß. x"
     analyse = TfidfVectorizer(stop_words="english").build_analyzer()
-    vocabulary = related.new_vocabulary()
+    vocabulary = related.Vocabulary()
     found, lengths = related.word_ids([text], vocabulary)
     assert lengths.tolist() == [len(found)]
-    words = list(vocabulary)
-    assert [words[i] for i in found] == analyse(text)
+    assert vocabulary.words(found.tolist()) == analyse(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.sampled_from("ab_1 -.,é—’φİßK\u00a0\u2009xyz\U0001d400"), max_size=30),
+                max_size=5))
+def test_tokens_of_any_text_are_the_vectorisers_tokens(texts):
+    analyse = TfidfVectorizer(stop_words="english").build_analyzer()
+    vocabulary = related.Vocabulary()
+    found, lengths = related.word_ids(texts, vocabulary)
+    words = vocabulary.words(found.tolist())
+    assert lengths.tolist() == [len(analyse(text)) for text in texts]
+    assert words == [word for text in texts for word in analyse(text)]
 
 
 def test_urls_and_latex_commands_are_not_terms():
@@ -583,6 +596,29 @@ def test_two_runs_and_any_input_order_give_the_same_answer(archive):
     first = flat(related_papers(archive))
     assert flat(related_papers(list(reversed(archive)))) == first
     assert flat(related_papers(archive)) == first
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_the_answer_does_not_depend_on_jobs(monkeypatch, jobs):
+    """Texts counted by worker processes, blocks and hints by threads: the same answer."""
+    monkeypatch.setattr(related, "TEXTS_PER_WORKER", 100)
+    monkeypatch.setattr(related, "CHUNK_CELLS", 40_000)  # many blocks of products
+    monkeypatch.setattr(related, "HINT_BATCH", 300)  # many batches of hints
+    parts_made = []
+    count_parts = related.count_parts
+
+    def counting(texts, workers):
+        parts = count_parts(texts, workers)
+        parts_made.append(len(parts))
+        return parts
+
+    monkeypatch.setattr(related, "count_parts", counting)
+    papers = synthetic_papers(840, seed=3)
+    alone = flat(related_papers(papers, jobs=1))
+    shared = flat(related_papers(papers, jobs=jobs))
+    assert parts_made == [1, jobs]
+    assert shared == alone
+    assert sum(len(items) for items in alone.values()) > 4 * len(papers)
 
 
 def test_warm_cache_returns_the_clean_answer(archive, tmp_path):
