@@ -24,7 +24,9 @@ from site_builder.cache import (
     PaperMemo,
     cache_folder,
     forget_state,
+    load_cards,
     load_state,
+    save_cards,
     save_state,
     scan_inputs,
     scan_output,
@@ -45,7 +47,7 @@ from site_builder.parallel import (
     render_pages,
 )
 from site_builder.publishing import publishing_files
-from site_builder.render import make_environment, site_globals
+from site_builder.render import CARD_TEMPLATE, CardRenderer, make_environment, site_globals
 from site_builder.search import index_site
 from site_builder.writer import SiteWriter, lock_parent, remove_leftovers, unlock
 
@@ -244,11 +246,18 @@ def build(options: BuildOptions) -> BuildReport:
         staged = scan_output(writer.staging) if seeded else {}
         writer.previous = trusted_files(state, staged)
         progress.stage("checking what changed")
-        fingerprinter = Fingerprinter(TemplateKeys(env), shared_key(site, shared))
+        templates = TemplateKeys(env, state.templates)
+        fingerprinter = Fingerprinter(templates, shared_key(site, shared))
         fingerprints = [fingerprinter.page_key(page) for page in pages]
         for page in pages:
             writer.claim(urls.output_file(page.path), page_source(page))
         dirty = dirty_pages(pages, fingerprints, state, writer.previous)
+        cards: CardRenderer = shared["paper_card"]
+        card_salt = digest(builder, option_key, fingerprinter.templates[CARD_TEMPLATE],
+                           fingerprinter.shared_key)
+        if dirty:
+            cards.use_store({} if options.clean else load_cards(options.out_dir, card_salt),
+                            card_salt)
         progress.stage(f"rendering {len(dirty):,} of {len(pages):,} pages")
         job = RenderJob(env, shared, [pages[i] for i in dirty], writer.staging, writer.previous)
         rendered = {r.file: r for r in render_pages(job, options.jobs)}
@@ -277,6 +286,7 @@ def build(options: BuildOptions) -> BuildReport:
         writer.abort()
         raise
     state.inputs, state.pages, state.files = inputs, new_pages, writer.files
+    state.templates = templates.used
     state.output = scan_output(options.out_dir)
     state.papers = memo.current
     texts = [paper.title + "\0" + paper.abstract for paper in content.papers]
@@ -284,6 +294,8 @@ def build(options: BuildOptions) -> BuildReport:
     texts = [RULES_KEY, *(topic_text(paper) for paper in content.papers)]
     state.topics = {key: state.topics[key] for key in texts if key in state.topics}
     save_state(options.out_dir, state)
+    if cards.fresh:
+        save_cards(options.out_dir, card_salt, cards.store(site.papers))
     report.files, report.written = len(writer.files), writer.written
     report.bytes_written = writer.bytes_written
     report.seconds = time.perf_counter() - started

@@ -34,6 +34,7 @@ class BuildState:
     pages: dict[str, str] = field(default_factory=dict)  # output file -> page fingerprint
     files: dict[str, str] = field(default_factory=dict)  # output file -> hash of its bytes
     extras: dict[str, str] = field(default_factory=dict)  # e.g. the search index's input
+    templates: dict[str, tuple[str, ...]] = field(default_factory=dict)  # source -> references
     output: dict[str, tuple[int, int]] = field(default_factory=dict)  # file -> stat as written
 
 
@@ -69,16 +70,44 @@ def load_state(out_dir: Path, builder: str, options: str) -> BuildState:
 
 def save_state(out_dir: Path, state: BuildState) -> None:
     """Write the state atomically (a killed build leaves the previous state or none)."""
-    path = state_file(out_dir)
+    write_pickle(state_file(out_dir), (FORMAT, state))
+
+
+def write_pickle(path: Path, value: Any) -> None:
+    """Pickle ``value`` into ``path`` atomically (a killed build leaves the old file or none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with temporary.open("wb") as handle:
-        pickle.dump((FORMAT, state), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(temporary, path)
 
 
 def forget_state(out_dir: Path) -> None:
     state_file(out_dir).unlink(missing_ok=True)
+
+
+def cards_file(out_dir: Path) -> Path:
+    return cache_folder(out_dir) / f"{out_dir.resolve().name}.cards.pickle"
+
+
+def load_cards(out_dir: Path, salt: str) -> dict[Any, Any]:
+    """The paper cards the last build kept, if they were made with this ``salt``."""
+    try:
+        with cards_file(out_dir).open("rb") as handle:
+            fmt, stored_salt, cards = pickle.load(handle)  # noqa: S301 - our own file
+    except FileNotFoundError:
+        return {}
+    except Exception as exc:  # any damage: render the cards again
+        warn(f"the card cache {cards_file(out_dir)} is unreadable ({type(exc).__name__}); "
+             "rendering cards afresh")
+        return {}
+    if fmt != FORMAT or stored_salt != salt or not isinstance(cards, dict):
+        return {}
+    return cards
+
+
+def save_cards(out_dir: Path, salt: str, cards: dict[Any, Any]) -> None:
+    write_pickle(cards_file(out_dir), (FORMAT, salt, cards))
 
 
 def scan_inputs(*folders: Path) -> dict[str, tuple[int, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from site_builder.frontmatter import (
     InputError,
     check_inside,
     control_character,
+    is_inside,
     read_front_matter,
     read_text,
 )
@@ -229,18 +231,21 @@ def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
         if day is None:
             problems.add(folder, f"'{folder.name}' is not a real date in the form YYYY-MM-DD")
             continue
-        for path in sorted(folder.iterdir()):
-            if path.name.startswith("."):
+        folder_inside = is_inside(folder, content_dir)  # then only a link can lead out
+        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
+            path = Path(entry.path)
+            if entry.name.startswith("."):
                 continue
-            if path.suffix != ".md" or not path.is_file():
+            if path.suffix != ".md" or not entry.is_file():
                 problems.add(path, "not part of the content layout "
                              "(a day folder holds <paper-id>.md files and index.md)")
                 continue
-            try:
-                check_inside(path, content_dir)
-            except InputError as exc:
-                problems.extend([exc.problem])
-                continue
+            if not folder_inside or entry.is_symlink():
+                try:
+                    check_inside(path, content_dir)
+                except InputError as exc:
+                    problems.extend([exc.problem])
+                    continue
             if path.name == "index.md":
                 note = load_note(path, day, problems)
                 if note:

@@ -39,39 +39,57 @@ def builder_key() -> str:
     return hasher.hexdigest()
 
 
-def template_names(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> set[str]:
-    """A template and every template it extends, includes or imports, recursively."""
-    seen = set() if seen is None else seen
-    if name in seen:
-        return seen
-    seen.add(name)
-    assert env.loader is not None
-    source, _filename, _uptodate = env.loader.get_source(env, name)
-    for referenced in jinja2.meta.find_referenced_templates(env.parse(source)):
-        if referenced is not None:
-            template_names(env, referenced, seen)
-    return seen
-
-
 class TemplateKeys:
-    """The fingerprint of each page template together with what it uses."""
+    """The fingerprint of each page template together with what it uses.
 
-    def __init__(self, env: jinja2.Environment):
+    What a template extends, includes or imports is found by parsing it; ``references``
+    (kept by the build cache) remembers it by the template's name and source, so an
+    unchanged template is not parsed again.  ``used`` is what this build needed of it.
+    """
+
+    def __init__(self, env: jinja2.Environment,
+                 references: dict[str, tuple[str, ...]] | None = None):
         self.env = env
+        self.references = references if references is not None else {}
+        self.used: dict[str, tuple[str, ...]] = {}
         self._sources: dict[str, str] = {}
         self._keys: dict[str, str] = {}
 
     def source_key(self, name: str) -> str:
         if name not in self._sources:
-            assert self.env.loader is not None
-            source, _filename, _uptodate = self.env.loader.get_source(self.env, name)
-            self._sources[name] = digest(name, source)
+            self._sources[name] = digest(name, self._source(name))
         return self._sources[name]
+
+    def _source(self, name: str) -> str:
+        assert self.env.loader is not None
+        source, _filename, _uptodate = self.env.loader.get_source(self.env, name)
+        return source
+
+    def referenced(self, name: str) -> tuple[str, ...]:
+        """The templates ``name`` extends, includes or imports by a constant name."""
+        key = self.source_key(name)
+        found = self.references.get(key)
+        if found is None:
+            parsed = self.env.parse(self._source(name))
+            found = tuple(sorted({referenced for referenced
+                                  in jinja2.meta.find_referenced_templates(parsed)
+                                  if referenced is not None}))
+        self.used[key] = found
+        return found
+
+    def names(self, name: str) -> set[str]:
+        """A template and every template it extends, includes or imports, recursively."""
+        seen, waiting = set(), [name]
+        while waiting:
+            current = waiting.pop()
+            if current not in seen:
+                seen.add(current)
+                waiting.extend(self.referenced(current))
+        return seen
 
     def __getitem__(self, name: str) -> str:
         if name not in self._keys:
-            names = sorted(template_names(self.env, name))
-            self._keys[name] = digest(*(self.source_key(n) for n in names))
+            self._keys[name] = digest(*(self.source_key(n) for n in sorted(self.names(name))))
         return self._keys[name]
 
 

@@ -117,15 +117,22 @@ def _resolved(root: Path) -> Path:
     return root.resolve()
 
 
+def is_inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` exists and is really inside ``root``, symbolic links followed."""
+    try:
+        path.resolve(strict=True).relative_to(_resolved(root))
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return True
+
+
 def check_inside(path: Path, root: Path) -> None:
     """Refuse a file that is really outside the folder being read, through a symbolic link (a
     pull request could otherwise publish any file of the machine that builds the site)."""
-    try:
-        path.resolve(strict=True).relative_to(_resolved(root))
-    except (OSError, RuntimeError, ValueError) as exc:
+    if not is_inside(path, root):
         raise InputError(problem(
             path, "is (through a symbolic link) outside the content folder; copy the file in "
-            "instead")) from exc
+            "instead"))
 
 
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")

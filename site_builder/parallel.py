@@ -50,8 +50,10 @@ def render_one(job: RenderJob, page: Page) -> Rendered:
     return Rendered(file, digest, len(data), True)
 
 
-def render_slice(job: RenderJob, indices: list[int]) -> list[Rendered]:
-    return [render_one(job, job.pages[i]) for i in indices]
+def render_slice(job: RenderJob, indices: list[int]) -> tuple[list[Rendered], dict]:
+    """A worker's pages, and the paper cards it made for them (for the build's card store)."""
+    rendered = [render_one(job, job.pages[i]) for i in indices]
+    return rendered, job.shared["paper_card"].take_fresh()
 
 
 def render_pages(job: RenderJob, jobs: int) -> list[Rendered]:
@@ -62,7 +64,8 @@ def render_pages(job: RenderJob, jobs: int) -> list[Rendered]:
     slices = [list(range(start, len(job.pages), workers * 4)) for start in range(workers * 4)]
     parts = fork_map(render_slice, job, slices, workers)
     results: list[Rendered | None] = [None] * len(job.pages)
-    for indices, part in zip(slices, parts, strict=True):
+    for indices, (part, cards) in zip(slices, parts, strict=True):
+        job.shared["paper_card"].fresh.update(cards)
         for index, rendered in zip(indices, part, strict=True):
             results[index] = rendered
     return [r for r in results if r is not None]

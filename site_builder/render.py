@@ -11,8 +11,11 @@ from markupsafe import Markup
 from site_builder import __version__, urls
 from site_builder.content import Paper
 from site_builder.dates import count, long_date, month_name, plain_date, short_date
+from site_builder.fingerprint import paper_key
 from site_builder.model import Site
 from site_builder.pages import Page
+
+CARD_TEMPLATE = "_paper.html"  # its ``card`` macro is every listing's paper card
 
 
 def make_environment(templates_dir: Path) -> jinja2.Environment:
@@ -30,28 +33,62 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     return env
 
 
+CardKey = tuple[str, int, bool]  # paper id, heading level, whether the listing day shows
+StoredCard = tuple[str, str]  # the fingerprint it was made from, its HTML
+
+
 class CardRenderer:
-    """Renders each paper card once per build and places it on every page that lists it.
+    """Renders each paper card once and places it on every page that lists it.
 
     A card is the same on every page except for its links, so it is rendered with
     ``FragmentLinks`` (a marker instead of the page's ``../../``) and the marker is replaced
-    per page: listing pages cost string joins instead of template calls.
+    per page: listing pages cost string joins instead of template calls.  With a store
+    (``use_store``), cards made by earlier builds are reused while their fingerprint (the
+    card template, the site-wide values, the paper) is the same, and the new ones are kept
+    in ``fresh`` for the next build.
     """
 
     def __init__(self, env: jinja2.Environment, shared: dict[str, Any]):
         config = shared["config"]
         links = urls.FragmentLinks(config.base_url, config.base_path)
-        self._module = env.get_template("_paper.html").make_module({**shared, "links": links})
-        self._cards: dict[tuple[str, int, bool], str] = {}
+        self._module = env.get_template(CARD_TEMPLATE).make_module({**shared, "links": links})
+        self._cards: dict[CardKey, str] = {}
+        self._stored: dict[CardKey, StoredCard] = {}
+        self._salt = ""
+        self.fresh: dict[CardKey, StoredCard] = {}
+
+    def use_store(self, stored: dict[CardKey, StoredCard], salt: str) -> None:
+        """Reuse ``stored`` cards made with this ``salt`` (what every card is made from)."""
+        self._stored, self._salt = stored, salt
 
     def __call__(self, paper: Paper, links: urls.Links, level: int = 2,
                  show_day: bool = False) -> Markup:
         key = (paper.id, level, show_day)
         card = self._cards.get(key)
         if card is None:
-            card = str(self._module.card(paper, level=level, show_day=show_day))
+            card = self._card(paper, key)
             self._cards[key] = card
         return Markup(urls.place_fragment(card, links))
+
+    def _card(self, paper: Paper, key: CardKey) -> str:
+        made_from = f"{self._salt}:{paper_key(paper)}"
+        stored = self._stored.get(key)
+        if stored is not None and stored[0] == made_from:
+            return stored[1]
+        card = str(self._module.card(paper, level=key[1], show_day=key[2]))
+        if self._salt:
+            self.fresh[key] = (made_from, card)
+        return card
+
+    def take_fresh(self) -> dict[CardKey, StoredCard]:
+        """The cards made since the last call (a render worker sends them to the build)."""
+        fresh, self.fresh = self.fresh, {}
+        return fresh
+
+    def store(self, papers: dict[str, Paper]) -> dict[CardKey, StoredCard]:
+        """The store for the next build: stored and fresh cards of the papers still there."""
+        merged = {**self._stored, **self.fresh}
+        return {key: card for key, card in merged.items() if key[0] in papers}
 
 
 def site_globals(site: Site, env: jinja2.Environment) -> dict[str, Any]:

@@ -14,13 +14,14 @@ import ctypes
 import ctypes.util
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
 import unicodedata
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from site_builder.errors import ContentError, problem
 
@@ -36,6 +37,7 @@ TRASH_FOLDER = ".site-builder-trash"  # previous outputs being deleted in the ba
 DEVICE_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                           *(f"lpt{i}" for i in range(10))})
 HIDDEN_ALLOWED = frozenset({".nojekyll", ".well-known"})
+UNSAFE_CHARACTER_RE = re.compile(r"[\x00-\x1f\x7f\\:]")  # control characters, \ and :
 # what an output folder must never be: replacing it would destroy work
 NOT_AN_OUTPUT = {
     ".git": "a git checkout",
@@ -55,21 +57,23 @@ class DuplicateOutputError(ValueError):
     """Two outputs claim the same file."""
 
 
-def check_relative_path(site_path: str) -> PurePosixPath:
+def check_relative_path(site_path: str) -> str:
     """Reject absolute paths, ``..``, NUL bytes, backslashes, colons, control characters,
-    hidden and reserved names (``con``, ``nul.txt``: Windows cannot create them)."""
-    if (not site_path or "\\" in site_path or ":" in site_path
-            or any(ord(ch) < 32 or ord(ch) == 127 for ch in site_path)):
+    hidden and reserved names (``con``, ``nul.txt``: Windows cannot create them).
+
+    Returns the path, which is then already in its normal form (no empty parts, no ``.``).
+    """
+    if not site_path or UNSAFE_CHARACTER_RE.search(site_path):
         raise UnsafePathError(f"unsafe output path {site_path!r}")
-    pure = PurePosixPath(site_path)
-    if pure.is_absolute() or any(part in ("..", ".", "") for part in site_path.split("/")):
+    parts = site_path.split("/")  # an absolute path starts with an empty part
+    if any(part in ("..", ".", "") for part in parts):
         raise UnsafePathError(f"unsafe output path {site_path!r}")
-    for part in pure.parts:
+    for part in parts:
         if part.startswith(".") and part not in HIDDEN_ALLOWED:
             raise UnsafePathError(f"hidden output path {site_path!r}")
-        if part.split(".")[0].lower() in DEVICE_NAMES:
+        if part.split(".", 1)[0].lower() in DEVICE_NAMES:
             raise UnsafePathError(f"reserved name {part!r} in output path {site_path!r}")
-    return pure
+    return site_path
 
 
 def path_key(site_path: str) -> str:
@@ -271,8 +275,7 @@ class SiteWriter:
     def claim(self, site_path: str, source: str) -> Path:
         """Claim a path for a source, refusing unsafe paths and duplicates; no file system
         work (the folder is made when the file is written)."""
-        pure = check_relative_path(site_path)
-        posix = str(pure)
+        posix = check_relative_path(site_path)
         key = path_key(posix)
         if key in self.claimed:
             first_path, first_source = self.claimed[key]

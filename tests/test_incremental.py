@@ -10,8 +10,9 @@ import pytest
 
 from benchmarks.corpus import generate, write_jsonl, write_topics
 from site_builder.build import BuildOptions, build
-from site_builder.cache import state_file
+from site_builder.cache import cards_file, state_file
 from site_builder.importers import ImportOptions, import_sources
+from site_builder.render import CardRenderer
 from tests.conftest import CONTENT, TEMPLATES
 from tests.trees import tree_differences
 
@@ -76,6 +77,12 @@ def edit_a_template(content: Path, templates: Path) -> None:
                                                       "<h2 id=\"abstract-title\">Summary</h2>"))
 
 
+def edit_the_card_template(content: Path, templates: Path) -> None:
+    cards = templates / "_paper.html"
+    cards.write_text(cards.read_text("utf-8").replace('<span class="listed">Listed ',
+                                                      '<span class="listed">Listed on '))
+
+
 def change_site_yaml(content: Path, templates: Path) -> None:
     config = content / "site.yaml"
     config.write_text(config.read_text("utf-8").replace("title: Daily Papers",
@@ -87,7 +94,7 @@ def add_an_editors_note(content: Path, templates: Path) -> None:
 
 
 EDITS = [edit_adding_a_day, edit_a_paper, delete_a_paper, rename_a_topic, edit_a_template,
-         change_site_yaml, add_an_editors_note]
+         edit_the_card_template, change_site_yaml, add_an_editors_note]
 
 
 @pytest.mark.parametrize("edit", EDITS, ids=[e.__name__ for e in EDITS])
@@ -108,11 +115,70 @@ def test_a_new_day_renders_only_the_pages_it_touches(site) -> None:
     assert (work / "output" / "date" / "2026-07-01" / "index.html").is_file()
 
 
+def cards_made_by_next_build(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The ids of the papers whose cards the next build renders (filled in as it runs)."""
+    made: set[str] = set()
+    store = CardRenderer.store
+
+    def spying(self: CardRenderer, papers: dict) -> dict:
+        made.update(key[0] for key in self.fresh)  # what this build and its workers made
+        return store(self, papers)
+
+    monkeypatch.setattr(CardRenderer, "store", spying)
+    return made
+
+
+def test_a_new_day_renders_only_its_own_cards(site, monkeypatch) -> None:
+    """Cards are kept between builds: the listings a new day touches reuse the others."""
+    content, templates, work = site
+    edit_adding_a_day(content, templates)
+    made = cards_made_by_next_build(monkeypatch)
+    report = build(BuildOptions(content, templates, work / "output", quiet=True))
+    assert report.rendered > 20  # topic, organisation, week, month pages list old papers too
+    assert made == {"brand-new-paper", "second-new-paper"}
+
+
+def test_a_changed_paper_gets_a_new_card_everywhere(site, monkeypatch) -> None:
+    content, templates, work = site
+    edit_a_paper(content, templates)
+    made = cards_made_by_next_build(monkeypatch)
+    build(BuildOptions(content, templates, work / "output", quiet=True))
+    assert made == {"data-filtering-networks"}
+    listing = (work / "output" / "date" / "2026-04-21" / "index.html").read_text("utf-8")
+    assert "Very large training sets" in listing
+
+
+def test_a_damaged_card_cache_is_discarded_with_a_warning(site, capsys) -> None:
+    content, templates, work = site
+    cards_file(work / "output").write_bytes(b"not a pickle")
+    edit_adding_a_day(content, templates)
+    build(BuildOptions(content, templates, work / "output"))
+    assert "card cache" in capsys.readouterr().err
+    build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True))
+    assert tree_differences(work / "output", work / "clean") == []
+
+
 def test_a_template_edit_renders_only_the_pages_using_it(site) -> None:
     content, templates, work = site
     edit_a_template(content, templates)
     report = build(BuildOptions(content, templates, work / "output", quiet=True))
     assert report.rendered == 227  # the paper pages, nothing else
+
+
+def test_a_newly_included_template_is_followed_in_later_builds(site) -> None:
+    """What a template includes is remembered between builds, and forgotten when it changes."""
+    content, templates, work = site
+    (templates / "_extra.html").write_text("<p class=\"extra\">first</p>\n", "utf-8")
+    paper = templates / "paper.html"
+    paper.write_text(paper.read_text("utf-8").replace(
+        "<h2 id=\"abstract-title\">Abstract</h2>",
+        "<h2 id=\"abstract-title\">Abstract</h2>{% include \"_extra.html\" %}"), "utf-8")
+    build(BuildOptions(content, templates, work / "output", quiet=True))
+    (templates / "_extra.html").write_text("<p class=\"extra\">second</p>\n", "utf-8")
+    report = build(BuildOptions(content, templates, work / "output", quiet=True))
+    assert report.rendered == 227  # the paper pages, which now include it
+    page = next((work / "output" / "papers").glob("*/index.html")).read_text("utf-8")
+    assert '<p class="extra">second</p>' in page
 
 
 def test_nothing_changed_means_nothing_written(site) -> None:

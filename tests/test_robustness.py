@@ -281,6 +281,20 @@ def test_symlink_out_of_the_content_folder_is_refused(site, tmp_path, capsys):
     assert tree_digest(out) == before
 
 
+def test_a_days_folder_linked_from_elsewhere_is_refused(site, tmp_path, capsys):
+    """Every paper is checked when the folders above it lead out of the content folder."""
+    content, out = site
+    elsewhere = tmp_path / "elsewhere"
+    (content / "days").rename(elsewhere)
+    (content / "days").symlink_to(elsewhere)
+    papers = len(list(elsewhere.glob("*/*.md")))
+    before = tree_digest(out)
+    assert main(build_args(content, out)) == 1
+    problems = problem_lines(capsys.readouterr().err)
+    assert sum("outside the content folder" in p for p in problems) == papers > 0
+    assert tree_digest(out) == before
+
+
 def test_bad_base_url_option_is_a_clean_error(site, capsys):
     content, out = site
     before = tree_digest(out)
