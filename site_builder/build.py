@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from site_builder.cache import (
     save_state,
     scan_inputs,
     scan_output,
+    spare_folder,
     trusted_files,
 )
 from site_builder.config import SiteConfig, load_config
@@ -167,20 +167,6 @@ def remove_leftovers_locked(out_dir: Path) -> None:
         unlock(lock)
 
 
-def seed_staging(out_dir: Path, staging: Path) -> bool:
-    """Fill the staging folder with hard links to the previous output (no data copied)."""
-    if not out_dir.is_dir():
-        return False
-    try:
-        subprocess.run(["cp", "-al", f"{out_dir}/.", str(staging)], check=True,
-                       capture_output=True, timeout=600)
-        return True
-    except (OSError, subprocess.SubprocessError):
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        return False
-
-
 def dirty_pages(pages: list[Page], fingerprints: list[str], state: BuildState,
                 trusted: dict[str, str]) -> list[int]:
     """Indices of the pages whose inputs changed, or whose file is not as last built."""
@@ -198,14 +184,14 @@ def search_key(state_files: dict[str, str]) -> str:
     return digest(*(f"{f}={h}" for f, h in papers))
 
 
-def update_search(staging: Path, state: BuildState, files: dict[str, str], seeded: bool) -> None:
+def update_search(writer: SiteWriter, state: BuildState, seeded: bool) -> None:
     """Re-index search only when a paper page changed; otherwise keep the previous index."""
-    key = search_key(files)
-    index_dir = staging / urls.PAGEFIND
+    key = search_key(writer.files)
+    index_dir = writer.staging / urls.PAGEFIND
     if seeded and state.extras.get("search") == key and index_dir.is_dir() and key:
         return
-    shutil.rmtree(index_dir, ignore_errors=True)
-    state.extras["search"] = key if index_site(staging) else ""
+    writer.replace_folder(urls.PAGEFIND)
+    state.extras["search"] = key if index_site(writer.staging) else ""
 
 
 def build(options: BuildOptions) -> BuildReport:
@@ -239,10 +225,9 @@ def build(options: BuildOptions) -> BuildReport:
     shared = site_globals(site, env)
     pages = site_pages(site)
     report = BuildReport(pages=len(pages))
-    writer = SiteWriter(options.out_dir)
+    writer = SiteWriter(options.out_dir, spare_folder(options.out_dir))
     try:
-        seeded = not options.clean and bool(state.files) and seed_staging(options.out_dir,
-                                                                           writer.staging)
+        seeded = not options.clean and bool(state.files) and writer.seed(state.changes)
         staged = scan_output(writer.staging) if seeded else {}
         writer.previous = trusted_files(state, staged)
         progress.stage("checking what changed")
@@ -277,7 +262,7 @@ def build(options: BuildOptions) -> BuildReport:
         writer.copy_tree(options.templates_dir / "static", urls.STATIC)
         writer.remove_stale({f for f in staged if not f.startswith(urls.PAGEFIND)})
         progress.stage("indexing search")
-        update_search(writer.staging, state, writer.files, seeded)
+        update_search(writer, state, seeded)
         if options.strict:
             progress.stage("checking links")
             require_links(writer.staging, site.config.base_url, options.out_dir)
@@ -286,6 +271,7 @@ def build(options: BuildOptions) -> BuildReport:
         writer.abort()
         raise
     state.inputs, state.pages, state.files = inputs, new_pages, writer.files
+    state.changes = writer.changes
     state.templates = templates.used
     state.output = scan_output(options.out_dir)
     state.papers = memo.current

@@ -35,7 +35,8 @@ class BuildState:
     files: dict[str, str] = field(default_factory=dict)  # output file -> hash of its bytes
     extras: dict[str, str] = field(default_factory=dict)  # e.g. the search index's input
     templates: dict[str, tuple[str, ...]] = field(default_factory=dict)  # source -> references
-    output: dict[str, tuple[int, int]] = field(default_factory=dict)  # file -> stat as written
+    output: dict[str, tuple[int, ...]] = field(default_factory=dict)  # file -> stat as written
+    changes: Any = None  # writer.Changes: what the last build changed in the output
 
 
 def cache_folder(out_dir: Path) -> Path:
@@ -164,13 +165,38 @@ class PaperMemo:
             self.current[key] = (*stat, copy.copy(paper))
 
 
-def scan_output(out_dir: Path) -> dict[str, tuple[int, int]]:
-    """(mtime_ns, size) of every file of a built site, by site path."""
+def scan_output(out_dir: Path) -> dict[str, tuple[int, ...]]:
+    """(mtime_ns, size, inode) of every file of a built site, by site path.
+
+    The inode tells a file of the last build from another file with the same size and time
+    (the spare output a build starts from holds older files under the same names).
+    """
     prefix = len(str(out_dir)) + 1
-    return {path[prefix:]: stat for path, stat in scan_inputs(out_dir).items()}
+    found: dict[str, tuple[int, ...]] = {}
+    stack = [str(out_dir)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+                continue
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue
+            found[entry.path[prefix:]] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    return found
 
 
-def trusted_files(state: BuildState, current: dict[str, tuple[int, int]]) -> dict[str, str]:
+def spare_folder(out_dir: Path) -> Path:
+    """Where the output replaced by the last build is kept (see writer.SiteWriter)."""
+    return cache_folder(out_dir) / f"{out_dir.resolve().name}.spare"
+
+
+def trusted_files(state: BuildState, current: dict[str, tuple[int, ...]]) -> dict[str, str]:
     """The previous build's output hashes, for files nobody changed since (stat as written)."""
     return {file: digest for file, digest in state.files.items()
             if file in current and current[file] == state.output.get(file)}

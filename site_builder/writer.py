@@ -21,6 +21,7 @@ import subprocess
 import time
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from site_builder.errors import ContentError, problem
@@ -244,17 +245,53 @@ def exchange(a: Path, b: Path) -> bool:
     return result == 0
 
 
+@dataclass
+class Changes:
+    """What one build changed in the output; the next build replays it onto the output
+    before (the spare) to get its starting point without linking every file again."""
+
+    written: list[str] = field(default_factory=list)  # files written (new bytes)
+    removed: list[str] = field(default_factory=list)  # files deleted
+    replaced: list[str] = field(default_factory=list)  # folders made afresh by a tool (search)
+
+
+def link_tree(source: Path, target: Path) -> bool:
+    """Fill ``target`` with hard links to every file under ``source`` (no data copied)."""
+    try:
+        subprocess.run(["cp", "-al", f"{source}/.", str(target)], check=True,
+                       capture_output=True, timeout=600)
+        return True
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def remove_file(root: Path, file: str) -> None:
+    """Delete ``root/file`` and the folders it leaves empty (up to ``root``)."""
+    path = root / file
+    path.unlink(missing_ok=True)
+    for folder in path.parents:
+        if folder == root or any(folder.iterdir()):
+            break
+        folder.rmdir()
+
+
 class SiteWriter:
     """Collects the files of one build in a staging folder, then swaps it in.
 
+    The staging folder starts as the previous output (``seed``), made of hard links.  With a
+    ``spare`` folder, the output replaced by a commit is kept there, and the next build
+    starts from it: it replays the changes of the build after it (a few hundred links for a
+    new day) instead of linking every file of the site again.
     ``commit()`` or ``abort()`` must end every writer: both release the lock.
     """
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, spare: Path | None = None):
         check_output_folder(out_dir)
         if out_dir.is_symlink():  # replace the folder the link points to, keep the link
             out_dir = out_dir.resolve()
         self.out_dir = out_dir
+        self.spare = spare
+        self.changes = Changes()
         self._lock = lock_parent(out_dir)
         self.staging = staging_folder(out_dir)
         try:
@@ -303,12 +340,63 @@ class SiteWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
+    def seed(self, changes: Changes | None) -> bool:
+        """Start the staging folder as the previous output, in hard links; False if there is
+        none.  From the spare and the changes since when both are there (see the class)."""
+        if not self.out_dir.is_dir():
+            return False
+        spare = self.spare
+        if spare is not None and spare.is_dir():
+            if changes is not None and self._seed_from_spare(spare, changes):
+                return True
+            discard_later(spare, self.out_dir)  # of no use: not the output before
+        if link_tree(self.out_dir, self.staging):
+            return True
+        self._empty_staging()
+        return False
+
+    def _seed_from_spare(self, spare: Path, changes: Changes) -> bool:
+        try:
+            self.staging.rmdir()
+            spare.rename(self.staging)
+            for file in changes.removed:
+                remove_file(self.staging, file)
+            for folder in changes.replaced:
+                remove_tree(self.staging / folder)
+                if (self.out_dir / folder).is_dir():
+                    (self.staging / folder).mkdir(parents=True)
+                    if not link_tree(self.out_dir / folder, self.staging / folder):
+                        raise OSError(f"could not link {folder}")
+            for file in changes.written:
+                target = self.staging / file
+                if target.is_dir() and not target.is_symlink():
+                    remove_tree(target)
+                else:
+                    target.unlink(missing_ok=True)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(self.out_dir / file, target, follow_symlinks=False)
+        except OSError:
+            self._empty_staging()
+            return False
+        return True
+
+    def _empty_staging(self) -> None:
+        remove_tree(self.staging)
+        self.staging.mkdir(parents=True)
+
     def record(self, file: str, digest: str, size: int, written: bool) -> None:
         """Note a file of this build (written now, or kept from the previous output)."""
         self.files[file] = digest
         if written:
             self.written += 1
             self.bytes_written += size
+            self.changes.written.append(file)
+
+    def replace_folder(self, folder: str) -> Path:
+        """Empty a folder of the staging site for a tool to fill (the search index)."""
+        remove_tree(self.staging / folder)
+        self.changes.replaced.append(folder)
+        return self.staging / folder
 
     def write(self, site_path: str, data: bytes | str, source: str = "") -> None:
         """Write a file, unless the staging folder already holds these bytes."""
@@ -337,12 +425,8 @@ class SiteWriter:
     def remove_stale(self, staged: set[str]) -> None:
         """Delete staged files (and emptied folders) that this build does not make."""
         for file in sorted(staged - set(self.files)):
-            path = self.staging / file
-            path.unlink(missing_ok=True)
-            for folder in path.parents:
-                if folder == self.staging or any(folder.iterdir()):
-                    break
-                folder.rmdir()
+            remove_file(self.staging, file)
+            self.changes.removed.append(file)
 
     @property
     def files_written(self) -> int:
@@ -364,7 +448,7 @@ class SiteWriter:
             self.staging.rename(self.out_dir)
             return
         if exchange(self.staging, self.out_dir):
-            discard_later(self.staging, self.out_dir)  # it now holds the previous output
+            self._retire(self.staging)  # it now holds the previous output
             return
         old = self.out_dir.parent / f".{self.out_dir.name}{OLD_MARK}{os.getpid()}"
         self.out_dir.rename(old)
@@ -373,7 +457,20 @@ class SiteWriter:
         except BaseException:
             old.rename(self.out_dir)
             raise
-        discard_later(old, self.out_dir)
+        self._retire(old)
+
+    def _retire(self, previous: Path) -> None:
+        """The replaced output becomes the spare for the next build, or is deleted."""
+        if self.spare is not None:
+            try:
+                if self.spare.exists() or self.spare.is_symlink():
+                    discard_later(self.spare, self.out_dir)
+                self.spare.parent.mkdir(parents=True, exist_ok=True)
+                previous.rename(self.spare)
+                return
+            except OSError:
+                pass
+        discard_later(previous, self.out_dir)
 
     def abort(self) -> None:
         """Remove the staging folder. A helper that was interrupted with us (Pagefind, a render

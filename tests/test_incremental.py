@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.corpus import generate, write_jsonl, write_topics
+from site_builder import writer as writer_module
 from site_builder.build import BuildOptions, build
-from site_builder.cache import cards_file, state_file
+from site_builder.cache import cards_file, spare_folder, state_file
 from site_builder.importers import ImportOptions, import_sources
 from site_builder.render import CardRenderer
 from tests.conftest import CONTENT, TEMPLATES
@@ -179,6 +180,70 @@ def test_a_newly_included_template_is_followed_in_later_builds(site) -> None:
     assert report.rendered == 227  # the paper pages, which now include it
     page = next((work / "output" / "papers").glob("*/index.html")).read_text("utf-8")
     assert '<p class="extra">second</p>' in page
+
+
+def test_a_chain_of_builds_starts_from_the_spare_and_equals_clean_builds(site, monkeypatch):
+    """Each build starts from the output before the last one (the spare) plus the last
+    build's changes; whatever happened in between, it still equals a clean build."""
+    content, templates, work = site
+    out = work / "output"
+    whole_site_linked = []
+    link_tree = writer_module.link_tree
+
+    def spying(source: Path, target: Path) -> bool:
+        if source == out.resolve():
+            whole_site_linked.append(target)
+        return link_tree(source, target)
+
+    monkeypatch.setattr(writer_module, "link_tree", spying)
+
+    def edit_output_in_place(content: Path, templates: Path) -> None:
+        with (out / "archive" / "index.html").open("a") as page:  # the spare shares its inode
+            page.write("<!-- edited by hand -->")
+
+    def replace_an_output_file(content: Path, templates: Path) -> None:
+        home = out / "index.html"
+        home.unlink()
+        home.write_text("a new file where the home page was", "utf-8")
+
+    def delete_the_spare(content: Path, templates: Path) -> None:
+        shutil.rmtree(spare_folder(out))
+        add_an_editors_note(content, templates)
+
+    steps = [edit_adding_a_day, edit_a_paper, edit_output_in_place, replace_an_output_file,
+             delete_a_paper, edit_the_card_template, delete_the_spare, rename_a_topic,
+             change_site_yaml]
+    for number, step in enumerate(steps):
+        step(content, templates)
+        build_twice(content, templates, work)
+        assert tree_differences(out, work / "clean") == [], step.__name__
+        assert spare_folder(out).is_dir()
+        if number == 0 or step is delete_the_spare:  # no spare yet, or none left
+            assert whole_site_linked == [writer_module.staging_folder(out.resolve())]
+            whole_site_linked.clear()
+        else:
+            assert whole_site_linked == [], step.__name__
+
+
+def test_starting_from_the_spare_renders_what_linking_the_output_renders(tmp_path):
+    """The spare plus the last build's changes is exactly the last output: the next build
+    trusts as many files as when it links the whole output."""
+    def third_build(root: Path, keep_spare: bool):
+        shutil.copytree(CONTENT, root / "content")
+        options = BuildOptions(root / "content", TEMPLATES, root / "output", quiet=True)
+        build(options)
+        new_paper(root / "content", "2026-07-01", "first-new-paper", "First New Paper")
+        build(options)  # keeps the first output as the spare
+        new_paper(root / "content", "2026-07-02", "second-new-paper", "Second New Paper")
+        if not keep_spare:
+            shutil.rmtree(spare_folder(root / "output"))
+        return build(options)
+
+    from_spare = third_build(tmp_path / "spare", keep_spare=True)
+    linked = third_build(tmp_path / "linked", keep_spare=False)
+    assert (from_spare.rendered, from_spare.written) == (linked.rendered, linked.written)
+    assert from_spare.rendered < from_spare.pages / 2
+    assert tree_differences(tmp_path / "spare" / "output", tmp_path / "linked" / "output") == []
 
 
 def test_nothing_changed_means_nothing_written(site) -> None:
