@@ -35,7 +35,7 @@ from site_builder.cache import (
 from site_builder.config import SiteConfig, load_config
 from site_builder.content import Content, load_content, load_topics, parse_day
 from site_builder.errors import ContentError, Problems, problem
-from site_builder.feeds import feed_files
+from site_builder.feeds import PlannedFeed, planned_feeds
 from site_builder.fingerprint import Fingerprinter, TemplateKeys, builder_key, digest
 from site_builder.linkcheck import require_links
 from site_builder.model import RULES_KEY, Site, build_site, topic_rules, topic_text
@@ -257,7 +257,8 @@ def build(options: BuildOptions) -> BuildReport:
                 writer.files[file] = state.files[file]
         report.rendered = len(dirty)
         progress.stage("writing feeds")
-        for output in [*feed_files(site, env), *publishing_files(site, pages)]:
+        feeds = write_feeds(writer, planned_feeds(site, env), state.feeds)
+        for output in publishing_files(site, pages):
             writer.write(output.path, output.data, output.source)
         writer.copy_tree(options.templates_dir / "static", urls.STATIC)
         writer.remove_stale({f for f in staged if not f.startswith(urls.PAGEFIND)})
@@ -271,7 +272,7 @@ def build(options: BuildOptions) -> BuildReport:
         writer.abort()
         raise
     state.inputs, state.pages, state.files = inputs, new_pages, writer.files
-    state.changes = writer.changes
+    state.changes, state.feeds = writer.changes, feeds
     state.templates = templates.used
     state.output = scan_output(options.out_dir)
     state.papers = memo.current
@@ -287,6 +288,19 @@ def build(options: BuildOptions) -> BuildReport:
     report.seconds = time.perf_counter() - started
     finish(report, progress, options)
     return report
+
+
+def write_feeds(writer: SiteWriter, feeds: list[PlannedFeed],
+                previous: dict[str, str]) -> dict[str, str]:
+    """Write the feeds made from something new; keep the others.  Returns what each feed
+    file was made from, for the next build."""
+    made_from = {}
+    for feed in feeds:
+        if not (feed.key and previous.get(feed.path) == feed.key
+                and writer.keep(feed.path, feed.source)):
+            writer.write(feed.path, feed.make(), feed.source)
+        made_from[feed.path] = feed.key
+    return made_from
 
 
 def page_source(page: Page) -> str:

@@ -37,6 +37,7 @@ class BuildState:
     templates: dict[str, tuple[str, ...]] = field(default_factory=dict)  # source -> references
     output: dict[str, tuple[int, ...]] = field(default_factory=dict)  # file -> stat as written
     changes: Any = None  # writer.Changes: what the last build changed in the output
+    feeds: dict[str, str] = field(default_factory=dict)  # feed file -> what it was made from
 
 
 def cache_folder(out_dir: Path) -> Path:

@@ -9,6 +9,8 @@ UTC and every URL is absolute, so an unchanged site rebuilds to byte-identical f
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import html
 import json
 import xml.etree.ElementTree as ET
@@ -333,12 +335,35 @@ def opml_bytes(site: Site, specs: list[FeedSpec]) -> bytes:
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
 
-def feed_files(site: Site, env: jinja2.Environment | None = None) -> list[FileOutput]:
-    """Every feed of the site, and feeds.opml listing them."""
+@dataclass(frozen=True)
+class PlannedFeed:
+    """A feed file before its bytes are made: a build keeps the file when ``key`` is the same
+    as last time (serialising every feed is most of what feeds cost)."""
+
+    path: str
+    key: str  # everything its bytes are made from: format, channel, items, site settings
+    source: str
+    make: Callable[[], bytes]
+
+
+def planned_feeds(site: Site, env: jinja2.Environment | None = None) -> list[PlannedFeed]:
+    """Every feed file of the site, and feeds.opml listing them."""
     if env is None:
         env = make_environment(DEFAULT_TEMPLATES)
     specs = feed_specs(site, env)
-    files = [FileOutput(path, WRITERS[kind](spec, site, path), f"feed {spec.title}")
-             for spec in specs for kind, path in spec.files]
-    files.append(FileOutput(urls.OPML, opml_bytes(site, specs), "feeds.opml"))
-    return files
+    settings = repr(site.config)
+    planned = []
+    for spec in specs:
+        made_from = hashlib.blake2b(f"{settings}\0{spec!r}".encode("utf-8", "surrogatepass"),
+                                    digest_size=16).hexdigest()
+        planned += [PlannedFeed(path, f"{kind}:{path}:{made_from}", f"feed {spec.title}",
+                                functools.partial(WRITERS[kind], spec, site, path))
+                    for kind, path in spec.files]
+    planned.append(PlannedFeed(urls.OPML, "", "feeds.opml",
+                               functools.partial(opml_bytes, site, specs)))
+    return planned
+
+
+def feed_files(site: Site, env: jinja2.Environment | None = None) -> list[FileOutput]:
+    """Every feed of the site, and feeds.opml listing them, as bytes."""
+    return [FileOutput(feed.path, feed.make(), feed.source) for feed in planned_feeds(site, env)]

@@ -14,9 +14,12 @@ from site_builder import urls
 from site_builder.model import Site
 from site_builder.outputs import FileOutput
 from site_builder.pages import Page
+from site_builder.related import Related
 
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file, the protocol's maximum
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+# context values that hold no listing day (a related paper's day is its own page's, not this one's)
+NO_DATES = frozenset({str, int, float, bool, type(None), dict, Related})
 
 
 class DateFinder:
@@ -27,6 +30,8 @@ class DateFinder:
 
     def newest(self, value: object) -> dt.date | None:
         """The newest listing (or withdrawal) day in a context value: papers, days, listings."""
+        if type(value) in NO_DATES:
+            return None
         day = getattr(value, "day", None)
         if isinstance(day, dt.date):  # a paper
             withdrawn = getattr(value, "withdrawn", None)

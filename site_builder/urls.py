@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import re
 from urllib.parse import quote, unquote, urlsplit
 
 from site_builder.slugs import slugify
@@ -34,6 +35,7 @@ CNAME = "CNAME"
 PAGEFIND = "pagefind/"  # the search index and UI, written by Pagefind
 STATIC = "static/"
 PAPERS = "papers/"  # every paper page lives under this folder
+UNRESERVED_RE = re.compile(r"[A-Za-z0-9._~-]*")  # what quote() leaves as it is
 
 
 def day(date: dt.date) -> str:
@@ -59,7 +61,8 @@ def month(key: str) -> str:
 
 
 def paper(paper_id: str) -> str:
-    return f"{PAPERS}{quote(paper_id)}/"
+    safe = UNRESERVED_RE.fullmatch(paper_id)  # every id the content rules allow: no quoting
+    return f"{PAPERS}{paper_id if safe else quote(paper_id)}/"
 
 
 def topic(slug: str, page: int = 1) -> str:

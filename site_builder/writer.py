@@ -270,9 +270,12 @@ def remove_file(root: Path, file: str) -> None:
     path = root / file
     path.unlink(missing_ok=True)
     for folder in path.parents:
-        if folder == root or any(folder.iterdir()):
+        if folder == root:
             break
-        folder.rmdir()
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone): the folders above are not empty either
+            break
 
 
 class SiteWriter:
@@ -397,6 +400,15 @@ class SiteWriter:
         remove_tree(self.staging / folder)
         self.changes.replaced.append(folder)
         return self.staging / folder
+
+    def keep(self, site_path: str, source: str) -> bool:
+        """Keep the file as the last build wrote it, if the staging folder holds it so."""
+        digest = self.previous.get(site_path)
+        if digest is None:
+            return False
+        self.claim(site_path, source)
+        self.record(site_path, digest, 0, False)
+        return True
 
     def write(self, site_path: str, data: bytes | str, source: str = "") -> None:
         """Write a file, unless the staging folder already holds these bytes."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.corpus import generate, write_jsonl, write_topics
+from site_builder import feeds as feeds_module
 from site_builder import writer as writer_module
 from site_builder.build import BuildOptions, build
 from site_builder.cache import cards_file, spare_folder, state_file
@@ -244,6 +245,24 @@ def test_starting_from_the_spare_renders_what_linking_the_output_renders(tmp_pat
     assert (from_spare.rendered, from_spare.written) == (linked.rendered, linked.written)
     assert from_spare.rendered < from_spare.pages / 2
     assert tree_differences(tmp_path / "spare" / "output", tmp_path / "linked" / "output") == []
+
+
+def test_only_the_feeds_whose_items_changed_are_made_again(site, monkeypatch) -> None:
+    content, templates, work = site
+    made: list[str] = []
+    for kind, writer in list(feeds_module.WRITERS.items()):
+        monkeypatch.setitem(feeds_module.WRITERS, kind, lambda spec, site, path, writer=writer:
+                            made.append(path) or writer(spec, site, path))
+    new_paper(content, "2026-07-01", "a-new-paper", "A New Paper")
+    build(BuildOptions(content, templates, work / "output", quiet=True))
+    topics = sorted((work / "output" / "topics").glob("*/index.html"))
+    listing = {page.parent.name for page in topics if "a-new-paper" in page.read_text("utf-8")}
+    assert 0 < len(listing) < len(topics)
+    assert set(made) == {"feed.xml", "atom.xml", "feed.json", "digest.xml",
+                         *(f"topics/{slug}/{name}" for slug in listing
+                           for name in ("feed.xml", "atom.xml"))}
+    build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True))
+    assert tree_differences(work / "output", work / "clean") == []
 
 
 def test_nothing_changed_means_nothing_written(site) -> None:
