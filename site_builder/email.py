@@ -433,6 +433,13 @@ class SmtpServer:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             user = os.environ.get("SMTP_USER", "")
+            if user and not (self.use_ssl or self.starttls):
+                smtp.ehlo_or_helo_if_needed()
+                if not smtp.has_extn("auth") and smtp.has_extn("starttls"):
+                    close(smtp)
+                    raise ContentError([source_problem(
+                        self.label, "the server offers login (SMTP_USER) only over TLS: add "
+                        "--starttls (or --ssl for a server on port 465)")])
             if user:
                 smtp.login(user, os.environ.get("SMTP_PASSWORD", ""))
             return smtp
@@ -457,6 +464,9 @@ def close(smtp: smtplib.SMTP | None) -> None:
 
 
 def smtp_reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"{exc.verify_message or exc} (the server's certificate is not signed by an "
+                "authority this machine trusts; SSL_CERT_FILE can name one)")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "; ".join(f"{code} {text.decode(errors='replace')}"
                          for code, text in exc.recipients.values()) or "refused"

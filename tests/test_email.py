@@ -5,11 +5,13 @@ from __future__ import annotations
 import email
 import html
 import socket
+import ssl
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -332,3 +334,102 @@ def test_credentials_come_from_the_environment(site, smtp, capsys, monkeypatch):
     code, _o, err = run(capsys, *args)
     assert code == 1 and "refused the login of SMTP_USER" in err and "wrong" not in err
     assert len(recorder.received) == 1
+
+
+# -- TLS: what every real SMTP provider requires ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def certificate_authority():
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(certificate_authority, tmp_path, monkeypatch):
+    """A certificate for 127.0.0.1 from a test authority, which the sender trusts (through
+    SSL_CERT_FILE, as a system with that authority installed would)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate_authority.issue_cert("127.0.0.1").configure_cert(context)
+    authority = tmp_path / "authority.pem"
+    certificate_authority.cert_pem.write_to_path(str(authority))
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority))
+    monkeypatch.setenv("SMTP_USER", "papers")
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
+    return context
+
+
+def start(controller: Controller):
+    controller.start()
+    return controller
+
+
+def test_starttls_upgrades_the_connection_before_logging_in(site, tls_server, capsys):
+    recorder = Recorder()
+    port = free_port()
+    controller = start(Controller(recorder, hostname="127.0.0.1", port=port,
+                                  tls_context=tls_server, require_starttls=True,
+                                  authenticator=check_login))  # login only over TLS
+    try:
+        code, out, err = run(capsys, *email_args(site, "--smtp", f"127.0.0.1:{port}",
+                                                 "--starttls", "--from", "papers@example.org",
+                                                 "--to", "ada@example.org"))
+    finally:
+        controller.stop()
+    assert code == 0, err
+    assert "sent to ada@example.org" in out
+    assert [(to, authenticated) for _f, to, _d, authenticated in recorder.received] == [
+        (["ada@example.org"], True)]
+
+
+def test_without_starttls_a_server_that_requires_it_is_a_clear_error(site, tls_server, capsys):
+    recorder = Recorder()
+    port = free_port()
+    controller = start(Controller(recorder, hostname="127.0.0.1", port=port,
+                                  tls_context=tls_server, require_starttls=True,
+                                  authenticator=check_login))
+    try:
+        code, _o, err = run(capsys, *email_args(site, "--smtp", f"127.0.0.1:{port}",
+                                                "--from", "papers@example.org",
+                                                "--to", "ada@example.org"))
+    finally:
+        controller.stop()
+    assert code == 1 and recorder.received == []
+    assert (f"smtp://127.0.0.1:{port}: the server offers login (SMTP_USER) only over TLS: "
+            "add --starttls") in err
+    assert "Traceback" not in err
+
+
+def test_ssl_connects_over_tls_from_the_start(site, tls_server, capsys):
+    recorder = Recorder()
+    port = free_port()
+    # aiosmtpd only counts STARTTLS as TLS for AUTH; this whole connection is TLS
+    controller = start(Controller(recorder, hostname="127.0.0.1", port=port,
+                                  ssl_context=tls_server, authenticator=check_login,
+                                  auth_require_tls=False))
+    try:
+        code, out, err = run(capsys, *email_args(site, "--smtp", f"127.0.0.1:{port}", "--ssl",
+                                                 "--from", "papers@example.org",
+                                                 "--to", "ada@example.org"))
+    finally:
+        controller.stop()
+    assert code == 0, err
+    assert "sent to ada@example.org" in out
+    assert [authenticated for _f, _t, _d, authenticated in recorder.received] == [True]
+
+
+def test_an_untrusted_certificate_is_refused_with_a_clear_error(site, tls_server, capsys,
+                                                                monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(Path(__file__)))  # trusts no authority at all
+    recorder = Recorder()
+    port = free_port()
+    controller = start(Controller(recorder, hostname="127.0.0.1", port=port,
+                                  ssl_context=tls_server, authenticator=check_login))
+    try:
+        code, _o, err = run(capsys, *email_args(site, "--smtp", f"127.0.0.1:{port}", "--ssl",
+                                                "--from", "papers@example.org",
+                                                "--to", "ada@example.org"))
+    finally:
+        controller.stop()
+    assert code == 1 and recorder.received == []
+    assert "cannot connect to the SMTP server: unable to get local issuer certificate" in err
+    assert "SSL_CERT_FILE" in err
+    assert "Traceback" not in err
