@@ -38,7 +38,7 @@ from site_builder.errors import ContentError, Problems, problem
 from site_builder.feeds import PlannedFeed, planned_feeds
 from site_builder.fingerprint import Fingerprinter, TemplateKeys, builder_key, digest
 from site_builder.linkcheck import require_links
-from site_builder.model import RULES_KEY, Site, build_site, topic_rules, topic_text
+from site_builder.model import RULES_KEY, Site, build_site, text_key, topic_rules
 from site_builder.pages import Page, site_pages
 from site_builder.parallel import (
     MIN_FILES_PER_WORKER,
@@ -137,8 +137,8 @@ def parse_ahead(options: BuildOptions, inputs: dict[str, tuple[int, int]], memo:
         state.topics[RULES_KEY] = (repr(rules),)
     for parsed in parse_papers(sorted(files), rules, options.jobs):
         memo.offer(parsed.path, parsed.paper)
-        state.markup[parsed.paper.title + "\0" + parsed.paper.abstract] = parsed.markup
-        state.topics[topic_text(parsed.paper)] = parsed.topics
+        state.markup[text_key(parsed.paper)] = parsed.markup
+        state.topics[text_key(parsed.paper)] = parsed.topics
 
 
 def check_templates(templates_dir: Path) -> None:
@@ -267,6 +267,7 @@ def build(options: BuildOptions) -> BuildReport:
         if options.strict:
             progress.stage("checking links")
             require_links(writer.staging, site.config.base_url, options.out_dir)
+        output = writer.output_stats(staged)
         writer.commit()
     except BaseException:
         writer.abort()
@@ -274,12 +275,11 @@ def build(options: BuildOptions) -> BuildReport:
     state.inputs, state.pages, state.files = inputs, new_pages, writer.files
     state.changes, state.feeds = writer.changes, feeds
     state.templates = templates.used
-    state.output = scan_output(options.out_dir)
+    state.output = output
     state.papers = memo.current
-    texts = [paper.title + "\0" + paper.abstract for paper in content.papers]
+    texts = [text_key(paper) for paper in content.papers]
     state.markup = {key: state.markup[key] for key in texts if key in state.markup}
-    texts = [RULES_KEY, *(topic_text(paper) for paper in content.papers)]
-    state.topics = {key: state.topics[key] for key in texts if key in state.topics}
+    state.topics = {key: state.topics[key] for key in [RULES_KEY, *texts] if key in state.topics}
     save_state(options.out_dir, state)
     if cards.fresh:
         save_cards(options.out_dir, card_salt, cards.store(site.papers))

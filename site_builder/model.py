@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -124,19 +125,19 @@ def assign_topics(papers: list[Paper], topics: dict[str, Topic],
                   memo: dict[str, tuple[str, ...]] | None = None) -> None:
     """A paper's topics: its own plus every topic whose keywords occur in title or abstract.
 
-    ``memo`` keeps keyword matches across builds, keyed by the rules and the paper's text.
+    ``memo`` keeps keyword matches across builds, keyed by the rules and ``text_key``.
     """
     rules = topic_rules(topics)
     if memo is not None and memo.get(RULES_KEY) != (repr(rules),):
         memo.clear()
         memo[RULES_KEY] = (repr(rules),)
     for paper in papers:
-        text = topic_text(paper)
-        matched = memo.get(text) if memo is not None else None
+        key = text_key(paper) if memo is not None else ""
+        matched = memo.get(key) if memo is not None else None
         if matched is None:
-            matched = matching_topics(text, rules)
+            matched = matching_topics(topic_text(paper), rules)
             if memo is not None:
-                memo[text] = matched
+                memo[key] = matched
         paper.topic_slugs = tuple(sorted(set(paper.topics).union(matched)))
 
 
@@ -152,6 +153,13 @@ def topic_text(paper: Paper) -> str:
     return paper.title + " " + paper.abstract
 
 
+def text_key(paper: Paper) -> str:
+    """What the build cache knows a paper's title and abstract by (rendered Markdown, topic
+    matches): a hash, so the cache does not hold every text again."""
+    text = paper.title + "\0" + paper.abstract
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
 def matching_topics(text: str, rules: list[tuple[str, list[str]]]) -> tuple[str, ...]:
     """The topics whose keywords occur in a text, as whole words."""
     words = word_text(text)
@@ -162,10 +170,10 @@ def render_markup(content: Content, renderer: MarkupRenderer,
                   memo: dict[str, tuple[str, str, str]] | None = None) -> None:
     """Render every title, abstract and topic description once.
 
-    ``memo`` maps a paper's text to its rendered forms across builds (the build cache).
+    ``memo`` maps ``text_key`` to the rendered forms across builds (the build cache).
     """
     for paper in content.papers:
-        key = paper.title + "\0" + paper.abstract
+        key = text_key(paper)
         rendered = memo.get(key) if memo is not None else None
         if rendered is None:
             rendered = (renderer.inline(paper.title), renderer.block(paper.abstract),

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from site_builder.cache import scan_output
 from site_builder.errors import ContentError, problem
 
 try:
@@ -309,6 +310,7 @@ class SiteWriter:
         self.folders: dict[str, str] = {}  # key of every parent folder -> a file under it
         self.previous: dict[str, str] = {}  # file -> hash, for staged files as last built
         self.files: dict[str, str] = {}  # file -> hash of what this build made
+        self.written_stats: dict[str, tuple[int, ...]] = {}  # file -> stat, as written
         self.written = 0
         self.bytes_written = 0
 
@@ -336,12 +338,6 @@ class SiteWriter:
             self.folders.setdefault(parent, site_path)
         self.claimed[key] = (site_path, source)
         return self.staging / posix
-
-    def target(self, site_path: str, source: str) -> Path:
-        """Claim a path (see ``claim``) and make its folder."""
-        path = self.claim(site_path, source)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
 
     def seed(self, changes: Changes | None) -> bool:
         """Start the staging folder as the previous output, in hard links; False if there is
@@ -394,6 +390,21 @@ class SiteWriter:
             self.written += 1
             self.bytes_written += size
             self.changes.written.append(file)
+            stat = os.stat(self.staging / file)
+            self.written_stats[file] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+    def output_stats(self, staged: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+        """(mtime_ns, size, inode) of every file of the staging folder, without scanning it
+        again: ``staged`` (its scan before this build) less what the build removed or
+        replaced, with the files it wrote and the folders a tool made afresh."""
+        removed, replaced = set(self.changes.removed), tuple(self.changes.replaced)
+        stats = {file: stat for file, stat in staged.items()
+                 if file not in removed and not (replaced and file.startswith(replaced))}
+        stats.update(self.written_stats)
+        for folder in self.changes.replaced:
+            stats.update((f"{folder.rstrip('/')}/{file}", stat)
+                         for file, stat in scan_output(self.staging / folder).items())
+        return stats
 
     def replace_folder(self, folder: str) -> Path:
         """Empty a folder of the staging site for a tool to fill (the search index)."""

@@ -219,6 +219,8 @@ def test_a_chain_of_builds_starts_from_the_spare_and_equals_clean_builds(site, m
         build_twice(content, templates, work)
         assert tree_differences(out, work / "clean") == [], step.__name__
         assert spare_folder(out).is_dir()
+        again = build(BuildOptions(content, templates, out, quiet=True))
+        assert again.unchanged, step.__name__  # the build's record of its output is exact
         if number == 0 or step is delete_the_spare:  # no spare yet, or none left
             assert whole_site_linked == [writer_module.staging_folder(out.resolve())]
             whole_site_linked.clear()
@@ -263,6 +265,21 @@ def test_only_the_feeds_whose_items_changed_are_made_again(site, monkeypatch) ->
                            for name in ("feed.xml", "atom.xml"))}
     build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True))
     assert tree_differences(work / "output", work / "clean") == []
+
+
+def test_after_a_new_search_index_nothing_changed_means_nothing_done(tmp_path, monkeypatch):
+    """Pagefind makes its folder afresh when a paper page changes; the build still knows
+    every file of the output it made, so the next build has nothing to do."""
+    monkeypatch.delenv("SITE_BUILDER_PAGEFIND")
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    options = BuildOptions(content, TEMPLATES, tmp_path / "output", quiet=True)
+    build(options)
+    edit_adding_a_day(content, TEMPLATES)
+    build(options)
+    index = tmp_path / "output" / "pagefind"
+    assert index.is_dir() and any(index.iterdir())
+    assert build(options).unchanged
 
 
 def test_nothing_changed_means_nothing_written(site) -> None:
