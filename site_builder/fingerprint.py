@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,23 @@ def digest(*parts: str) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+# libraries whose output ends up in the site's bytes: another version empties the caches
+OUTPUT_LIBRARIES = ("jinja2", "markupsafe", "markdown", "nh3", "latex2mathml", "feedgen",
+                    "lxml", "pyyaml", "numpy", "scipy", "css-inline")
+
+
 def builder_key() -> str:
-    """The builder's version and source: a new version or an edited module empties caches."""
+    """The builder's version and source, and the versions of the libraries that make output:
+    a new version or an edited module empties caches."""
     hasher = hashlib.blake2b(__version__.encode(), digest_size=16)
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         hasher.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
         hasher.update(path.read_bytes())
+    for library in OUTPUT_LIBRARIES:
+        try:
+            hasher.update(f"{library}={metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            hasher.update(f"{library}=none".encode())
     return hasher.hexdigest()
 
 
