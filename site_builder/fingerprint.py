@@ -69,10 +69,11 @@ class TemplateKeys:
 
     def source_key(self, name: str) -> str:
         if name not in self._sources:
-            self._sources[name] = digest(name, self._source(name))
+            self._sources[name] = digest(name, self.source(name))
         return self._sources[name]
 
-    def _source(self, name: str) -> str:
+    def source(self, name: str) -> str:
+        """The template's text."""
         assert self.env.loader is not None
         source, _filename, _uptodate = self.env.loader.get_source(self.env, name)
         return source
@@ -82,7 +83,7 @@ class TemplateKeys:
         key = self.source_key(name)
         found = self.references.get(key)
         if found is None:
-            parsed = self.env.parse(self._source(name))
+            parsed = self.env.parse(self.source(name))
             found = tuple(sorted({referenced for referenced
                                   in jinja2.meta.find_referenced_templates(parsed)
                                   if referenced is not None}))

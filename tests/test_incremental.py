@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -315,6 +316,26 @@ def test_another_version_of_an_output_library_empties_the_caches(monkeypatch) ->
     monkeypatch.setattr(fingerprint.metadata, "version", lambda name: "99.0" if name == "feedgen"
                         else version(name))
     assert builder_key() != before
+
+
+@pytest.mark.parametrize("shown", ["{{ paper.abstract_html|striptags|truncate(40) }}",
+                                   "{% if paper.abstract_html %}{{ paper.abstract_html|safe }}"
+                                   "{% endif %}"])
+def test_a_customised_card_abstract_is_shown_as_the_template_says(site, shown) -> None:
+    """Cards are kept without their abstract only when the template prints it as it is."""
+    content, templates, work = site
+    cards = templates / "_paper.html"
+    cards.write_text(cards.read_text("utf-8").replace("{{ paper.abstract_html|safe }}", shown))
+    build(BuildOptions(content, templates, work / "output", quiet=True))
+    build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True))
+    assert tree_differences(work / "output", work / "clean") == []
+    listing = (work / "output" / "date" / "2026-04-21" / "index.html").read_text("utf-8")
+    abstracts = re.findall(r'<div class="abstract clamp">(.*?)</div>', listing, re.S)
+    assert abstracts and "\ue002" not in listing
+    if "truncate" in shown:
+        assert all(len(text) <= 43 for text in abstracts)
+    else:
+        assert any(len(text) > 200 for text in abstracts)
 
 
 def test_nothing_changed_means_nothing_written(site) -> None:
