@@ -48,7 +48,7 @@ from site_builder.parallel import (
 )
 from site_builder.publishing import publishing_files
 from site_builder.render import CARD_TEMPLATE, CardRenderer, make_environment, site_globals
-from site_builder.search import index_site
+from site_builder.search import index_site, pagefind_executable
 from site_builder.writer import SiteWriter, lock_parent, remove_leftovers, unlock
 
 
@@ -184,14 +184,25 @@ def search_key(state_files: dict[str, str]) -> str:
     return digest(*(f"{f}={h}" for f, h in papers))
 
 
-def update_search(writer: SiteWriter, state: BuildState, seeded: bool) -> None:
-    """Re-index search only when a paper page changed; otherwise keep the previous index."""
+def update_search(writer: SiteWriter, state: BuildState,
+                  staged: dict[str, tuple[int, ...]]) -> None:
+    """Re-index search only when a paper page changed; otherwise keep the previous index,
+    if it is still there as it was made and search is still on."""
     key = search_key(writer.files)
-    index_dir = writer.staging / urls.PAGEFIND
-    if seeded and state.extras.get("search") == key and index_dir.is_dir() and key:
+    if (key and state.extras.get("search") == key and index_intact(staged, state)
+            and pagefind_executable() is not None):
         return
     writer.replace_folder(urls.PAGEFIND)
     state.extras["search"] = key if index_site(writer.staging) else ""
+
+
+def index_intact(staged: dict[str, tuple[int, ...]], state: BuildState) -> bool:
+    """The staged search index is exactly the files the last build recorded for it."""
+    def index(files: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+        return {file: stat for file, stat in files.items() if file.startswith(urls.PAGEFIND)}
+
+    found = index(staged)
+    return bool(found) and found == index(state.output)
 
 
 def build(options: BuildOptions) -> BuildReport:
@@ -263,7 +274,7 @@ def build(options: BuildOptions) -> BuildReport:
         writer.copy_tree(options.templates_dir / "static", urls.STATIC)
         writer.remove_stale({f for f in staged if not f.startswith(urls.PAGEFIND)})
         progress.stage("indexing search")
-        update_search(writer, state, seeded)
+        update_search(writer, state, staged)
         if options.strict:
             progress.stage("checking links")
             require_links(writer.staging, site.config.base_url, options.out_dir)

@@ -188,8 +188,14 @@ def scan_output(out_dir: Path) -> dict[str, tuple[int, ...]]:
                 stat = entry.stat()
             except OSError:
                 continue
-            found[entry.path[prefix:]] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            found[site_path(entry.path[prefix:])] = (stat.st_mtime_ns, stat.st_size,
+                                                      stat.st_ino)
     return found
+
+
+def site_path(relative: str, separator: str = os.sep) -> str:
+    """A path relative to the output folder, as a site path (``/`` between parts)."""
+    return relative.replace(separator, "/") if separator != "/" else relative
 
 
 def spare_folder(out_dir: Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,23 @@ def digest(*parts: str) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+# libraries whose output ends up in the site's bytes: another version empties the caches
+OUTPUT_LIBRARIES = ("jinja2", "markupsafe", "markdown", "nh3", "latex2mathml", "feedgen",
+                    "lxml", "pyyaml", "numpy", "scipy", "css-inline")
+
+
 def builder_key() -> str:
-    """The builder's version and source: a new version or an edited module empties caches."""
+    """The builder's version and source, and the versions of the libraries that make output:
+    a new version or an edited module empties caches."""
     hasher = hashlib.blake2b(__version__.encode(), digest_size=16)
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         hasher.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
         hasher.update(path.read_bytes())
+    for library in OUTPUT_LIBRARIES:
+        try:
+            hasher.update(f"{library}={metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            hasher.update(f"{library}=none".encode())
     return hasher.hexdigest()
 
 
@@ -57,10 +69,11 @@ class TemplateKeys:
 
     def source_key(self, name: str) -> str:
         if name not in self._sources:
-            self._sources[name] = digest(name, self._source(name))
+            self._sources[name] = digest(name, self.source(name))
         return self._sources[name]
 
-    def _source(self, name: str) -> str:
+    def source(self, name: str) -> str:
+        """The template's text."""
         assert self.env.loader is not None
         source, _filename, _uptodate = self.env.loader.get_source(self.env, name)
         return source
@@ -70,7 +83,7 @@ class TemplateKeys:
         key = self.source_key(name)
         found = self.references.get(key)
         if found is None:
-            parsed = self.env.parse(self._source(name))
+            parsed = self.env.parse(self.source(name))
             found = tuple(sorted({referenced for referenced
                                   in jinja2.meta.find_referenced_templates(parsed)
                                   if referenced is not None}))

@@ -173,6 +173,7 @@ would yet you your yours yourself yourselves
 """.split())))
 TOKEN_BATCH = 2_000  # papers tokenised per regular-expression pass
 TEXTS_PER_WORKER = 2_000  # fewer texts per worker process: tokenise them in this one
+MAX_WORKERS = 8  # threads each hold two blocks of scores (16 MB); a container may show 64 cores
 CHUNK_CELLS = 2_000_000  # scores per block (8 MB of float32; two blocks are held)
 DENSE_MAX = 512  # most frequent terms multiplied as a dense matrix, at most
 DENSE_RATIO = 40  # ... those in at least 1/40 of the papers (measured: benchmarks/related.py)
@@ -207,7 +208,8 @@ def related_papers(papers: Iterable[Paper], cache_dir: Path | None = None,
         return {paper.id: [] for paper in ordered}
     with paused_gc():  # tens of thousands of small acyclic objects: no collections needed
         store = RelatedCache(cache_dir) if cache_dir is not None else None
-        return answer(ordered, find_lists(ordered, store, worker_count(jobs)))
+        workers = min(worker_count(jobs), MAX_WORKERS)
+        return answer(ordered, find_lists(ordered, store, workers))
 
 
 def find_lists(ordered: list[Paper], store: RelatedCache | None, workers: int = 1) -> Lists:

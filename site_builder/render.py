@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ from markupsafe import Markup
 from site_builder import __version__, urls
 from site_builder.content import Paper
 from site_builder.dates import count, long_date, month_name, plain_date, short_date
-from site_builder.fingerprint import paper_key
+from site_builder.fingerprint import TemplateKeys, paper_key
 from site_builder.model import Site
 from site_builder.pages import Page
 
@@ -34,7 +36,35 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
 
 
 CardKey = tuple[str, int, bool]  # paper id, heading level, whether the listing day shows
-StoredCard = tuple[str, str]  # the fingerprint it was made from, its HTML
+Card = tuple[str, ...]  # a card's HTML in the parts that go around the paper's abstract
+StoredCard = tuple[str, Card]  # the fingerprint it was made from, the card
+ABSTRACT = f"\ue002abstract-{secrets.token_hex(8)}\ue003"  # where the abstract goes in a card
+
+
+PLAIN_ABSTRACT_RE = re.compile(r"\{\{\s*paper\.abstract_html\s*\|\s*safe\s*\}\}")
+
+
+def abstract_shown_as_is(env: jinja2.Environment) -> bool:
+    """Whether the card templates only ever print ``{{ paper.abstract_html|safe }}`` (so a
+    marker in its place is the same as the abstract); a customised card that tests, cuts or
+    filters the abstract keeps whole cards instead."""
+    keys = TemplateKeys(env)
+    sources = [keys.source(name) for name in keys.names(CARD_TEMPLATE)]
+    return all(source.count("abstract_html") == len(PLAIN_ABSTRACT_RE.findall(source))
+               for source in sources)
+
+
+class CardPaper:
+    """A paper as a card template sees it, with a marker instead of its abstract's HTML: the
+    card is kept without the abstract (which the paper holds anyway), in half the memory."""
+
+    __slots__ = ("_paper",)
+
+    def __init__(self, paper: Paper):
+        self._paper = paper
+
+    def __getattr__(self, name: str) -> Any:
+        return ABSTRACT if name == "abstract_html" else getattr(self._paper, name)
 
 
 class CardRenderer:
@@ -52,7 +82,8 @@ class CardRenderer:
         config = shared["config"]
         links = urls.FragmentLinks(config.base_url, config.base_path)
         self._module = env.get_template(CARD_TEMPLATE).make_module({**shared, "links": links})
-        self._cards: dict[CardKey, str] = {}
+        self._split = abstract_shown_as_is(env)
+        self._cards: dict[CardKey, Card] = {}
         self._stored: dict[CardKey, StoredCard] = {}
         self._salt = ""
         self.fresh: dict[CardKey, StoredCard] = {}
@@ -68,14 +99,15 @@ class CardRenderer:
         if card is None:
             card = self._card(paper, key)
             self._cards[key] = card
-        return Markup(urls.place_fragment(card, links))
+        return Markup(urls.place_fragment(paper.abstract_html.join(card), links))
 
-    def _card(self, paper: Paper, key: CardKey) -> str:
+    def _card(self, paper: Paper, key: CardKey) -> Card:
         made_from = f"{self._salt}:{paper_key(paper)}"
         stored = self._stored.get(key)
         if stored is not None and stored[0] == made_from:
             return stored[1]
-        card = str(self._module.card(paper, level=key[1], show_day=key[2]))
+        shown = CardPaper(paper) if self._split else paper
+        card = tuple(str(self._module.card(shown, level=key[1], show_day=key[2])).split(ABSTRACT))
         if self._salt:
             self.fresh[key] = (made_from, card)
         return card

@@ -380,7 +380,9 @@ class SiteWriter:
         return True
 
     def _empty_staging(self) -> None:
-        remove_tree(self.staging)
+        """An empty staging folder; what it held is deleted in the background."""
+        if self.staging.exists():
+            discard_later(self.staging, self.out_dir)
         self.staging.mkdir(parents=True)
 
     def record(self, file: str, digest: str, size: int, written: bool) -> None:
@@ -459,20 +461,22 @@ class SiteWriter:
         """Replace the output folder with the staging folder in one step."""
         try:
             with signals_held():
-                self._swap()
+                previous = self._swap()
+            if previous is not None:  # a Ctrl-C now leaves it for the next build to remove
+                self._retire(previous)
         finally:
             unlock(self._lock)
             self._lock = None
 
-    def _swap(self) -> None:
+    def _swap(self) -> Path | None:
+        """Put the staging folder in place; returns where the previous output now is."""
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise NotADirectoryError(f"{self.out_dir} exists and is not a folder")
         if not self.out_dir.exists():
             self.staging.rename(self.out_dir)
-            return
+            return None
         if exchange(self.staging, self.out_dir):
-            self._retire(self.staging)  # it now holds the previous output
-            return
+            return self.staging  # it now holds the previous output
         old = self.out_dir.parent / f".{self.out_dir.name}{OLD_MARK}{os.getpid()}"
         self.out_dir.rename(old)
         try:
@@ -480,7 +484,7 @@ class SiteWriter:
         except BaseException:
             old.rename(self.out_dir)
             raise
-        self._retire(old)
+        return old
 
     def _retire(self, previous: Path) -> None:
         """The replaced output becomes the spare for the next build, or is deleted."""

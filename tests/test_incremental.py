@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pytest
 
 from benchmarks.corpus import generate, write_jsonl, write_topics
 from site_builder import feeds as feeds_module
+from site_builder import fingerprint
 from site_builder import writer as writer_module
 from site_builder.build import BuildOptions, build
-from site_builder.cache import cards_file, spare_folder, state_file
+from site_builder.cache import cards_file, site_path, spare_folder, state_file
+from site_builder.fingerprint import builder_key
 from site_builder.importers import ImportOptions, import_sources
 from site_builder.render import CardRenderer
 from tests.conftest import CONTENT, TEMPLATES
@@ -280,6 +283,59 @@ def test_after_a_new_search_index_nothing_changed_means_nothing_done(tmp_path, m
     index = tmp_path / "output" / "pagefind"
     assert index.is_dir() and any(index.iterdir())
     assert build(options).unchanged
+
+
+def test_a_search_index_switched_off_or_damaged_is_not_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("SITE_BUILDER_PAGEFIND")
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    options = BuildOptions(content, TEMPLATES, tmp_path / "output", quiet=True)
+    build(options)
+    index = tmp_path / "output" / "pagefind"
+    entry = index / "pagefind-entry.json"
+    entry.unlink()
+    add_an_editors_note(content, TEMPLATES)  # something to build; no paper page changes
+    build(options)
+    assert entry.is_file()  # the damaged index was made again
+    monkeypatch.setenv("SITE_BUILDER_PAGEFIND", "off")
+    (content / "days" / "2026-06-26" / "index.md").write_text("Another note.\n", "utf-8")
+    build(options)
+    assert not index.exists()  # as a clean build without search
+    build(BuildOptions(content, TEMPLATES, tmp_path / "clean", quiet=True, clean=True))
+    assert tree_differences(tmp_path / "output", tmp_path / "clean") == []
+
+
+def test_output_paths_use_slashes_whatever_the_system_separator() -> None:
+    assert site_path("papers\\x\\index.html", "\\") == "papers/x/index.html"
+    assert site_path("papers/x/index.html", "/") == "papers/x/index.html"
+
+
+def test_another_version_of_an_output_library_empties_the_caches(monkeypatch) -> None:
+    before = builder_key()
+    version = fingerprint.metadata.version
+    monkeypatch.setattr(fingerprint.metadata, "version", lambda name: "99.0" if name == "feedgen"
+                        else version(name))
+    assert builder_key() != before
+
+
+@pytest.mark.parametrize("shown", ["{{ paper.abstract_html|striptags|truncate(40) }}",
+                                   "{% if paper.abstract_html %}{{ paper.abstract_html|safe }}"
+                                   "{% endif %}"])
+def test_a_customised_card_abstract_is_shown_as_the_template_says(site, shown) -> None:
+    """Cards are kept without their abstract only when the template prints it as it is."""
+    content, templates, work = site
+    cards = templates / "_paper.html"
+    cards.write_text(cards.read_text("utf-8").replace("{{ paper.abstract_html|safe }}", shown))
+    build(BuildOptions(content, templates, work / "output", quiet=True))
+    build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True))
+    assert tree_differences(work / "output", work / "clean") == []
+    listing = (work / "output" / "date" / "2026-04-21" / "index.html").read_text("utf-8")
+    abstracts = re.findall(r'<div class="abstract clamp">(.*?)</div>', listing, re.S)
+    assert abstracts and "\ue002" not in listing
+    if "truncate" in shown:
+        assert all(len(text) <= 43 for text in abstracts)
+    else:
+        assert any(len(text) > 200 for text in abstracts)
 
 
 def test_nothing_changed_means_nothing_written(site) -> None:
