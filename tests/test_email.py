@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import html
 import socket
@@ -357,23 +358,28 @@ def tls_server(certificate_authority, tmp_path, monkeypatch):
     return context
 
 
-def start(controller: Controller):
+@contextlib.contextmanager
+def smtp_server(**options):
+    """An aiosmtpd server on 127.0.0.1 with these Controller options: (recorder, port)."""
+    recorder, port = Recorder(), free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port,
+                            authenticator=check_login, **options)
     controller.start()
-    return controller
+    try:
+        yield recorder, port
+    finally:
+        controller.stop()
+
+
+def send_one(capsys, site, port: int, *options: str) -> tuple[int, str, str]:
+    return run(capsys, *email_args(site, "--smtp", f"127.0.0.1:{port}", *options,
+                                   "--from", "papers@example.org", "--to", "ada@example.org"))
 
 
 def test_starttls_upgrades_the_connection_before_logging_in(site, tls_server, capsys):
-    recorder = Recorder()
-    port = free_port()
-    controller = start(Controller(recorder, hostname="127.0.0.1", port=port,
-                                  tls_context=tls_server, require_starttls=True,
-                                  authenticator=check_login))  # login only over TLS
-    try:
-        code, out, err = run(capsys, *email_args(site, "--smtp", f"127.0.0.1:{port}",
-                                                 "--starttls", "--from", "papers@example.org",
-                                                 "--to", "ada@example.org"))
-    finally:
-        controller.stop()
+    # login only over TLS (aiosmtpd's default)
+    with smtp_server(tls_context=tls_server, require_starttls=True) as (recorder, port):
+        code, out, err = send_one(capsys, site, port, "--starttls")
     assert code == 0, err
     assert "sent to ada@example.org" in out
     assert [(to, authenticated) for _f, to, _d, authenticated in recorder.received] == [
@@ -381,36 +387,18 @@ def test_starttls_upgrades_the_connection_before_logging_in(site, tls_server, ca
 
 
 def test_without_starttls_a_server_that_requires_it_is_a_clear_error(site, tls_server, capsys):
-    recorder = Recorder()
-    port = free_port()
-    controller = start(Controller(recorder, hostname="127.0.0.1", port=port,
-                                  tls_context=tls_server, require_starttls=True,
-                                  authenticator=check_login))
-    try:
-        code, _o, err = run(capsys, *email_args(site, "--smtp", f"127.0.0.1:{port}",
-                                                "--from", "papers@example.org",
-                                                "--to", "ada@example.org"))
-    finally:
-        controller.stop()
+    with smtp_server(tls_context=tls_server, require_starttls=True) as (recorder, port):
+        code, _o, err = send_one(capsys, site, port)
     assert code == 1 and recorder.received == []
     assert (f"smtp://127.0.0.1:{port}: the server offers login (SMTP_USER) only over TLS: "
             "add --starttls") in err
     assert "Traceback" not in err
 
 
+# aiosmtpd only counts STARTTLS as TLS for AUTH; with ssl_context the whole connection is TLS
 def test_ssl_connects_over_tls_from_the_start(site, tls_server, capsys):
-    recorder = Recorder()
-    port = free_port()
-    # aiosmtpd only counts STARTTLS as TLS for AUTH; this whole connection is TLS
-    controller = start(Controller(recorder, hostname="127.0.0.1", port=port,
-                                  ssl_context=tls_server, authenticator=check_login,
-                                  auth_require_tls=False))
-    try:
-        code, out, err = run(capsys, *email_args(site, "--smtp", f"127.0.0.1:{port}", "--ssl",
-                                                 "--from", "papers@example.org",
-                                                 "--to", "ada@example.org"))
-    finally:
-        controller.stop()
+    with smtp_server(ssl_context=tls_server, auth_require_tls=False) as (recorder, port):
+        code, out, err = send_one(capsys, site, port, "--ssl")
     assert code == 0, err
     assert "sent to ada@example.org" in out
     assert [authenticated for _f, _t, _d, authenticated in recorder.received] == [True]
@@ -419,16 +407,8 @@ def test_ssl_connects_over_tls_from_the_start(site, tls_server, capsys):
 def test_an_untrusted_certificate_is_refused_with_a_clear_error(site, tls_server, capsys,
                                                                 monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(Path(__file__)))  # trusts no authority at all
-    recorder = Recorder()
-    port = free_port()
-    controller = start(Controller(recorder, hostname="127.0.0.1", port=port,
-                                  ssl_context=tls_server, authenticator=check_login))
-    try:
-        code, _o, err = run(capsys, *email_args(site, "--smtp", f"127.0.0.1:{port}", "--ssl",
-                                                "--from", "papers@example.org",
-                                                "--to", "ada@example.org"))
-    finally:
-        controller.stop()
+    with smtp_server(ssl_context=tls_server, auth_require_tls=False) as (recorder, port):
+        code, _o, err = send_one(capsys, site, port, "--ssl")
     assert code == 1 and recorder.received == []
     assert "cannot connect to the SMTP server: unable to get local issuer certificate" in err
     assert "SSL_CERT_FILE" in err
