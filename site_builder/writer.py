@@ -448,10 +448,23 @@ class SiteWriter:
                 self.write(prefix + rel, path.read_bytes(), str(path))
 
     def remove_stale(self, staged: set[str]) -> None:
-        """Delete staged files (and emptied folders) that this build does not make."""
+        """Delete staged files (and emptied folders) that this build does not make.
+
+        On a case-folding disk (macOS, Windows) a page renamed only in case (``GPT4o`` ->
+        ``gpt4o``) was written over the old name's file, which is then not stale.
+        """
         for file in sorted(staged - set(self.files)):
+            twin = self.claimed.get(path_key(file))
+            if twin is not None and self._same_file(file, twin[0]):
+                continue
             remove_file(self.staging, file)
             self.changes.removed.append(file)
+
+    def _same_file(self, first: str, second: str) -> bool:
+        try:
+            return os.path.samefile(self.staging / first, self.staging / second)
+        except OSError:
+            return False
 
     @property
     def files_written(self) -> int:

@@ -201,6 +201,29 @@ def test_two_outputs_claiming_one_path_name_both_sources(tmp_path):
         writer.abort()
 
 
+def test_a_page_renamed_in_case_only_is_not_removed_as_stale(tmp_path):
+    """On a case-folding disk (macOS) the old and the new spelling are one file: it is the
+    new page, not a stale one. A folder link stands in for such a disk here."""
+    writer = SiteWriter(tmp_path / "output")
+    try:
+        staging = writer.staging
+        old = staging / "papers" / "GPT4o" / "index.html"
+        old.parent.mkdir(parents=True)
+        old.write_text("the page")
+        (staging / "papers" / "gpt4o").symlink_to("GPT4o")  # both spellings, one folder
+        new = staging / "papers" / "gpt4o" / "index.html"
+        writer.claim("papers/gpt4o/index.html", "the renamed paper")
+        writer.remove_stale({"papers/GPT4o/index.html"})
+        assert new.read_text() == "the page"
+        (staging / "papers" / "Other").mkdir()
+        (staging / "papers" / "Other" / "index.html").write_text("stale")
+        writer.claim("papers/other/index.html", "another paper")
+        writer.remove_stale({"papers/Other/index.html"})  # another file on this disk: removed
+        assert not (staging / "papers" / "Other").exists()
+    finally:
+        writer.abort()
+
+
 def test_a_static_symlink_out_of_the_templates_is_refused(tmp_path):
     static = tmp_path / "static"
     static.mkdir()
