@@ -233,7 +233,8 @@ def build(options: BuildOptions) -> BuildReport:
     _config, content, site = load_site(options.content_dir, options.base_url, memo,
                                        cache_dir, state, options.jobs)
     env = make_environment(options.templates_dir)
-    shared = site_globals(site, env)
+    templates = TemplateKeys(env, state.templates)
+    shared = site_globals(site, env, templates)
     pages = site_pages(site)
     report = BuildReport(pages=len(pages))
     writer = SiteWriter(options.out_dir, spare_folder(options.out_dir))
@@ -242,7 +243,6 @@ def build(options: BuildOptions) -> BuildReport:
         staged = scan_output(writer.staging) if seeded else {}
         writer.previous = trusted_files(state, staged)
         progress.stage("checking what changed")
-        templates = TemplateKeys(env, state.templates)
         fingerprinter = Fingerprinter(templates, shared_key(site, shared))
         fingerprints = [fingerprinter.page_key(page) for page in pages]
         for page in pages:
@@ -288,9 +288,9 @@ def build(options: BuildOptions) -> BuildReport:
     state.templates = templates.used
     state.output = output
     state.papers = memo.current
-    texts = [text_key(paper) for paper in content.papers]
-    state.markup = {key: state.markup[key] for key in texts if key in state.markup}
-    state.topics = {key: state.topics[key] for key in [RULES_KEY, *texts] if key in state.topics}
+    keys = [text_key(paper) for paper in content.papers]
+    state.markup = {key: state.markup[key] for key in keys if key in state.markup}
+    state.topics = {key: state.topics[key] for key in [RULES_KEY, *keys] if key in state.topics}
     save_state(options.out_dir, state)
     if cards.fresh:
         save_cards(options.out_dir, card_salt, cards.store(site.papers))

@@ -13,6 +13,7 @@ import copy
 import os
 import pickle
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,27 +113,28 @@ def save_cards(out_dir: Path, salt: str, cards: dict[Any, Any]) -> None:
     write_pickle(cards_file(out_dir), (FORMAT, salt, cards))
 
 
-def scan_inputs(*folders: Path) -> dict[str, tuple[int, int]]:
-    """(mtime_ns, size) of every file under the given folders, by path."""
-    found: dict[str, tuple[int, int]] = {}
-    for folder in folders:
-        stack = [str(folder)]
-        while stack:
-            current = stack.pop()
+def file_stats(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """(path, stat) of every file under a folder; links are not followed into folders."""
+    stack = [str(folder)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+                continue
             try:
-                entries = list(os.scandir(current))
+                yield entry.path, entry.stat()
             except OSError:
                 continue
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                else:
-                    try:
-                        stat = entry.stat()
-                    except OSError:
-                        continue
-                    found[entry.path] = (stat.st_mtime_ns, stat.st_size)
-    return found
+
+
+def scan_inputs(*folders: Path) -> dict[str, tuple[int, int]]:
+    """(mtime_ns, size) of every file under the given folders, by path."""
+    return {path: (stat.st_mtime_ns, stat.st_size)
+            for folder in folders for path, stat in file_stats(folder)}
 
 
 class PaperMemo:
@@ -173,24 +175,8 @@ def scan_output(out_dir: Path) -> dict[str, tuple[int, ...]]:
     (the spare output a build starts from holds older files under the same names).
     """
     prefix = len(str(out_dir)) + 1
-    found: dict[str, tuple[int, ...]] = {}
-    stack = [str(out_dir)]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
-                continue
-            try:
-                stat = entry.stat()
-            except OSError:
-                continue
-            found[site_path(entry.path[prefix:])] = (stat.st_mtime_ns, stat.st_size,
-                                                      stat.st_ino)
-    return found
+    return {site_path(path[prefix:]): (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            for path, stat in file_stats(out_dir)}
 
 
 def site_path(relative: str, separator: str = os.sep) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import html
 import json
 import xml.etree.ElementTree as ET
@@ -27,6 +26,7 @@ from feedgen.util import xml_elem
 from site_builder import __version__, urls
 from site_builder.content import Paper
 from site_builder.dates import count, long_date, plain_date
+from site_builder.fingerprint import digest
 from site_builder.markup import plain_text, truncate
 from site_builder.model import Day, Site, Week
 from site_builder.outputs import FileOutput
@@ -354,8 +354,7 @@ def planned_feeds(site: Site, env: jinja2.Environment | None = None) -> list[Pla
     settings = repr(site.config)
     planned = []
     for spec in specs:
-        made_from = hashlib.blake2b(f"{settings}\0{spec!r}".encode("utf-8", "surrogatepass"),
-                                    digest_size=16).hexdigest()
+        made_from = digest(settings, repr(spec))
         planned += [PlannedFeed(path, f"{kind}:{path}:{made_from}", f"feed {spec.title}",
                                 functools.partial(WRITERS[kind], spec, site, path))
                     for kind, path in spec.files]

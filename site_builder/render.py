@@ -44,12 +44,11 @@ ABSTRACT = f"\ue002abstract-{secrets.token_hex(8)}\ue003"  # where the abstract 
 PLAIN_ABSTRACT_RE = re.compile(r"\{\{\s*paper\.abstract_html\s*\|\s*safe\s*\}\}")
 
 
-def abstract_shown_as_is(env: jinja2.Environment) -> bool:
+def abstract_shown_as_is(templates: TemplateKeys) -> bool:
     """Whether the card templates only ever print ``{{ paper.abstract_html|safe }}`` (so a
     marker in its place is the same as the abstract); a customised card that tests, cuts or
     filters the abstract keeps whole cards instead."""
-    keys = TemplateKeys(env)
-    sources = [keys.source(name) for name in keys.names(CARD_TEMPLATE)]
+    sources = [templates.source(name) for name in templates.names(CARD_TEMPLATE)]
     return all(source.count("abstract_html") == len(PLAIN_ABSTRACT_RE.findall(source))
                for source in sources)
 
@@ -78,11 +77,12 @@ class CardRenderer:
     in ``fresh`` for the next build.
     """
 
-    def __init__(self, env: jinja2.Environment, shared: dict[str, Any]):
+    def __init__(self, env: jinja2.Environment, shared: dict[str, Any],
+                 templates: TemplateKeys | None = None):
         config = shared["config"]
         links = urls.FragmentLinks(config.base_url, config.base_path)
         self._module = env.get_template(CARD_TEMPLATE).make_module({**shared, "links": links})
-        self._split = abstract_shown_as_is(env)
+        self._split = abstract_shown_as_is(templates or TemplateKeys(env))
         self._cards: dict[CardKey, Card] = {}
         self._stored: dict[CardKey, StoredCard] = {}
         self._salt = ""
@@ -123,10 +123,11 @@ class CardRenderer:
         return {key: card for key, card in merged.items() if key[0] in papers}
 
 
-def site_globals(site: Site, env: jinja2.Environment) -> dict[str, Any]:
+def site_globals(site: Site, env: jinja2.Environment,
+                 templates: TemplateKeys | None = None) -> dict[str, Any]:
     """What every page may show besides its own context (kept small: it is in every page)."""
     shared: dict[str, Any] = {"config": site.config, "topic_titles": site.topic_titles()}
-    shared["paper_card"] = CardRenderer(env, shared)
+    shared["paper_card"] = CardRenderer(env, shared, templates)
     return shared
 
 
