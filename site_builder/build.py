@@ -47,7 +47,14 @@ from site_builder.parallel import (
     render_pages,
 )
 from site_builder.publishing import publishing_files
-from site_builder.render import CARD_TEMPLATE, CardRenderer, make_environment, site_globals
+from site_builder.render import (
+    CARD_TEMPLATE,
+    CardRenderer,
+    make_environment,
+    site_globals,
+    site_templates,
+    template_folders,
+)
 from site_builder.search import index_site, pagefind_executable
 from site_builder.writer import SiteWriter, lock_parent, remove_leftovers, unlock
 
@@ -55,7 +62,7 @@ from site_builder.writer import SiteWriter, lock_parent, remove_leftovers, unloc
 @dataclass(frozen=True)
 class BuildOptions:
     content_dir: Path = Path("content")
-    templates_dir: Path = Path("templates")
+    templates_dir: Path | None = None  # the site's own templates; None: beside the content
     out_dir: Path = Path("output")
     base_url: str | None = None
     jobs: int = 0
@@ -141,16 +148,11 @@ def parse_ahead(options: BuildOptions, inputs: dict[str, tuple[int, int]], memo:
         state.topics[text_key(parsed.paper)] = parsed.topics
 
 
-def check_templates(templates_dir: Path) -> None:
-    if not (templates_dir / "base.html").is_file():
-        raise ContentError([problem(templates_dir, "templates folder not found or has no "
-                                    "base.html (use --templates to point at it)")])
-
-
-def options_key(options: BuildOptions, config: SiteConfig) -> str:
+def options_key(options: BuildOptions, config: SiteConfig, templates: Path | None) -> str:
     """What, besides the inputs, makes every output different: the cache is per this key."""
     return digest(config.base_url, str(options.content_dir.resolve()),
-                  str(options.templates_dir.resolve()), repr(options.strict))
+                  *(str(folder.resolve()) for folder in template_folders(templates)),
+                  repr(options.strict))
 
 
 def output_matches(out_dir: Path, state: BuildState) -> bool:
@@ -209,13 +211,13 @@ def build(options: BuildOptions) -> BuildReport:
     """Build the site into ``options.out_dir``; nothing is written if anything fails."""
     started = time.perf_counter()
     progress = Progress(options.quiet)
-    check_templates(options.templates_dir)
+    own_templates = site_templates(options.templates_dir, options.content_dir)
     progress.stage("reading content")
     config = load_config(options.content_dir).with_base_url(options.base_url)
-    builder, option_key = builder_key(), options_key(options, config)
+    builder, option_key = builder_key(), options_key(options, config, own_templates)
     state = (BuildState(builder, option_key) if options.clean
              else load_state(options.out_dir, builder, option_key))
-    inputs = scan_inputs(options.content_dir, options.templates_dir)
+    inputs = scan_inputs(options.content_dir, *template_folders(own_templates))
     if (not options.clean and state.inputs == inputs
             and output_matches(options.out_dir, state)):
         remove_leftovers_locked(options.out_dir)
@@ -232,7 +234,7 @@ def build(options: BuildOptions) -> BuildReport:
         shutil.rmtree(cache_dir, ignore_errors=True)
     _config, content, site = load_site(options.content_dir, options.base_url, memo,
                                        cache_dir, state, options.jobs)
-    env = make_environment(options.templates_dir)
+    env = make_environment(own_templates)
     templates = TemplateKeys(env, state.templates)
     shared = site_globals(site, env, templates)
     pages = site_pages(site)
@@ -271,7 +273,8 @@ def build(options: BuildOptions) -> BuildReport:
         feeds = write_feeds(writer, planned_feeds(site, env), state.feeds)
         for output in publishing_files(site, pages):
             writer.write(output.path, output.data, output.source)
-        writer.copy_tree(options.templates_dir / "static", urls.STATIC)
+        writer.copy_tree([folder / "static" for folder in reversed(template_folders(own_templates))],
+                         urls.STATIC)
         writer.remove_stale({f for f in staged if not f.startswith(urls.PAGEFIND)})
         progress.stage("indexing search")
         update_search(writer, state, staged)
@@ -335,7 +338,7 @@ def finish(report: BuildReport, progress: Progress, options: BuildOptions) -> No
         print(report.summary(), file=sys.stderr)
 
 
-def check(content_dir: Path, templates_dir: Path = Path("templates"), strict: bool = False) -> Site:
+def check(content_dir: Path, templates_dir: Path | None = None, strict: bool = False) -> Site:
     """Validate content (raises ContentError listing every problem).
 
     With ``strict``, also build the site into a temporary folder and check its links there,

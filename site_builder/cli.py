@@ -13,6 +13,8 @@ from site_builder import __version__
 from site_builder.errors import ContentError
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+TEMPLATES_HELP = ("your own templates, overriding the built-in theme file by file (default: "
+                  "templates/ beside the content folder, if there is one)")
 
 
 def parse_date(value: str) -> dt.date:
@@ -35,8 +37,7 @@ def positive_int(value: str) -> int:
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--content", type=Path, default=Path("content"),
                         help="content folder (default: content)")
-    parser.add_argument("--templates", type=Path, default=Path("templates"),
-                        help="templates folder (default: templates)")
+    parser.add_argument("--templates", type=Path, default=None, help=TEMPLATES_HELP)
     parser.add_argument("--out", type=Path, default=Path("output"),
                         help="output folder (default: output)")
     parser.add_argument("--base-url", help="override base_url from site.yaml")
@@ -68,7 +69,7 @@ def make_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", parents=[debug], help="validate the content only; exit 1 on any error")
     check.add_argument("--content", type=Path, default=Path("content"))
-    check.add_argument("--templates", type=Path, default=Path("templates"))
+    check.add_argument("--templates", type=Path, default=None, help=TEMPLATES_HELP)
     check.add_argument("--strict", action="store_true",
                        help="also build into a temporary folder and fail on broken links")
 
@@ -108,7 +109,7 @@ def make_parser() -> argparse.ArgumentParser:
                        help="only the day's papers matching this saved search of site.yaml")
     email.add_argument("--content", type=Path, default=Path("content"),
                        help="content folder, for site.yaml's email settings and saved searches")
-    email.add_argument("--templates", type=Path, default=Path("templates"))
+    email.add_argument("--templates", type=Path, default=None, help=TEMPLATES_HELP)
     dest = email.add_mutually_exclusive_group(required=True)
     dest.add_argument("--out", type=Path, metavar="FILE.eml", help="write the message to a file")
     dest.add_argument("--smtp", metavar="HOST:PORT", help="send through this SMTP server")

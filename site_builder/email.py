@@ -38,7 +38,7 @@ from site_builder.dates import count, long_date, short_date
 from site_builder.errors import ContentError, Problem, problem
 from site_builder.markup import sanitise, truncate
 from site_builder.model import saved_search_matches
-from site_builder.render import make_environment
+from site_builder.render import make_environment, site_templates
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HTML_TEMPLATE = "email/digest.html"
@@ -542,14 +542,9 @@ def load_settings(content_dir: Path) -> SiteConfig:
     return load_config(content_dir) if content_dir.is_dir() else SiteConfig()
 
 
-def email_environment(templates_dir: Path) -> jinja2.Environment:
-    missing = [name for name in (HTML_TEMPLATE, TEXT_TEMPLATE)
-               if not (templates_dir / name).is_file()]
-    if missing:
-        raise ContentError([problem(templates_dir, f"email template {name} not found (use "
-                                                   "--templates to point at the templates "
-                                                   "folder)") for name in missing])
-    return make_environment(templates_dir)
+def email_environment(templates_dir: Path | None, content_dir: Path) -> jinja2.Environment:
+    """The email templates: the site's own where it has them, else the built-in theme's."""
+    return make_environment(site_templates(templates_dir, content_dir))
 
 
 def send_digest_command(args: argparse.Namespace) -> int:
@@ -564,7 +559,7 @@ def send_digest_command(args: argparse.Namespace) -> int:
     search = find_saved_search(config, args.content, args.saved_search) \
         if args.saved_search else None
     recipients = read_recipients(args)
-    env = email_environment(args.templates)
+    env = email_environment(args.templates, args.content)
     try:
         day = read_day(read_feed(args.feed), args.feed, None if args.latest else args.date)
     except MissingDayError as exc:

@@ -32,7 +32,6 @@ from site_builder.model import Day, Site, Week
 from site_builder.outputs import FileOutput
 from site_builder.render import make_environment
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 EPOCH = dt.date(1970, 1, 1)  # the date of a feed with no items (still deterministic)
 SUMMARY_LENGTH = 500
 GENERATOR = "site-builder"
@@ -349,7 +348,7 @@ class PlannedFeed:
 def planned_feeds(site: Site, env: jinja2.Environment | None = None) -> list[PlannedFeed]:
     """Every feed file of the site, and feeds.opml listing them."""
     if env is None:
-        env = make_environment(DEFAULT_TEMPLATES)
+        env = make_environment()
     specs = feed_specs(site, env)
     settings = repr(site.config)
     planned = []

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from site_builder import __version__, urls
 from site_builder.content import Paper
 from site_builder.dates import count, long_date, month_name, plain_date, short_date
+from site_builder.errors import ContentError, problem
 from site_builder.fingerprint import TemplateKeys, paper_key
 from site_builder.model import Site
 from site_builder.pages import Page
@@ -20,9 +21,30 @@ from site_builder.pages import Page
 CARD_TEMPLATE = "_paper.html"  # its ``card`` macro is every listing's paper card
 
 
-def make_environment(templates_dir: Path) -> jinja2.Environment:
+THEME_DIR = Path(__file__).resolve().parent / "theme"  # the built-in templates and static/
+
+
+def template_folders(templates_dir: Path | None) -> list[Path]:
+    """Where templates are looked up, first match wins: a site's own folder, then the theme."""
+    return [templates_dir, THEME_DIR] if templates_dir is not None else [THEME_DIR]
+
+
+def site_templates(templates_dir: Path | None, content_dir: Path) -> Path | None:
+    """The site's own templates folder, which overrides the built-in theme file by file:
+    ``--templates`` when given, else ``templates/`` beside the content folder if there is one."""
+    if templates_dir is not None:
+        if not templates_dir.is_dir():
+            raise ContentError([problem(templates_dir, "templates folder not found (leave out "
+                                        "--templates to use the built-in theme)")])
+        return templates_dir
+    beside = content_dir.absolute().parent / "templates"
+    return beside if beside.is_dir() else None
+
+
+def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """Templates from ``templates_dir`` where it has them, otherwise from the built-in theme."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        loader=jinja2.FileSystemLoader([str(p) for p in template_folders(templates_dir)]),
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -25,6 +25,7 @@ from site_builder import urls
 from site_builder.build import BuildOptions, build
 from site_builder.config import load_config
 from site_builder.errors import ContentError
+from site_builder.render import site_templates
 
 RELOAD_PATH = "/__site-builder/build"  # outside any base path, so it never shadows a page
 
@@ -104,7 +105,8 @@ class DevServer:
         self.thread.start()
 
     def watched(self) -> list[Path]:
-        return [p for p in (self.options.content_dir, self.options.templates_dir) if p.exists()]
+        own = site_templates(self.options.templates_dir, self.options.content_dir)
+        return [p for p in (self.options.content_dir, own) if p is not None and p.exists()]
 
     def watch(self) -> None:
         """Rebuild whenever content or templates change, until ``stop()``."""

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -434,18 +434,22 @@ class SiteWriter:
             replace_file(path, data)
         self.record(site_path, digest, len(data), not unchanged)
 
-    def copy_tree(self, folder: Path, prefix: str) -> None:
-        """Copy static assets (templates/static) under a site path prefix."""
-        if not folder.is_dir():
-            return
-        root = folder.resolve()
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):
-                if not path.resolve().is_relative_to(root):
-                    raise UnsafePathError(f"{path} is a symbolic link out of {folder}; "
-                                          "copy the file in instead")
-                rel = path.relative_to(folder).as_posix()
-                self.write(prefix + rel, path.read_bytes(), str(path))
+    def copy_tree(self, folders: Sequence[Path], prefix: str) -> None:
+        """Copy static assets under a site path prefix; a file in a later folder replaces the
+        one of the same name in an earlier folder (a site's own ``static/`` over the theme's)."""
+        chosen: dict[str, Path] = {}
+        for folder in folders:
+            if not folder.is_dir():
+                continue
+            root = folder.resolve()
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.name.startswith("."):
+                    if not path.resolve().is_relative_to(root):
+                        raise UnsafePathError(f"{path} is a symbolic link out of {folder}; "
+                                              "copy the file in instead")
+                    chosen[path.relative_to(folder).as_posix()] = path
+        for rel, path in sorted(chosen.items()):
+            self.write(prefix + rel, path.read_bytes(), str(path))
 
     def remove_stale(self, staged: set[str]) -> None:
         """Delete staged files (and emptied folders) that this build does not make.

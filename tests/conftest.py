@@ -10,7 +10,7 @@ import pytest
 from site_builder.build import BuildOptions, build
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATES = REPO / "templates"
+TEMPLATES = REPO / "site_builder" / "theme"
 CONTENT = REPO / "content"
 SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"
 

@@ -20,7 +20,7 @@ from site_builder.model import Site
 from .htmlcheck import broken_links, page_site_path, resolve_link, scan_html
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATES = REPO / "templates"
+TEMPLATES = REPO / "site_builder" / "theme"
 BASE = "https://example.org/digest/"
 
 SITE_YAML = {

@@ -16,7 +16,7 @@ import pytest
 from site_builder.build import BuildOptions, build
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = ROOT / "templates"
+TEMPLATES = ROOT / "site_builder" / "theme"
 EMBEDDED = ROOT / "content"
 BASE = "https://example.org/digest/"
 NS = {"atom": "http://www.w3.org/2005/Atom",

@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 from site_builder.build import BuildOptions, build
 
 REPO = Path(__file__).resolve().parents[2]
-TEMPLATES = REPO / "templates"
+TEMPLATES = REPO / "site_builder" / "theme"
 CONTENT = REPO / "content"
 
 
