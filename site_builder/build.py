@@ -34,7 +34,7 @@ from site_builder.cache import (
 )
 from site_builder.config import SiteConfig, load_config
 from site_builder.content import Content, load_content, load_topics, parse_day
-from site_builder.errors import ContentError, Problems, problem
+from site_builder.errors import Problems
 from site_builder.feeds import PlannedFeed, planned_feeds
 from site_builder.fingerprint import Fingerprinter, TemplateKeys, builder_key, digest
 from site_builder.linkcheck import require_links
@@ -273,8 +273,8 @@ def build(options: BuildOptions) -> BuildReport:
         feeds = write_feeds(writer, planned_feeds(site, env), state.feeds)
         for output in publishing_files(site, pages):
             writer.write(output.path, output.data, output.source)
-        writer.copy_tree([folder / "static" for folder in reversed(template_folders(own_templates))],
-                         urls.STATIC)
+        static = [folder / "static" for folder in reversed(template_folders(own_templates))]
+        writer.copy_tree(static, urls.STATIC)
         writer.remove_stale({f for f in staged if not f.startswith(urls.PAGEFIND)})
         progress.stage("indexing search")
         update_search(writer, state, staged)

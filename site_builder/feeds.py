@@ -16,7 +16,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import format_datetime
-from pathlib import Path
 
 import jinja2
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
