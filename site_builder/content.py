@@ -58,7 +58,7 @@ class Paper:
     author_count: int = 0
     organization: Organization | None = None
     published: dt.date | None = None
-    upvotes: int = 0
+    upvotes: int | None = None  # None: the source did not say (shown as nothing, not 0)
     topics: tuple[str, ...] = ()
     arxiv: str = ""
     pdf: str = ""
@@ -84,7 +84,7 @@ class Paper:
     @property
     def sort_key(self) -> tuple[int, str, str]:
         """Listing order: upvotes first, then title, then id for a stable tie-break."""
-        return (-self.upvotes, self.title.casefold(), self.id)
+        return (-(self.upvotes or 0), self.title.casefold(), self.id)
 
 
 @dataclass
@@ -326,7 +326,7 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date, problems: Proble
         author_count=len(authors) if authors else (author_count or 0),
         organization=reader.organization(),
         published=reader.date("published"),
-        upvotes=reader.integer("upvotes") or 0,
+        upvotes=reader.integer("upvotes"),
         topics=reader.text_list("topics"),
         github_stars=reader.integer("github_stars"),
         ai_summary=reader.text("ai_summary"),

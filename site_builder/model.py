@@ -255,7 +255,7 @@ def build_orgs(content: Content) -> list[OrgListing]:
 
 def saved_search_matches(search: SavedSearch, paper: Paper) -> bool:
     """Every given criterion must hold; within a list, any entry may match."""
-    if search.min_upvotes and paper.upvotes < search.min_upvotes:
+    if search.min_upvotes and (paper.upvotes or 0) < search.min_upvotes:
         return False
     if search.topics and not set(search.topics) & set(paper.topic_slugs):
         return False
