@@ -80,6 +80,11 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default: 127.0.0.1)")
 
+    init = commands.add_parser(
+        "init", parents=[debug], help="create a new site (content, workflow, .gitignore)")
+    init.add_argument("folder", nargs="?", type=Path, default=Path("."),
+                      help="where to create it (default: this folder); made if missing")
+
     imp = commands.add_parser(
         "import", parents=[debug], help="import papers from pages, APIs and feeds")
     imp.add_argument("sources", nargs="+", metavar="SOURCE",
@@ -140,6 +145,14 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_init(args: argparse.Namespace) -> int:
+    from site_builder.newsite import create_site, next_steps
+
+    create_site(args.folder)
+    print(next_steps(args.folder))
+    return EXIT_OK
+
+
 def run_import(args: argparse.Namespace) -> int:
     from site_builder.importers import ImportOptions, import_sources
 
@@ -163,8 +176,8 @@ def run_email(args: argparse.Namespace) -> int:
     return send_digest_command(args)
 
 
-COMMANDS = {"build": run_build, "check": run_check, "serve": run_serve, "import": run_import,
-            "email": run_email}
+COMMANDS = {"build": run_build, "check": run_check, "serve": run_serve, "init": run_init,
+            "import": run_import, "email": run_email}
 
 
 def main(argv: list[str] | None = None) -> int:

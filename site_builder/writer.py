@@ -193,17 +193,6 @@ def remove_leftovers(out_dir: Path) -> None:
                 remove_tree(entry)
 
 
-def clean_leftovers(out_dir: Path) -> None:
-    """Remove what dead builds left beside the output (for a build that writes nothing)."""
-    if not out_dir.parent.is_dir():
-        return
-    fd = lock_parent(out_dir)
-    try:
-        remove_leftovers(out_dir)
-    finally:
-        unlock(fd)
-
-
 def trash_folder(out_dir: Path) -> Path:
     return out_dir.parent / TRASH_FOLDER
 

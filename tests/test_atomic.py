@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from site_builder.cli import main
-from site_builder.writer import SiteWriter, clean_leftovers
+from site_builder.writer import SiteWriter
 from tests.conftest import CONTENT, REPO, TEMPLATES
 
 PAPERS = 600
@@ -221,13 +221,6 @@ def test_stale_staging_folders_are_removed_by_an_unchanged_build(tmp_path):
     assert leftovers(out) == []
 
 
-def test_clean_leftovers(tmp_path):
-    unrelated = make_stale_staging(tmp_path)
-    clean_leftovers(tmp_path / "output")
-    assert leftovers(tmp_path / "output") == []
-    assert unrelated.exists()
-
-
 def test_an_output_lost_mid_swap_is_restored(tmp_path):
     """The fallback swap (two renames) can be killed between them: the next build restores."""
     content = generate_content(tmp_path / "content", 5)
@@ -355,7 +348,7 @@ def test_a_rebuild_into_the_same_folder_is_identical(reference, tmp_path):
 
 @pytest.mark.xfail(reason="Pagefind writes its filter and metadata indexes in hash-map order, "
                    "so they differ between runs (upstream Pagefind/pagefind#638: fragments are "
-                   "stable since 1.3.0, filter/meta files are not)", strict=False)
+                   "stable since 1.3.0, filter/meta files are not)", strict=True)
 def test_search_index_is_stable(tmp_path):
     first, second = tmp_path / "a" / "output", tmp_path / "b" / "output"
     run_build(CONTENT, first)

@@ -232,7 +232,7 @@ def test_a_static_symlink_out_of_the_templates_is_refused(tmp_path):
     writer = SiteWriter(tmp_path / "output")
     try:
         with pytest.raises(UnsafePathError):
-            writer.copy_tree(static, "static/")
+            writer.copy_tree([static], "static/")
     finally:
         writer.abort()
 
@@ -335,8 +335,6 @@ def test_unicode_survives_into_pages(unicode_site):
 
 def test_unicode_survives_into_feeds(unicode_site):
     _content, out = unicode_site
-    if not (out / "feed.xml").is_file():
-        pytest.skip("feeds are not built yet")
     import xml.etree.ElementTree as ET
 
     titles = {item.findtext("title") for item in ET.parse(out / "feed.xml").iter("item")}

@@ -16,8 +16,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from site_builder.cli import main, make_parser
-from site_builder.email import DigestParser, send_digest_command
+from site_builder.cli import main
+from site_builder.email import DigestParser
 from tests.test_feeds import BASE, DAY_ORDER, HOSTILE_TITLE, TEMPLATES, build_into, write_content
 
 TITLES = {  # plain titles of the papers of 2026-04-21, as in the content
@@ -176,11 +176,16 @@ def test_a_day_without_digest_item_is_a_clear_error(site, tmp_path, capsys):
 def test_skip_missing_day_exits_0_without_sending(site, tmp_path, capsys):
     """For a daily schedule: a day without listing (a weekend) is not an error then."""
     out = tmp_path / "x.eml"
-    args = make_parser().parse_args(["email", *email_args(site, "--date", "2026-04-25",
-                                                          "--out", str(out))])
-    args.skip_missing = True  # the --skip-missing option (cli.py) sets this
-    assert send_digest_command(args) == 0
-    assert "no digest item for 2026-04-25" in capsys.readouterr().err and not out.exists()
+    code, _o, err = run(capsys, *email_args(site, "--date", "2026-04-25", "--out", str(out)),
+                        "--skip-missing")
+    assert code == 0, err
+    assert "no digest item for 2026-04-25" in err and not out.exists()
+
+
+def test_without_skip_missing_a_missing_day_is_an_error(site, tmp_path, capsys):
+    out = tmp_path / "x.eml"
+    code, _o, err = run(capsys, *email_args(site, "--date", "2026-04-25", "--out", str(out)))
+    assert code == 1 and "no digest item for 2026-04-25" in err and not out.exists()
 
 
 @pytest.mark.parametrize("feed, message", [

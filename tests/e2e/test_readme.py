@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.conftest import CONTENT, REPO, TEMPLATES
+from tests.conftest import CONTENT, REPO
 from tests.htmlcheck import scan_html
 
 
@@ -39,10 +39,10 @@ def test_readme_opens_with_exactly_two_one_line_commands() -> None:
 
 @pytest.fixture(scope="module")
 def readme_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh folder with the repository's content and templates, built by the README."""
+    """A fresh folder with the repository's content (and no templates: the built-in theme), built
+    by the README."""
     work = tmp_path_factory.mktemp("readme")
     shutil.copytree(CONTENT, work / "content")
-    shutil.copytree(TEMPLATES, work / "templates")
     build_step = readme_commands()[0].split("&&")[-1].strip()
     argv = shlex.split(build_step)
     if argv[0] == "python":
