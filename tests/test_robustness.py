@@ -164,7 +164,8 @@ BAD_CONTENT = [
                               for i in range(1, 9)) + "---\n"},
      f"{DAY}/bad.md", 3, "anchors and aliases"),
     ("deep-nesting", {f"{DAY}/bad.md": "---\ntitle: A\nx: " + "[" * 30_000 + "\n---\n"},
-     f"{DAY}/bad.md", 3, "nested more than"),
+     # PyYAML 6.0.4 stops this itself, in its own words: any wording that says so will do
+     f"{DAY}/bad.md", 3, re.compile(r"nest|deep|depth", re.I)),
     ("bad-link", {f"{DAY}/bad.md": "---\ntitle: A\ncode: JaVaScRiPt:alert(1)\n---\n"},
      f"{DAY}/bad.md", 3, "'code' must be an http:// or https:// URL"),
     ("data-link", {f"{DAY}/bad.md": "---\ntitle: A\npdf: data:text/html,<script>x</script>\n---\n"},
@@ -231,7 +232,8 @@ def test_bad_content_is_reported_and_the_output_is_untouched(
     expected = f"{where}:{line}: " if line else f"{where}:"
     matching = [p for p in problems if expected in p]
     assert matching, f"no problem names {expected!r}:\n{captured.err}"
-    assert any(text in p for p in matching), f"{text!r} not in:\n{captured.err}"
+    found = [p for p in matching if (text.search(p) if isinstance(text, re.Pattern) else text in p)]
+    assert found, f"{text!r} not in:\n{captured.err}"
     assert tree_digest(out) == before
     assert leftovers(out) == []
     assert not sentinel.exists()
