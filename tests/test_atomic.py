@@ -349,7 +349,7 @@ def test_a_rebuild_into_the_same_folder_is_identical(reference, tmp_path):
 @pytest.mark.xfail(reason="Pagefind writes its filter and metadata indexes in hash-map order, "
                    "so they differ between runs (upstream Pagefind/pagefind#638: fragments are "
                    "stable since 1.3.0, filter/meta files are not)", strict=True)
-def test_search_index_is_stable(tmp_path):
+def test_search_index_is_stable(tmp_path, search_on):
     first, second = tmp_path / "a" / "output", tmp_path / "b" / "output"
     run_build(CONTENT, first)
     run_build(CONTENT, second)

@@ -270,10 +270,9 @@ def test_only_the_feeds_whose_items_changed_are_made_again(site, monkeypatch) ->
     assert tree_differences(work / "output", work / "clean") == []
 
 
-def test_after_a_new_search_index_nothing_changed_means_nothing_done(tmp_path, monkeypatch):
+def test_after_a_new_search_index_nothing_changed_means_nothing_done(tmp_path, search_on):
     """Pagefind makes its folder afresh when a paper page changes; the build still knows
     every file of the output it made, so the next build has nothing to do."""
-    monkeypatch.delenv("SITE_BUILDER_PAGEFIND")
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)
     options = BuildOptions(content, TEMPLATES, tmp_path / "output", quiet=True)
@@ -285,8 +284,7 @@ def test_after_a_new_search_index_nothing_changed_means_nothing_done(tmp_path, m
     assert build(options).unchanged
 
 
-def test_a_search_index_switched_off_or_damaged_is_not_kept(tmp_path, monkeypatch):
-    monkeypatch.delenv("SITE_BUILDER_PAGEFIND")
+def test_a_search_index_switched_off_or_damaged_is_not_kept(tmp_path, monkeypatch, search_on):
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)
     options = BuildOptions(content, TEMPLATES, tmp_path / "output", quiet=True)

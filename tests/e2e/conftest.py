@@ -100,7 +100,7 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
     paper = content / "days" / "2026-04-21" / f"{AUTHORED_PAPER}.md"
     text = paper.read_text("utf-8").replace("author_count: 6\n", "")
     paper.write_text(text.replace("---\n", f"---\nauthors: [{', '.join(AUTHORS)}]\n", 1), "utf-8")
-    out = build_into(content, root / SUB_PATH.strip("/"), base_url=url)
+    out = build_into(content, root / SUB_PATH.strip("/"), base_url=url, search=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield ServedSite(url, out)
