@@ -105,6 +105,7 @@ def big_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, floa
     return root, out, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_killed_or_interrupted_builds_leave_the_previous_output(big_site):
     root, out, seconds = big_site
     before = file_hashes(out)

@@ -186,6 +186,7 @@ def test_a_newly_included_template_is_followed_in_later_builds(site) -> None:
     assert '<p class="extra">second</p>' in page
 
 
+@pytest.mark.slow
 def test_a_chain_of_builds_starts_from_the_spare_and_equals_clean_builds(site, monkeypatch):
     """Each build starts from the output before the last one (the spare) plus the last
     build's changes; whatever happened in between, it still equals a clean build."""
@@ -231,6 +232,7 @@ def test_a_chain_of_builds_starts_from_the_spare_and_equals_clean_builds(site, m
             assert whole_site_linked == [], step.__name__
 
 
+@pytest.mark.slow
 def test_starting_from_the_spare_renders_what_linking_the_output_renders(tmp_path):
     """The spare plus the last build's changes is exactly the last output: the next build
     trusts as many files as when it links the whole output."""
@@ -391,6 +393,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return content
 
 
+@pytest.mark.slow
 def test_one_and_two_workers_build_identical_sites(synthetic: Path, tmp_path: Path) -> None:
     one = build(BuildOptions(synthetic, TEMPLATES, tmp_path / "one", quiet=True, jobs=1,
                              clean=True))

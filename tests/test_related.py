@@ -398,6 +398,7 @@ def scenarios(papers: list[Paper]) -> dict[str, tuple[list[Paper], list[Paper], 
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("corpus", ["synthetic", "bench", "near-ties"])
 def test_incremental_updates_equal_clean_computations(monkeypatch, tmp_path, corpus):
     monkeypatch.setattr(related, "REFERENCE_MIN", 100)
@@ -730,6 +731,7 @@ def product_peak(count: int) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_memory_grows_far_slower_than_a_dense_n_by_n_matrix(monkeypatch):
     monkeypatch.setattr(related, "CHUNK_CELLS", 1_000_000)
     small, large = product_peak(1500), product_peak(4500)
@@ -737,6 +739,7 @@ def test_memory_grows_far_slower_than_a_dense_n_by_n_matrix(monkeypatch):
     assert large < 3.3 * small, (small, large)  # three times the papers: linear 3x, N x N 9x
 
 
+@pytest.mark.slow
 def test_whole_computation_memory_is_bounded(monkeypatch):
     papers = synthetic_papers(3000, seed=11)
     monkeypatch.setattr(related, "CHUNK_CELLS", 1_000_000)

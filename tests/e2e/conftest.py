@@ -36,10 +36,6 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--font-render-hinting=none"]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "browser: drives Chromium through Playwright")
-
-
 def browser_missing() -> str:
     """Why the browser tests cannot run here, or "" when they can."""
     try:

@@ -114,3 +114,26 @@ def test_home_page_shows_the_latest_day(served: str) -> None:
     html = body.decode("utf-8")
     assert "Monday 29 June 2026" in html
     assert urlsplit(served).netloc  # served from 127.0.0.1
+
+
+def test_ci_runs_the_readmes_test_command_verbatim() -> None:
+    ci = (REPO / ".ci" / "run").read_text("utf-8")
+    assert readme_commands()[1] in ci.splitlines()
+
+
+def test_the_test_command_installs_pinned_versions_of_everything_declared() -> None:
+    """Every runtime dependency and test tool is pinned, so no release changes a fresh run."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["project"]
+    declared = project["dependencies"] + project["optional-dependencies"]["test"]
+    names = {re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0] for requirement in declared}
+    pinned = {}
+    for line in (REPO / "constraints.txt").read_text("utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _sep, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not pinned with =="
+            pinned[re.sub(r"[-_.]+", "-", name).lower()] = version
+    missing = {name for name in names if re.sub(r"[-_.]+", "-", name).lower() not in pinned}
+    assert not missing, f"constraints.txt pins no version of {sorted(missing)}"
+    assert "-c constraints.txt" in readme_commands()[1]
