@@ -634,7 +634,7 @@ def test_cached_answer_is_used_when_nothing_changed(archive, tmp_path, monkeypat
     clean = flat(related_papers(archive, cache_dir=tmp_path))
     for name in ("nearest", "update", "count_terms", "describe_pairs"):
         monkeypatch.setattr(related, name, lambda *a, **k: pytest.fail("recomputed"))
-    upvoted = [dataclasses.replace(p, upvotes=p.upvotes + 1) for p in archive]  # text same
+    upvoted = [dataclasses.replace(p, upvotes=(p.upvotes or 0) + 1) for p in archive]  # text same
     again = related_papers(upvoted, cache_dir=tmp_path)
     assert flat(again) == clean
     assert all(item.paper in upvoted for items in again.values() for item in items)
