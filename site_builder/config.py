@@ -298,6 +298,12 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None, prob
     if not isinstance(title, str) or not title.strip():
         problems.add(path, f"{where}.title: required text", line)
         ok = False
+    for key in ("title", "any", "organizations"):  # they reach pages, feeds and emails
+        value = item.get(key)
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and control_character(text) for text in texts):
+            problems.add(path, f"{where}.{key}: contains a control character; remove it", line)
+            ok = False
     lists = {}
     for key in ("any", "topics", "organizations"):
         value = item.get(key, [])

@@ -161,26 +161,61 @@ def load_content(content_dir: Path, memo: Any = None) -> Content:
     return content
 
 
-def check_layout(content_dir: Path, problems: Problems) -> None:
-    """Files that are not part of the content layout are errors (they would be ignored)."""
-    for entry in sorted(content_dir.iterdir()):
+def list_folder(folder: Path, problems: Problems) -> list[os.DirEntry]:
+    """The entries of a folder, sorted, without hidden ones; an unreadable folder and a name
+    that is not valid UTF-8 (it could name no page or feed) are problems, not crashes."""
+    try:
+        with os.scandir(folder) as scan:
+            found = sorted(scan, key=lambda entry: entry.name)
+    except OSError as exc:
+        problems.add(folder, f"cannot read this folder: {exc.strerror or exc}; check its "
+                     "permissions")
+        return []
+    entries = []
+    for entry in found:
         if entry.name.startswith("."):
             continue
-        if entry.name == "site.yaml" and entry.is_file():
+        try:
+            entry.name.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.add(entry.path, "the file name is not valid UTF-8; rename it")
             continue
-        if entry.name in ("topics", "days") and entry.is_dir():
+        entries.append(entry)
+    return entries
+
+
+def is_file(entry: os.DirEntry | Path) -> bool:
+    """``is_file`` that says False for a symbolic link loop or a vanished file, not raising."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def is_dir(entry: os.DirEntry | Path) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def check_layout(content_dir: Path, problems: Problems) -> None:
+    """Files that are not part of the content layout are errors (they would be ignored)."""
+    for entry in list_folder(content_dir, problems):
+        if entry.name == "site.yaml" and is_file(entry):
             continue
-        problems.add(entry, "not part of the content layout (expected site.yaml, topics/, days/)")
+        if entry.name in ("topics", "days") and is_dir(entry):
+            continue
+        problems.add(entry.path, "not part of the content layout (expected site.yaml, topics/, days/)")
 
 
 def load_topics(topics_dir: Path, problems: Problems) -> dict[str, Topic]:
     topics: dict[str, Topic] = {}
-    if not topics_dir.is_dir():
+    if not is_dir(topics_dir):
         return topics
-    for path in sorted(topics_dir.iterdir()):
-        if path.name.startswith("."):
-            continue
-        if path.suffix != ".md" or not path.is_file():
+    for entry in list_folder(topics_dir, problems):
+        path = Path(entry.path)
+        if path.suffix != ".md" or not is_file(entry):
             problems.add(path, "not part of the content layout (topics/ holds <slug>.md files)")
             continue
         topic = load_topic(path, topics_dir.parent, problems)
@@ -215,28 +250,29 @@ def load_topic(path: Path, content_dir: Path, problems: Problems) -> Topic | Non
 
 
 def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
-    if not days_dir.is_dir():
+    if not is_dir(days_dir):
         return
     content_dir = days_dir.parent
-    for folder in sorted(days_dir.iterdir()):
-        if folder.name.startswith("."):
-            continue
+    for folder_entry in list_folder(days_dir, problems):
+        folder = Path(folder_entry.path)
         day = parse_day(folder.name)
         if folder.is_symlink():
             problems.add(folder, "a day folder must be a real folder, not a symbolic link")
             continue
-        if not folder.is_dir():
+        if not is_dir(folder):
             problems.add(folder, "not part of the content layout (days/ holds YYYY-MM-DD folders)")
             continue
         if day is None:
             problems.add(folder, f"'{folder.name}' is not a real date in the form YYYY-MM-DD")
             continue
         folder_inside = is_inside(folder, content_dir)  # then only a link can lead out
-        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
+        for entry in list_folder(folder, problems):
             path = Path(entry.path)
-            if entry.name.startswith("."):
+            if entry.is_symlink() and not is_file(entry):
+                problems.add(path, "is a symbolic link that leads to no file (it is broken "
+                             "or a loop); remove it")
                 continue
-            if path.suffix != ".md" or not entry.is_file():
+            if path.suffix != ".md" or not is_file(entry):
                 problems.add(path, "not part of the content layout "
                              "(a day folder holds <paper-id>.md files and index.md)")
                 continue

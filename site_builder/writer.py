@@ -90,10 +90,15 @@ def content_hash(data: bytes) -> str:
 def replace_file(path: Path, data: bytes) -> None:
     """Write a new file: never through a hard link shared with the previous output."""
     try:
-        path.unlink()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:  # a full disk says no file name: name the file being written
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
 
 
 def parent_keys(key: str) -> list[str]:
