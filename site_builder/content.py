@@ -206,7 +206,8 @@ def check_layout(content_dir: Path, problems: Problems) -> None:
             continue
         if entry.name in ("topics", "days") and is_dir(entry):
             continue
-        problems.add(entry.path, "not part of the content layout (expected site.yaml, topics/, days/)")
+        problems.add(entry.path,
+                     "not part of the content layout (expected site.yaml, topics/, days/)")
 
 
 def load_topics(topics_dir: Path, problems: Problems) -> dict[str, Topic]:
