@@ -522,6 +522,7 @@ def check_papers(content: Content, problems: Problems) -> None:
                                      + "; remove or rename one")])
         else:
             seen[paper.id.casefold()] = paper
+    check_organizations(content.papers, problems)
     known = set(content.topics)
     for paper in content.papers:
         for slug in paper.topics:
@@ -529,6 +530,23 @@ def check_papers(content: Content, problems: Problems) -> None:
                 hint = f" (known: {', '.join(sorted(known))})" if known else ""
                 problems.add(paper.source, f"unknown topic '{slug}': create topics/{slug}.md"
                              + hint, key_line(paper, "topics"))
+
+
+def check_organizations(papers: list[Paper], problems: Problems) -> None:
+    """Organisation names differing only in case (or Unicode form) would share one page on
+    most hosts and disks, so the build stops and names both files."""
+    first: dict[str, Paper] = {}
+    for paper in papers:
+        if paper.organization is None:
+            continue
+        key = urls.org(paper.organization.name).casefold()
+        other = first.setdefault(key, paper)
+        assert other.organization is not None
+        if other.organization.name != paper.organization.name:
+            problems.add(paper.source, f"organization name '{paper.organization.name}' and "
+                         f"'{other.organization.name}' (in {problem(other.source, '').path}) "
+                         "would share one page; spell it the same way in both",
+                         key_line(paper, "organization"))
 
 
 def key_line(paper: Paper, key: str) -> int:

@@ -305,7 +305,11 @@ def key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
 
 def read_front_matter(path: Path) -> FrontMatterFile:
     """Split ``---`` YAML front matter from a Markdown body; the front matter is required."""
-    text = read_text(path)
+    return parse_front_matter(read_text(path), path)
+
+
+def parse_front_matter(text: str, path: Path) -> FrontMatterFile:
+    """``read_front_matter`` of a text already read (or about to be written, by an import)."""
     if not text.strip():
         raise InputError(problem(
             path, "file is empty: it needs front matter between two '---' lines with at least "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import sys
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from site_builder.config import SLUG_RE
+from site_builder.content import paper_from_front_matter
 from site_builder.errors import ContentError, Problems
+from site_builder.frontmatter import MAX_FILE_BYTES, InputError, parse_front_matter
 from site_builder.importers.arxiv import looks_like_arxiv, parse_arxiv
 from site_builder.importers.arxiv_rss import looks_like_arxiv_rss, parse_arxiv_rss
 from site_builder.importers.hf_api import looks_like_hf_api, parse_hf_api
@@ -25,7 +28,7 @@ from site_builder.importers.record import (
     source_problem,
     without_controls,
 )
-from site_builder.importers.store import Change, ContentStore, topic_file_text
+from site_builder.importers.store import Change, ContentStore, StoredPaper, topic_file_text
 
 __all__ = ["FORMATS", "ImportOptions", "ImportSummary", "ParseResult", "detect_format",
            "import_sources", "parse_sources", "read_source"]
@@ -242,6 +245,37 @@ def check_records(papers: list[ImportedPaper], options: ImportOptions) -> Proble
     return problems
 
 
+def refuse_unbuildable(writes: list[tuple[StoredPaper, Path, str]],
+                       summary: ImportSummary) -> list[tuple[StoredPaper, Path, str]]:
+    """Leave out every paper whose new file ``check`` would refuse (an organisation named
+    'aux', a huge abstract): an import never breaks the next build. Each is reported as
+    skipped, with check's message."""
+    origins = {change.paper_id: change.origin for change in summary.changes}
+    kept = []
+    for paper, target, text in writes:
+        reasons = unbuildable(text, target, paper.day)
+        if not reasons:
+            kept.append((paper, target, text))
+            continue
+        summary.skipped.append((origins.get(paper.id, paper.id),
+                                f"its file would not pass check: {reasons[0]}"))
+        summary.changes = [c for c in summary.changes if c.paper_id != paper.id]
+    return kept
+
+
+def unbuildable(text: str, target: Path, day: dt.date) -> list[str]:
+    """The messages ``check`` would give for a paper file with this text (none: it is fine)."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        return [f"file is too large (more than {MAX_FILE_BYTES:,} bytes)"]
+    problems = Problems()
+    try:
+        doc = parse_front_matter(text, target)
+    except InputError as exc:
+        return [exc.problem.message]
+    paper_from_front_matter(doc, day, problems)
+    return [found.message for found in problems.items]
+
+
 def missing_topics(content_dir: Path, slugs: set[str]) -> list[str]:
     return sorted(s for s in slugs if not (content_dir / "topics" / f"{s}.md").exists())
 
@@ -262,7 +296,7 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
         day = options.date or record.listed
         assert day is not None  # checked above
         summary.changes.append(store.merge(record, day, options.topics))
-    writes = store.pending_writes()
+    writes = refuse_unbuildable(store.pending_writes(), summary)
     changed = {paper.id for paper, _path, _text in writes}
     for change in summary.changes:
         change.day = store.papers[change.paper_id].day  # where the paper ends up

@@ -16,6 +16,7 @@ try:  # libyaml's emitter is several times faster (10,000 new papers: 1.5 s inst
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeDumper as FastDumper  # type: ignore[assignment]
 
+from site_builder import urls
 from site_builder.content import PAPER_FIELDS, is_safe_id, parse_day
 from site_builder.errors import Problems
 from site_builder.frontmatter import InputError, read_front_matter
@@ -100,7 +101,7 @@ class ContentStore:
         org = paper.meta.get("organization")
         name = org.get("name") if isinstance(org, dict) else org
         if isinstance(name, str) and name.strip():
-            self.organizations.setdefault(name.strip().casefold(), name.strip())
+            self.organizations.setdefault(org_key(name.strip()), name.strip())
         arxiv = stored_arxiv_id(paper)
         if arxiv:
             self.by_arxiv.setdefault(arxiv, paper.id)
@@ -148,7 +149,7 @@ class ContentStore:
         incoming = record_meta(record, extra_topics)
         org = incoming.get("organization")
         if org:  # one spelling per organisation (names differing in case share a page)
-            org["name"] = self.organizations.get(org["name"].casefold(), org["name"])
+            org["name"] = self.organizations.get(org_key(org["name"]), org["name"])
         if existing is None:
             paper_id = self.new_id(record)
             incoming["id"] = paper_id
@@ -189,6 +190,11 @@ class ContentStore:
             if paper.path is not None and paper.path != target and paper.path.exists():
                 paper.path.unlink()
                 remove_if_empty(paper.path.parent)
+
+
+def org_key(name: str) -> str:
+    """Names with one organisation page are one organisation (``Acme``, ``acme``)."""
+    return urls.org(name).casefold()
 
 
 def record_arxiv_id(record: ImportedPaper) -> str:
