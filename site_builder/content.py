@@ -22,6 +22,7 @@ from site_builder.frontmatter import (
     read_front_matter,
     read_text,
 )
+from site_builder.transaction import finish_interrupted_import
 from site_builder.writer import DEVICE_NAMES, UnsafePathError, check_relative_path
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -153,6 +154,7 @@ def load_content(content_dir: Path, memo: Any = None) -> Content:
     content = Content(memo=memo)
     if not content_dir.is_dir():
         raise ContentError([problem(content_dir, "content folder not found")])
+    finish_interrupted_import(content_dir)
     check_layout(content_dir, problems)
     content.topics = load_topics(content_dir / "topics", problems)
     load_days(content_dir / "days", content, problems)

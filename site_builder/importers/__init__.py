@@ -29,6 +29,11 @@ from site_builder.importers.record import (
     without_controls,
 )
 from site_builder.importers.store import Change, ContentStore, StoredPaper, topic_file_text
+from site_builder.transaction import (
+    Transaction,
+    finish_interrupted_import,
+    remove_dead_temporaries,
+)
 
 __all__ = ["FORMATS", "ImportOptions", "ImportSummary", "ParseResult", "detect_format",
            "import_sources", "parse_sources", "read_source"]
@@ -287,6 +292,9 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
     written; any problem raises ContentError and leaves the folder untouched.
     """
     parsed = parse_sources(sources, options)
+    if not options.dry_run:
+        finish_interrupted_import(options.content_dir)
+        remove_dead_temporaries(options.content_dir)
     problems = check_records(parsed.papers, options)
     problems.raise_if_any()
     store = ContentStore.open(options.content_dir, problems)
@@ -309,9 +317,14 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
     slugs = set(options.topics) | {s for r in parsed.papers for s in r.topics}
     summary.topics_created = missing_topics(options.content_dir, slugs)
     if not options.dry_run:
-        for slug in summary.topics_created:
-            path = options.content_dir / "topics" / f"{slug}.md"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(topic_file_text(slug), "utf-8")
-        store.write(writes)
+        transaction = Transaction(options.content_dir)
+        try:
+            for slug in summary.topics_created:
+                transaction.write(options.content_dir / "topics" / f"{slug}.md",
+                                  topic_file_text(slug))
+            store.write(writes, transaction)
+            transaction.commit()
+        except BaseException:
+            transaction.abort()
+            raise
     return summary

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from site_builder.importers.record import (
     normalise_title,
     slugify,
 )
+from site_builder.transaction import Transaction
 
 # The order of keys in a written paper file (SPEC's order); unknown keys are kept after them.
 FIELD_ORDER = (
@@ -184,12 +184,12 @@ class ContentStore:
                 writes.append((paper, target, text))
         return writes
 
-    def write(self, writes: list[tuple[StoredPaper, Path, str]]) -> None:
+    def write(self, writes: list[tuple[StoredPaper, Path, str]],
+              transaction: Transaction) -> None:
         for paper, target, text in writes:
-            write_text_atomically(target, text)
+            transaction.write(target, text)
             if paper.path is not None and paper.path != target and paper.path.exists():
-                paper.path.unlink()
-                remove_if_empty(paper.path.parent)
+                transaction.remove(paper.path)
 
 
 def org_key(name: str) -> str:
@@ -289,20 +289,6 @@ def dump_yaml(data: dict[str, Any]) -> str:
     if "\\U" in text:  # libyaml escapes characters beyond U+FFFF (emoji); PyYAML keeps them
         text = yaml.dump(data, Dumper=yaml.SafeDumper, **options)
     return text
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text, "utf-8")
-    os.replace(temporary, path)
-
-
-def remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
 
 
 def topic_file_text(slug: str) -> str:
