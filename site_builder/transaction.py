@@ -29,6 +29,8 @@ class Transaction:
     content_dir: Path
     moves: list[tuple[str, str]] = field(default_factory=list)  # (temporary, target), relative
     removals: list[str] = field(default_factory=list)
+    recorded: bool = False  # the journal is in place: from now on, the import happens
+    journal_temporary: Path | None = None
 
     def write(self, target: Path, text: str) -> None:
         """Write a file's new text under a temporary name; it is moved in by ``commit``."""
@@ -52,13 +54,21 @@ class Transaction:
         temporary = journal.with_name(f"{JOURNAL}.tmp-{os.getpid()}")
         temporary.write_text(json.dumps({"moves": self.moves, "removals": self.removals}),
                              "utf-8")
+        self.journal_temporary = temporary
         with signals_held():  # Ctrl-C waits; a SIGKILL now is finished by the next command
             os.replace(temporary, journal)
+            self.recorded = True
             apply_journal(self.content_dir, journal)
 
     def abort(self) -> None:
+        """Remove the temporary files, unless the journal is recorded: then the next
+        command finishes the import (the journal must find its files)."""
+        if self.recorded:
+            return
         for temporary, _target in self.moves:
             (self.content_dir / temporary).unlink(missing_ok=True)
+        if self.journal_temporary is not None:
+            self.journal_temporary.unlink(missing_ok=True)
 
 
 def apply_journal(content_dir: Path, journal: Path) -> None:

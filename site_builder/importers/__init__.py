@@ -6,8 +6,11 @@ import datetime as dt
 import http.client
 import json
 import sys
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,20 +180,45 @@ def read_file(path: Path, name: str) -> bytes:
         raise ContentError([source_problem(name, f"cannot read: {exc.strerror or exc}")]) from exc
 
 
+MAX_REDIRECTS = 5
+
+
+class SafeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a few redirects, and only to http(s) URLs (never ftp:, file: or others)."""
+
+    max_redirections = MAX_REDIRECTS
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+        target = urllib.parse.urljoin(req.full_url, newurl)
+        if urllib.parse.urlsplit(target).scheme.lower() not in ("http", "https"):
+            raise urllib.error.URLError(f"redirected to {target[:200]!r}, which is not an "
+                                        "http(s) URL; refusing to follow it")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def fetch(url: str, timeout: float | None = None) -> bytes:
-    """The body of an http(s) URL, with a timeout and a size limit; errors are ContentErrors."""
+    """The body of an http(s) URL, with a time limit on the whole download (not only on each
+    read), a size limit, and a few http(s) redirects at most; errors are ContentErrors."""
+    limit = timeout or FETCH_TIMEOUT
     request = urllib.request.Request(url, headers={
         "User-Agent": "site-builder (static daily papers digest)",
         "Accept": "application/json, application/atom+xml, application/rss+xml, text/*;q=0.8",
+        "Accept-Encoding": "gzip, identity",
     })
+    opener = urllib.request.build_opener(SafeRedirects)
     try:
-        with urllib.request.urlopen(request, timeout=timeout or FETCH_TIMEOUT) as response:
+        with opener.open(request, timeout=limit) as response:
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > MAX_SOURCE_BYTES:
                 raise ContentError([source_problem(
                     url, f"source is too large ({int(length):,} bytes; the limit is "
                     f"{MAX_SOURCE_BYTES:,})")])
-            return response.read(MAX_SOURCE_BYTES + 1)
+            data = read_body(response, url, time.monotonic() + limit, limit)
+            if length and length.isdigit() and len(data) < int(length):
+                raise ContentError([source_problem(
+                    url, f"cannot fetch: the connection closed after {len(data):,} of the "
+                    f"{int(length):,} bytes the server announced")])
+            return decode_body(data, response.headers.get("Content-Encoding", ""), url)
     except urllib.error.HTTPError as exc:
         raise ContentError([source_problem(
             url, f"cannot fetch: the server answered HTTP {exc.code} {exc.reason}")]) from exc
@@ -199,8 +227,49 @@ def fetch(url: str, timeout: float | None = None) -> bytes:
     except (TimeoutError, OSError, http.client.HTTPException, ValueError) as exc:
         reason = str(exc) or type(exc).__name__
         if isinstance(exc, TimeoutError):
-            reason = f"no answer within {timeout or FETCH_TIMEOUT} seconds"
+            reason = f"no answer within {limit} seconds"
         raise ContentError([source_problem(url, f"cannot fetch: {reason}")]) from exc
+
+
+def read_body(response: http.client.HTTPResponse, url: str, deadline: float,
+              limit: float) -> bytes:
+    """Read an answer in chunks as they come, stopping at the deadline or the size limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_SOURCE_BYTES:
+        chunk = response.read1(65_536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if time.monotonic() > deadline:
+            raise ContentError([source_problem(
+                url, f"cannot fetch: the download took longer than {limit} seconds "
+                f"({size:,} bytes so far); try again later")])
+    return b"".join(chunks)
+
+
+def decode_body(data: bytes, encoding: str, url: str) -> bytes:
+    """The body without its transfer compression (gzip, bounded), or a clear refusal."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return data
+    if encoding in ("gzip", "x-gzip"):
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = inflate.decompress(data, MAX_SOURCE_BYTES + 1)
+        except zlib.error as exc:
+            raise ContentError([source_problem(
+                url, f"cannot fetch: the answer says it is gzip-compressed but is not ({exc})")
+            ]) from exc
+        if len(body) > MAX_SOURCE_BYTES or inflate.unconsumed_tail:
+            raise ContentError([source_problem(
+                url, f"source is larger than {MAX_SOURCE_BYTES:,} bytes once uncompressed; "
+                "refusing it")])
+        return body
+    raise ContentError([source_problem(
+        url, f"cannot fetch: the server compressed the answer with '{encoding[:40]}', which "
+        "is not supported (only gzip)")])
 
 
 def parse_sources(sources: list[str], options: ImportOptions) -> ParseResult:
