@@ -11,11 +11,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from site_builder.config import SLUG_RE
+from site_builder.config import SLUG_RE, load_config
 from site_builder.content import paper_from_front_matter
 from site_builder.errors import ContentError, Problems
 from site_builder.frontmatter import MAX_FILE_BYTES, InputError, parse_front_matter
@@ -109,9 +110,17 @@ Parser = Callable[[str, str, ImportOptions], ParseResult]
 
 def parse_hf_page_source(text: str, name: str, options: ImportOptions) -> ParseResult:
     try:
-        return ParseResult(parse_hf_page(text, name, options.date, options.today))
+        return ParseResult(parse_hf_page(text, name, options.date,
+                                         options.today or site_today(options.content_dir)))
     except PageFormatError as exc:
         raise ContentError([source_problem(name, str(exc), exc.line)]) from exc
+
+
+def site_today(content_dir: Path) -> dt.date:
+    """Today in the site's ``timezone`` (site.yaml), not the machine's: a copied page's date
+    without a year means the same day wherever the import runs."""
+    timezone = load_config(content_dir).timezone
+    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
 
 
 # format name -> (detector on the text, parser). Detection tries them in this order: the
