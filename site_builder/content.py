@@ -27,6 +27,8 @@ from site_builder.writer import DEVICE_NAMES, UnsafePathError, check_relative_pa
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 RESERVED_NAMES = {"index", "page", "feed", "atom", *DEVICE_NAMES}
+MAX_AUTHORS = 5_000  # the largest real author lists; feeds and pages slow down beyond
+MAX_ABSTRACT_CHARS = 20_000  # ten times a long abstract; text passes stay fast below it
 LINK_FIELDS = ("arxiv", "pdf", "code", "project_page", "thumbnail")
 PAPER_FIELDS = {
     "title", "id", "authors", "author_count", "organization", "published", "upvotes",
@@ -355,6 +357,12 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date, problems: Proble
         problems.add(path, f"'{paper_id}' is not a usable paper id: use letters, digits, "
                      "'.', '_' and '-' (the file name is the id)", 1)
     authors = reader.text_list("authors")
+    if len(authors) > MAX_AUTHORS:
+        reader.error("authors", f"more than {MAX_AUTHORS:,} authors ({len(authors):,}); keep "
+                     "the first ones and give the total as 'author_count'")
+    if len(doc.body) > MAX_ABSTRACT_CHARS:
+        problems.add(path, f"the abstract is {len(doc.body):,} characters long; the limit is "
+                     f"{MAX_ABSTRACT_CHARS:,} (is it the paper's full text?)", doc.body_line)
     author_count = reader.integer("author_count")
     paper = Paper(
         id=paper_id,

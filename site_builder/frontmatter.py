@@ -9,7 +9,9 @@ and impossible dates reported at their line.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -158,7 +160,12 @@ def control_character(text: str) -> str:
 def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a UTF-8 text file, refusing huge, binary and non-UTF-8 files with a clear error."""
     try:
-        with path.open("rb") as handle:
+        # O_NONBLOCK: a FIFO named like a content file must not make the build wait forever
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError(problem(path, "is not a regular file (a FIFO, a device or a "
+                                         "socket); replace it with a text file"))
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise InputError(problem(path, f"cannot read file: {exc.strerror or exc}")) from exc
