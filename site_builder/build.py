@@ -58,6 +58,8 @@ from site_builder.render import (
 from site_builder.search import index_site, pagefind_executable
 from site_builder.writer import SiteWriter, lock_parent, remove_leftovers, unlock
 
+OUTPUT_UMASK = 0o022  # a web server running as another user must be able to read the site
+
 
 @dataclass(frozen=True)
 class BuildOptions:
@@ -160,15 +162,6 @@ def output_matches(out_dir: Path, state: BuildState) -> bool:
     return bool(state.output) and out_dir.is_dir() and scan_output(out_dir) == state.output
 
 
-def remove_leftovers_locked(out_dir: Path) -> None:
-    """Clean up after builds that died, even when this build has nothing to write."""
-    lock = lock_parent(out_dir)
-    try:
-        remove_leftovers(out_dir)
-    finally:
-        unlock(lock)
-
-
 def dirty_pages(pages: list[Page], fingerprints: list[str], state: BuildState,
                 trusted: dict[str, str]) -> list[int]:
     """Indices of the pages whose inputs changed, or whose file is not as last built."""
@@ -208,7 +201,27 @@ def index_intact(staged: dict[str, tuple[int, ...]], state: BuildState) -> bool:
 
 
 def build(options: BuildOptions) -> BuildReport:
-    """Build the site into ``options.out_dir``; nothing is written if anything fails."""
+    """Build the site into ``options.out_dir``; nothing is written if anything fails.
+
+    The lock is taken first: two builds of one output take turns for the whole build, so the
+    up-to-date check never looks at an output another build is about to replace."""
+    umask = os.umask(OUTPUT_UMASK)  # files 0644, folders 0755, whatever the user's umask
+    try:
+        lock = lock_parent(lock_target(options.out_dir))
+        try:
+            return build_locked(options, lock)
+        finally:
+            unlock(lock)
+    finally:
+        os.umask(umask)
+
+
+def lock_target(out_dir: Path) -> Path:
+    """The folder whose parent the writer locks (a linked output is replaced where it is)."""
+    return out_dir.resolve() if out_dir.is_symlink() else out_dir
+
+
+def build_locked(options: BuildOptions, lock: int | None) -> BuildReport:
     started = time.perf_counter()
     progress = Progress(options.quiet)
     own_templates = site_templates(options.templates_dir, options.content_dir)
@@ -220,7 +233,7 @@ def build(options: BuildOptions) -> BuildReport:
     inputs = scan_inputs(options.content_dir, *template_folders(own_templates))
     if (not options.clean and state.inputs == inputs
             and output_matches(options.out_dir, state)):
-        remove_leftovers_locked(options.out_dir)
+        remove_leftovers(lock_target(options.out_dir))
         report = BuildReport(seconds=time.perf_counter() - started, unchanged=True,
                              pages=len(state.pages), files=len(state.files))
         finish(report, progress, options)
@@ -239,7 +252,7 @@ def build(options: BuildOptions) -> BuildReport:
     shared = site_globals(site, env, templates)
     pages = site_pages(site)
     report = BuildReport(pages=len(pages))
-    writer = SiteWriter(options.out_dir, spare_folder(options.out_dir))
+    writer = SiteWriter(options.out_dir, spare_folder(options.out_dir), lock)
     try:
         seeded = not options.clean and bool(state.files) and writer.seed(state.changes)
         staged = scan_output(writer.staging) if seeded else {}

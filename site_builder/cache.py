@@ -117,9 +117,12 @@ def file_stats(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
     """(path, stat) of every file under a folder; links are not followed into folders."""
     stack = [str(folder)]
     while stack:
+        current = stack.pop()
         try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
+            entries = list(os.scandir(current))
+        except OSError:  # unreadable: it still counts (the build then names it)
+            if current != str(folder):
+                yield from lstat(current)
             continue
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
@@ -127,8 +130,15 @@ def file_stats(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
                 continue
             try:
                 yield entry.path, entry.stat()
-            except OSError:
-                continue
+            except OSError:  # a broken link or a loop counts too (the build reports it)
+                yield from lstat(entry.path)
+
+
+def lstat(path: str) -> Iterator[tuple[str, os.stat_result]]:
+    try:
+        yield path, os.lstat(path)
+    except OSError:
+        pass
 
 
 def scan_inputs(*folders: Path) -> dict[str, tuple[int, int]]:

@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 
 from site_builder import __version__
-from site_builder.errors import ContentError
+from site_builder.errors import ContentError, environment_problem
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 TEMPLATES_HELP = ("your own templates, overriding the built-in theme file by file (default: "
@@ -188,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except ContentError as exc:
         print(exc.report(), file=sys.stderr)
+        return EXIT_CONTENT
+    except OSError as exc:  # the machine, not the code: a full disk, a read-only folder
+        if debug:
+            traceback.print_exc()
+        print(ContentError([environment_problem(exc)]).report(), file=sys.stderr)
         return EXIT_CONTENT
     except KeyboardInterrupt:
         print("interrupted; the output folder is left complete (never half-written).",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import string
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,6 +249,15 @@ def parse_email(data: Any, path: Path, line: int | None, problems: Problems) -> 
             problems.add(path, f"'email.{key}' contains a control character; remove it", line)
         else:
             values[key] = value
+    for key in ("subject", "from_name"):  # header values: one line each
+        if "\n" in values.get(key, "") or "\r" in values.get(key, ""):
+            problems.add(path, f"'email.{key}' must be on one line (no line breaks)", line)
+            values.pop(key)
+    if "subject" in values:
+        message = subject_problem(values["subject"])
+        if message:
+            problems.add(path, f"'email.subject': {message}", line)
+            values.pop("subject")
     unsubscribe = values.get("list_unsubscribe", "").strip()
     if unsubscribe:
         message = url_problem("email.list_unsubscribe", unsubscribe, ("mailto", "https"))
@@ -255,6 +265,30 @@ def parse_email(data: Any, path: Path, line: int | None, problems: Problems) -> 
             problems.add(path, message, line)
             values.pop("list_unsubscribe")
     return EmailSettings(**values)
+
+
+SUBJECT_FIELDS = ("title", "date", "count", "papers")
+SUBJECT_SPEC_RE = re.compile(r"^(?:.?[<>^])?\d{0,3}$")  # e.g. '>5': align and a small width
+
+
+def subject_problem(template: str) -> str:
+    """What is wrong with an email subject template, or '': only the documented placeholders,
+    each at most with a small width ('{count:>3}'); no attributes, indexes or conversions."""
+    known = ", ".join(f"{{{name}}}" for name in SUBJECT_FIELDS)
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return f"{exc} (write a literal brace as '{{{{' or '}}}}'; placeholders: {known})"
+    for _text, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in SUBJECT_FIELDS or conversion:
+            return f"unknown placeholder '{{{name}{'!' + conversion if conversion else ''}}}' " \
+                   f"(use {known})"
+        if spec and not SUBJECT_SPEC_RE.match(spec):
+            return f"the format '{{{name}:{spec}}}' is not supported (at most an alignment " \
+                   "and a width below 1000, such as {count:>3})"
+    return ""
 
 
 def parse_saved_searches(
@@ -298,6 +332,12 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None, prob
     if not isinstance(title, str) or not title.strip():
         problems.add(path, f"{where}.title: required text", line)
         ok = False
+    for key in ("title", "any", "organizations"):  # they reach pages, feeds and emails
+        value = item.get(key)
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and control_character(text) for text in texts):
+            problems.add(path, f"{where}.{key}: contains a control character; remove it", line)
+            ok = False
     lists = {}
     for key in ("any", "topics", "organizations"):
         value = item.get(key, [])

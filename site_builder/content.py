@@ -22,10 +22,13 @@ from site_builder.frontmatter import (
     read_front_matter,
     read_text,
 )
+from site_builder.transaction import finish_interrupted_import
 from site_builder.writer import DEVICE_NAMES, UnsafePathError, check_relative_path
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 RESERVED_NAMES = {"index", "page", "feed", "atom", *DEVICE_NAMES}
+MAX_AUTHORS = 5_000  # the largest real author lists; feeds and pages slow down beyond
+MAX_ABSTRACT_CHARS = 20_000  # ten times a long abstract; text passes stay fast below it
 LINK_FIELDS = ("arxiv", "pdf", "code", "project_page", "thumbnail")
 PAPER_FIELDS = {
     "title", "id", "authors", "author_count", "organization", "published", "upvotes",
@@ -153,6 +156,7 @@ def load_content(content_dir: Path, memo: Any = None) -> Content:
     content = Content(memo=memo)
     if not content_dir.is_dir():
         raise ContentError([problem(content_dir, "content folder not found")])
+    finish_interrupted_import(content_dir)
     check_layout(content_dir, problems)
     content.topics = load_topics(content_dir / "topics", problems)
     load_days(content_dir / "days", content, problems)
@@ -161,26 +165,62 @@ def load_content(content_dir: Path, memo: Any = None) -> Content:
     return content
 
 
-def check_layout(content_dir: Path, problems: Problems) -> None:
-    """Files that are not part of the content layout are errors (they would be ignored)."""
-    for entry in sorted(content_dir.iterdir()):
+def list_folder(folder: Path, problems: Problems) -> list[os.DirEntry]:
+    """The entries of a folder, sorted, without hidden ones; an unreadable folder and a name
+    that is not valid UTF-8 (it could name no page or feed) are problems, not crashes."""
+    try:
+        with os.scandir(folder) as scan:
+            found = sorted(scan, key=lambda entry: entry.name)
+    except OSError as exc:
+        problems.add(folder, f"cannot read this folder: {exc.strerror or exc}; check its "
+                     "permissions")
+        return []
+    entries = []
+    for entry in found:
         if entry.name.startswith("."):
             continue
-        if entry.name == "site.yaml" and entry.is_file():
+        try:
+            entry.name.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.add(entry.path, "the file name is not valid UTF-8; rename it")
             continue
-        if entry.name in ("topics", "days") and entry.is_dir():
+        entries.append(entry)
+    return entries
+
+
+def is_file(entry: os.DirEntry | Path) -> bool:
+    """``is_file`` that says False for a symbolic link loop or a vanished file, not raising."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def is_dir(entry: os.DirEntry | Path) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def check_layout(content_dir: Path, problems: Problems) -> None:
+    """Files that are not part of the content layout are errors (they would be ignored)."""
+    for entry in list_folder(content_dir, problems):
+        if entry.name == "site.yaml" and is_file(entry):
             continue
-        problems.add(entry, "not part of the content layout (expected site.yaml, topics/, days/)")
+        if entry.name in ("topics", "days") and is_dir(entry):
+            continue
+        problems.add(entry.path,
+                     "not part of the content layout (expected site.yaml, topics/, days/)")
 
 
 def load_topics(topics_dir: Path, problems: Problems) -> dict[str, Topic]:
     topics: dict[str, Topic] = {}
-    if not topics_dir.is_dir():
+    if not is_dir(topics_dir):
         return topics
-    for path in sorted(topics_dir.iterdir()):
-        if path.name.startswith("."):
-            continue
-        if path.suffix != ".md" or not path.is_file():
+    for entry in list_folder(topics_dir, problems):
+        path = Path(entry.path)
+        if path.suffix != ".md" or not is_file(entry):
             problems.add(path, "not part of the content layout (topics/ holds <slug>.md files)")
             continue
         topic = load_topic(path, topics_dir.parent, problems)
@@ -215,28 +255,29 @@ def load_topic(path: Path, content_dir: Path, problems: Problems) -> Topic | Non
 
 
 def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
-    if not days_dir.is_dir():
+    if not is_dir(days_dir):
         return
     content_dir = days_dir.parent
-    for folder in sorted(days_dir.iterdir()):
-        if folder.name.startswith("."):
-            continue
+    for folder_entry in list_folder(days_dir, problems):
+        folder = Path(folder_entry.path)
         day = parse_day(folder.name)
         if folder.is_symlink():
             problems.add(folder, "a day folder must be a real folder, not a symbolic link")
             continue
-        if not folder.is_dir():
+        if not is_dir(folder):
             problems.add(folder, "not part of the content layout (days/ holds YYYY-MM-DD folders)")
             continue
         if day is None:
             problems.add(folder, f"'{folder.name}' is not a real date in the form YYYY-MM-DD")
             continue
         folder_inside = is_inside(folder, content_dir)  # then only a link can lead out
-        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
+        for entry in list_folder(folder, problems):
             path = Path(entry.path)
-            if entry.name.startswith("."):
+            if entry.is_symlink() and not is_file(entry):
+                problems.add(path, "is a symbolic link that leads to no file (it is broken "
+                             "or a loop); remove it")
                 continue
-            if path.suffix != ".md" or not entry.is_file():
+            if path.suffix != ".md" or not is_file(entry):
                 problems.add(path, "not part of the content layout "
                              "(a day folder holds <paper-id>.md files and index.md)")
                 continue
@@ -316,6 +357,12 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date, problems: Proble
         problems.add(path, f"'{paper_id}' is not a usable paper id: use letters, digits, "
                      "'.', '_' and '-' (the file name is the id)", 1)
     authors = reader.text_list("authors")
+    if len(authors) > MAX_AUTHORS:
+        reader.error("authors", f"more than {MAX_AUTHORS:,} authors ({len(authors):,}); keep "
+                     "the first ones and give the total as 'author_count'")
+    if len(doc.body) > MAX_ABSTRACT_CHARS:
+        problems.add(path, f"the abstract is {len(doc.body):,} characters long; the limit is "
+                     f"{MAX_ABSTRACT_CHARS:,} (is it the paper's full text?)", doc.body_line)
     author_count = reader.integer("author_count")
     paper = Paper(
         id=paper_id,
@@ -485,6 +532,7 @@ def check_papers(content: Content, problems: Problems) -> None:
                                      + "; remove or rename one")])
         else:
             seen[paper.id.casefold()] = paper
+    check_organizations(content.papers, problems)
     known = set(content.topics)
     for paper in content.papers:
         for slug in paper.topics:
@@ -492,6 +540,23 @@ def check_papers(content: Content, problems: Problems) -> None:
                 hint = f" (known: {', '.join(sorted(known))})" if known else ""
                 problems.add(paper.source, f"unknown topic '{slug}': create topics/{slug}.md"
                              + hint, key_line(paper, "topics"))
+
+
+def check_organizations(papers: list[Paper], problems: Problems) -> None:
+    """Organisation names differing only in case (or Unicode form) would share one page on
+    most hosts and disks, so the build stops and names both files."""
+    first: dict[str, Paper] = {}
+    for paper in papers:
+        if paper.organization is None:
+            continue
+        key = urls.org(paper.organization.name).casefold()
+        other = first.setdefault(key, paper)
+        assert other.organization is not None
+        if other.organization.name != paper.organization.name:
+            problems.add(paper.source, f"organization name '{paper.organization.name}' and "
+                         f"'{other.organization.name}' (in {problem(other.source, '').path}) "
+                         "would share one page; spell it the same way in both",
+                         key_line(paper, "organization"))
 
 
 def key_line(paper: Paper, key: str) -> int:

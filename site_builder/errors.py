@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,3 +77,23 @@ class Problems:
     def raise_if_any(self) -> None:
         if self.items:
             raise ContentError(self.items)
+
+
+OS_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space and run again",
+    errno.EDQUOT: "the disk quota is used up: free some space and run again",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "no permission: check the owner and permissions of the folder",
+    errno.EPERM: "no permission: check the owner and permissions of the folder",
+    errno.ELOOP: "a symbolic link loop",
+}
+
+
+def environment_problem(exc: OSError) -> Problem:
+    """A file system failure (full disk, read-only or unwritable folder) as a message that
+    names the path, instead of an internal error."""
+    where = exc.filename if exc.filename is not None else "(a file)"
+    what = exc.strerror or type(exc).__name__
+    hint = OS_HINTS.get(exc.errno or 0, "")
+    return problem(os.fsdecode(where) if isinstance(where, bytes) else str(where),
+                   f"cannot use this file or folder: {what}" + (f" ({hint})" if hint else ""))

@@ -250,8 +250,8 @@ def add_entry(fg: FeedGenerator, item: FeedItem, rss: bool = False) -> None:
     # RSS <description> is read as HTML by readers, Atom's text summary as text
     entry.summary(html_text(item.summary) if rss else item.summary, type="text")
     entry.content(item.content_html, type="html")  # RSS <content:encoded>, Atom <content>
-    for name in item.authors:
-        entry.author({"name": name})
+    if item.authors:  # one call: feedgen re-checks the whole list on each call
+        entry.author([{"name": name} for name in item.authors])
     if item.authors:
         entry.dc.dc_creator(list(item.authors))
     for category in item.categories:

@@ -9,7 +9,9 @@ and impossible dates reported at their line.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +39,9 @@ YAML_HINTS = {  # common mistakes -> what to do about them
     "found undefined alias": " (put a value that starts with * in quotes)",
     "found unknown escape character": " (use single quotes, or double the backslash)",
 }
+ALIAS_MESSAGE = ("anchors and aliases ('&name', '*name') are not supported; write the value "
+                 "out")
+MAX_YAML_TEXT = MAX_FILE_BYTES  # characters of text in all values: a bound after parsing
 _ALIAS_RE = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]+")
 _NESTING_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _NESTING_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
@@ -62,12 +67,17 @@ class StrictLoader(SafeLoader):
     """The safe loader, plus: a key given twice and an impossible date are errors."""
 
     line_offset = 0  # lines before the YAML text in its file, for messages
+    alias_mark = None  # where the first alias is, when the text has one (for messages)
 
     def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
         if isinstance(node, yaml.MappingNode):
             first: dict[str, int] = {}
             for key_node, _value in node.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "merge keys ('<<') are not supported; write the keys out",
+                        key_node.start_mark)
+                if not isinstance(key_node, yaml.ScalarNode):
                     continue
                 if key_node.value in first:
                     raise yaml.constructor.ConstructorError(
@@ -77,6 +87,9 @@ class StrictLoader(SafeLoader):
         return super().construct_mapping(node, deep)
 
     def construct_object(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
+        if node in self.constructed_objects:  # a node met twice is an alias ('*name')
+            raise yaml.constructor.ConstructorError(
+                None, None, ALIAS_MESSAGE, self.alias_mark or node.start_mark)
         try:
             return super().construct_object(node, deep)
         except VALUE_ERRORS as exc:  # an explicit tag on a value that does not fit it
@@ -147,7 +160,12 @@ def control_character(text: str) -> str:
 def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a UTF-8 text file, refusing huge, binary and non-UTF-8 files with a clear error."""
     try:
-        with path.open("rb") as handle:
+        # O_NONBLOCK: a FIFO named like a content file must not make the build wait forever
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError(problem(path, "is not a regular file (a FIFO, a device or a "
+                                         "socket); replace it with a text file"))
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise InputError(problem(path, f"cannot read file: {exc.strerror or exc}")) from exc
@@ -200,22 +218,48 @@ def alias_line(text: str) -> int:
     return text.count("\n", 0, match.start() + 1) if match else 0
 
 
+@dataclass(frozen=True)
+class _Mark:
+    """Where an alias is, shaped like a PyYAML mark (0-based line)."""
+
+    line: int
+    column: int = 0
+    name: str = ""
+    index: int = 0
+    buffer: None = None
+    pointer: int = 0
+
+    def get_snippet(self) -> None:
+        return None
+
+
+def alias_mark(text: str) -> _Mark | None:
+    """The place of the first '*name' in a text, if there is one."""
+    match = re.search(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+", text)
+    return _Mark(text.count("\n", 0, match.start() + 1)) if match else None
+
+
 def check_values(data: Any, text: str, path: Path, first_line: int) -> None:
     """Refuse anchors/aliases (one value used twice) and absurd sizes, walking iteratively."""
     seen: set[int] = set()
     stack = [data]
-    count = 0
+    count = size = 0
     while stack:
         value = stack.pop()
         count += 1
         if count > MAX_YAML_VALUES:
             raise InputError(problem(
                 path, f"invalid YAML: more than {MAX_YAML_VALUES:,} values", first_line))
-        if isinstance(value, (dict, list, set)):
+        if isinstance(value, (str, bytes)):
+            size += len(value)
+            if size > MAX_YAML_TEXT:
+                raise InputError(problem(
+                    path, f"invalid YAML: more than {MAX_YAML_TEXT:,} characters of values",
+                    first_line))
+        elif isinstance(value, (dict, list, set)):
             if id(value) in seen:
                 raise InputError(problem(
-                    path, "invalid YAML: anchors and aliases ('&name', '*name') are not "
-                    "supported; write the value out", first_line + alias_line(text)))
+                    path, f"invalid YAML: {ALIAS_MESSAGE}", first_line + alias_line(text)))
             seen.add(id(value))
             if isinstance(value, dict):
                 stack.extend(value.keys())
@@ -230,6 +274,8 @@ def load_yaml(text: str, path: Path, first_line: int = 1) -> Any:
         check_nesting(text, path, first_line)
     loader = StrictLoader(text)
     loader.line_offset = first_line - 1
+    if "*" in text:
+        loader.alias_mark = alias_mark(text)
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
@@ -266,7 +312,11 @@ def key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
 
 def read_front_matter(path: Path) -> FrontMatterFile:
     """Split ``---`` YAML front matter from a Markdown body; the front matter is required."""
-    text = read_text(path)
+    return parse_front_matter(read_text(path), path)
+
+
+def parse_front_matter(text: str, path: Path) -> FrontMatterFile:
+    """``read_front_matter`` of a text already read (or about to be written, by an import)."""
     if not text.strip():
         raise InputError(problem(
             path, "file is empty: it needs front matter between two '---' lines with at least "

@@ -49,6 +49,7 @@ URL_SCHEMES = {"http", "https", "mailto"}
 MAX_MARKDOWN_CHARS = 100_000
 MAX_OPENERS = 500  # '[' or '<' in one text
 MAX_INDENT = 40  # leading spaces and quote/list markers on one line
+MAX_LINES = 500  # Python-Markdown's block parser is quadratic in lines ("a\n=\n" repeated)
 MAX_MATH_CHARS = 2_000
 NESTING_RE = re.compile(r"^(?:[ \t]|(?:[>*+-]|\d{1,9}[.)])(?=[ \t]))+", re.MULTILINE)
 
@@ -177,6 +178,8 @@ def too_complex(source: str) -> bool:
     if len(source) > MAX_MARKDOWN_CHARS:
         return True
     if source.count("[") > MAX_OPENERS or source.count("<") > MAX_OPENERS:
+        return True
+    if source.count("\n") > MAX_LINES:
         return True
     return any(len(match.group(0)) > MAX_INDENT for match in NESTING_RE.finditer(source))
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from site_builder import urls
+from site_builder.workers import die_with_parent
 
 PAPER_GLOB = f"{urls.PAPERS}**/*.html"
 BINARY_ENV = "SITE_BUILDER_PAGEFIND"  # a path to the binary, or "off" to skip search
@@ -75,7 +76,8 @@ def index_site(site_dir: Path) -> bool:
     shutil.rmtree(site_dir / urls.PAGEFIND, ignore_errors=True)  # no stale index files
     try:
         result = subprocess.run(pagefind_command(binary, site_dir), capture_output=True,
-                                text=True, check=False, timeout=600)
+                                text=True, check=False, timeout=600,
+                                preexec_fn=die_with_parent)
     except OSError as exc:  # not executable here, e.g. another platform's binary
         warn_once(f"could not run Pagefind ({binary}: {exc}); the site has no search index")
         return False

@@ -65,14 +65,45 @@ def configured_base_path(options: BuildOptions) -> str:
         return "/"  # the first build reports the problem
 
 
+MAX_CONNECTIONS = 64  # connections served at once; more are closed at once (no thread)
+IDLE_SECONDS = 30  # a connection that sends nothing this long is closed
+
+
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, but at most ``max_connections`` of them: a flood of idle
+    connections cannot make the dev server start threads without end."""
+
+    daemon_threads = True
+    max_connections = MAX_CONNECTIONS
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request, client_address) -> None:  # noqa: ANN001
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:  # noqa: ANN001
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
 class DevServer:
     """An HTTP server for the output folder plus the rebuild-and-reload loop."""
 
     def __init__(self, options: BuildOptions, host: str = "127.0.0.1", port: int = 8000):
         self.base_path = configured_base_path(options)
         handler = functools.partial(DevRequestHandler, directory=str(options.out_dir))
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = BoundedHTTPServer((host, port), handler)
         self.httpd.dev = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
         self.url = f"http://{local_host(host)}:{self.port}{self.base_path}"
@@ -130,6 +161,7 @@ class DevRequestHandler(SimpleHTTPRequestHandler):
     """Serves the output under the base path, adding the live-reload script to HTML."""
 
     server: ThreadingHTTPServer
+    timeout = IDLE_SECONDS
 
     @property
     def dev(self) -> DevServer:

@@ -6,6 +6,7 @@ without pickling it; only the items handed out and the results travel between pr
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+PR_SET_PDEATHSIG = 1
 _SHARED: Any = None  # what the forked workers of the current fork_map see
 _FUNCTION: Callable[[Any, Any], Any] | None = None
 
@@ -36,6 +38,18 @@ def can_fork() -> bool:
 def ignore_interrupts() -> None:
     """Workers leave Ctrl-C to the build process, which stops them and cleans up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when the build dies (SIGKILL included), so a killed
+    build's helpers (workers, cp, Pagefind) never write into a staging folder after it: the
+    next build could not remove it while they do."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
 
 
 def _call(item: Any) -> Any:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from site_builder.cache import scan_output
 from site_builder.errors import ContentError, problem
+from site_builder.workers import die_with_parent
 
 try:
     import fcntl
@@ -90,10 +91,15 @@ def content_hash(data: bytes) -> str:
 def replace_file(path: Path, data: bytes) -> None:
     """Write a new file: never through a hard link shared with the previous output."""
     try:
-        path.unlink()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:  # a full disk says no file name: name the file being written
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
 
 
 def parent_keys(key: str) -> list[str]:
@@ -184,13 +190,23 @@ def remove_leftovers(out_dir: Path) -> None:
                 delete_in_background(entry)
     for entry in sorted(parent.iterdir()):
         if entry.name.startswith(f".{out_dir.name}{STAGING_MARK}"):
-            remove_tree(entry)
+            remove_until_gone(entry)
     for entry in sorted(parent.iterdir()):
         if entry.name.startswith(f".{out_dir.name}{OLD_MARK}"):
             if not out_dir.exists() and not out_dir.is_symlink():
                 entry.rename(out_dir)
             else:
                 remove_tree(entry)
+
+
+def remove_until_gone(path: Path, attempts: int = 40) -> None:
+    """Remove a dead build's staging folder; a helper of that build may still be finishing a
+    write into it for a moment, so try again briefly until it is gone."""
+    for _attempt in range(attempts):
+        remove_tree(path)
+        if not path.exists():
+            return
+        time.sleep(0.05)
 
 
 def trash_folder(out_dir: Path) -> Path:
@@ -249,7 +265,7 @@ def link_tree(source: Path, target: Path) -> bool:
     """Fill ``target`` with hard links to every file under ``source`` (no data copied)."""
     try:
         subprocess.run(["cp", "-al", f"{source}/.", str(target)], check=True,
-                       capture_output=True, timeout=600)
+                       capture_output=True, timeout=600, preexec_fn=die_with_parent)
         return True
     except (OSError, subprocess.SubprocessError):
         return False
@@ -278,14 +294,15 @@ class SiteWriter:
     ``commit()`` or ``abort()`` must end every writer: both release the lock.
     """
 
-    def __init__(self, out_dir: Path, spare: Path | None = None):
+    def __init__(self, out_dir: Path, spare: Path | None = None, lock: int | None = None):
         check_output_folder(out_dir)
         if out_dir.is_symlink():  # replace the folder the link points to, keep the link
             out_dir = out_dir.resolve()
         self.out_dir = out_dir
         self.spare = spare
         self.changes = Changes()
-        self._lock = lock_parent(out_dir)
+        self._owns_lock = lock is None  # else the caller holds it, and releases it
+        self._lock = lock_parent(out_dir) if lock is None else lock
         self.staging = staging_folder(out_dir)
         try:
             remove_leftovers(out_dir)
@@ -293,7 +310,7 @@ class SiteWriter:
             self.staging.mkdir(parents=True)
         except BaseException:
             remove_tree(self.staging)
-            unlock(self._lock)
+            self._unlock()
             raise
         self.claimed: dict[str, tuple[str, str]] = {}  # key -> (path, source)
         self.folders: dict[str, str] = {}  # key of every parent folder -> a file under it
@@ -471,8 +488,7 @@ class SiteWriter:
             if previous is not None:  # a Ctrl-C now leaves it for the next build to remove
                 self._retire(previous)
         finally:
-            unlock(self._lock)
-            self._lock = None
+            self._unlock()
 
     def _swap(self) -> Path | None:
         """Put the staging folder in place; returns where the previous output now is."""
@@ -505,6 +521,11 @@ class SiteWriter:
                 pass
         discard_later(previous, self.out_dir)
 
+    def _unlock(self) -> None:
+        if self._owns_lock:
+            unlock(self._lock)
+        self._lock = None
+
     def abort(self) -> None:
         """Remove the staging folder. A helper that was interrupted with us (Pagefind, a render
         worker) may still be finishing a write, so try again briefly until it is gone."""
@@ -515,5 +536,4 @@ class SiteWriter:
                     break
                 time.sleep(0.05)
         finally:
-            unlock(self._lock)
-            self._lock = None
+            self._unlock()

@@ -162,7 +162,7 @@ BAD_CONTENT = [
     ("alias-bomb", {f"{DAY}/bad.md": "---\ntitle: A\nx: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
                     + "".join(f"x{i}: &a{i} [{', '.join([f'*a{i - 1}' if i > 1 else '*a'] * 9)}]\n"
                               for i in range(1, 9)) + "---\n"},
-     f"{DAY}/bad.md", 3, "anchors and aliases"),
+     f"{DAY}/bad.md", 4, "anchors and aliases"),  # line 4: the first alias
     ("deep-nesting", {f"{DAY}/bad.md": "---\ntitle: A\nx: " + "[" * 30_000 + "\n---\n"},
      # PyYAML 6.0.4 stops this itself, in its own words: any wording that says so will do
      f"{DAY}/bad.md", 3, re.compile(r"nest|deep|depth", re.I)),

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import sys
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import zlib
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from site_builder.config import SLUG_RE
+from site_builder.config import SLUG_RE, load_config
+from site_builder.content import paper_from_front_matter
 from site_builder.errors import ContentError, Problems
+from site_builder.frontmatter import MAX_FILE_BYTES, InputError, parse_front_matter
 from site_builder.importers.arxiv import looks_like_arxiv, parse_arxiv
 from site_builder.importers.arxiv_rss import looks_like_arxiv_rss, parse_arxiv_rss
 from site_builder.importers.hf_api import looks_like_hf_api, parse_hf_api
@@ -25,7 +32,12 @@ from site_builder.importers.record import (
     source_problem,
     without_controls,
 )
-from site_builder.importers.store import Change, ContentStore, topic_file_text
+from site_builder.importers.store import Change, ContentStore, StoredPaper, topic_file_text
+from site_builder.transaction import (
+    Transaction,
+    finish_interrupted_import,
+    remove_dead_temporaries,
+)
 
 __all__ = ["FORMATS", "ImportOptions", "ImportSummary", "ParseResult", "detect_format",
            "import_sources", "parse_sources", "read_source"]
@@ -98,9 +110,17 @@ Parser = Callable[[str, str, ImportOptions], ParseResult]
 
 def parse_hf_page_source(text: str, name: str, options: ImportOptions) -> ParseResult:
     try:
-        return ParseResult(parse_hf_page(text, name, options.date, options.today))
+        return ParseResult(parse_hf_page(text, name, options.date,
+                                         options.today or site_today(options.content_dir)))
     except PageFormatError as exc:
         raise ContentError([source_problem(name, str(exc), exc.line)]) from exc
+
+
+def site_today(content_dir: Path) -> dt.date:
+    """Today in the site's ``timezone`` (site.yaml), not the machine's: a copied page's date
+    without a year means the same day wherever the import runs."""
+    timezone = load_config(content_dir).timezone
+    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
 
 
 # format name -> (detector on the text, parser). Detection tries them in this order: the
@@ -169,20 +189,45 @@ def read_file(path: Path, name: str) -> bytes:
         raise ContentError([source_problem(name, f"cannot read: {exc.strerror or exc}")]) from exc
 
 
+MAX_REDIRECTS = 5
+
+
+class SafeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a few redirects, and only to http(s) URLs (never ftp:, file: or others)."""
+
+    max_redirections = MAX_REDIRECTS
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+        target = urllib.parse.urljoin(req.full_url, newurl)
+        if urllib.parse.urlsplit(target).scheme.lower() not in ("http", "https"):
+            raise urllib.error.URLError(f"redirected to {target[:200]!r}, which is not an "
+                                        "http(s) URL; refusing to follow it")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def fetch(url: str, timeout: float | None = None) -> bytes:
-    """The body of an http(s) URL, with a timeout and a size limit; errors are ContentErrors."""
+    """The body of an http(s) URL, with a time limit on the whole download (not only on each
+    read), a size limit, and a few http(s) redirects at most; errors are ContentErrors."""
+    limit = timeout or FETCH_TIMEOUT
     request = urllib.request.Request(url, headers={
         "User-Agent": "site-builder (static daily papers digest)",
         "Accept": "application/json, application/atom+xml, application/rss+xml, text/*;q=0.8",
+        "Accept-Encoding": "gzip, identity",
     })
+    opener = urllib.request.build_opener(SafeRedirects)
     try:
-        with urllib.request.urlopen(request, timeout=timeout or FETCH_TIMEOUT) as response:
+        with opener.open(request, timeout=limit) as response:
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > MAX_SOURCE_BYTES:
                 raise ContentError([source_problem(
                     url, f"source is too large ({int(length):,} bytes; the limit is "
                     f"{MAX_SOURCE_BYTES:,})")])
-            return response.read(MAX_SOURCE_BYTES + 1)
+            data = read_body(response, url, time.monotonic() + limit, limit)
+            if length and length.isdigit() and len(data) < int(length):
+                raise ContentError([source_problem(
+                    url, f"cannot fetch: the connection closed after {len(data):,} of the "
+                    f"{int(length):,} bytes the server announced")])
+            return decode_body(data, response.headers.get("Content-Encoding", ""), url)
     except urllib.error.HTTPError as exc:
         raise ContentError([source_problem(
             url, f"cannot fetch: the server answered HTTP {exc.code} {exc.reason}")]) from exc
@@ -191,8 +236,49 @@ def fetch(url: str, timeout: float | None = None) -> bytes:
     except (TimeoutError, OSError, http.client.HTTPException, ValueError) as exc:
         reason = str(exc) or type(exc).__name__
         if isinstance(exc, TimeoutError):
-            reason = f"no answer within {timeout or FETCH_TIMEOUT} seconds"
+            reason = f"no answer within {limit} seconds"
         raise ContentError([source_problem(url, f"cannot fetch: {reason}")]) from exc
+
+
+def read_body(response: http.client.HTTPResponse, url: str, deadline: float,
+              limit: float) -> bytes:
+    """Read an answer in chunks as they come, stopping at the deadline or the size limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_SOURCE_BYTES:
+        chunk = response.read1(65_536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if time.monotonic() > deadline:
+            raise ContentError([source_problem(
+                url, f"cannot fetch: the download took longer than {limit} seconds "
+                f"({size:,} bytes so far); try again later")])
+    return b"".join(chunks)
+
+
+def decode_body(data: bytes, encoding: str, url: str) -> bytes:
+    """The body without its transfer compression (gzip, bounded), or a clear refusal."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return data
+    if encoding in ("gzip", "x-gzip"):
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = inflate.decompress(data, MAX_SOURCE_BYTES + 1)
+        except zlib.error as exc:
+            raise ContentError([source_problem(
+                url, f"cannot fetch: the answer says it is gzip-compressed but is not ({exc})")
+            ]) from exc
+        if len(body) > MAX_SOURCE_BYTES or inflate.unconsumed_tail:
+            raise ContentError([source_problem(
+                url, f"source is larger than {MAX_SOURCE_BYTES:,} bytes once uncompressed; "
+                "refusing it")])
+        return body
+    raise ContentError([source_problem(
+        url, f"cannot fetch: the server compressed the answer with '{encoding[:40]}', which "
+        "is not supported (only gzip)")])
 
 
 def parse_sources(sources: list[str], options: ImportOptions) -> ParseResult:
@@ -242,6 +328,37 @@ def check_records(papers: list[ImportedPaper], options: ImportOptions) -> Proble
     return problems
 
 
+def refuse_unbuildable(writes: list[tuple[StoredPaper, Path, str]],
+                       summary: ImportSummary) -> list[tuple[StoredPaper, Path, str]]:
+    """Leave out every paper whose new file ``check`` would refuse (an organisation named
+    'aux', a huge abstract): an import never breaks the next build. Each is reported as
+    skipped, with check's message."""
+    origins = {change.paper_id: change.origin for change in summary.changes}
+    kept = []
+    for paper, target, text in writes:
+        reasons = unbuildable(text, target, paper.day)
+        if not reasons:
+            kept.append((paper, target, text))
+            continue
+        summary.skipped.append((origins.get(paper.id, paper.id),
+                                f"its file would not pass check: {reasons[0]}"))
+        summary.changes = [c for c in summary.changes if c.paper_id != paper.id]
+    return kept
+
+
+def unbuildable(text: str, target: Path, day: dt.date) -> list[str]:
+    """The messages ``check`` would give for a paper file with this text (none: it is fine)."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        return [f"file is too large (more than {MAX_FILE_BYTES:,} bytes)"]
+    problems = Problems()
+    try:
+        doc = parse_front_matter(text, target)
+    except InputError as exc:
+        return [exc.problem.message]
+    paper_from_front_matter(doc, day, problems)
+    return [found.message for found in problems.items]
+
+
 def missing_topics(content_dir: Path, slugs: set[str]) -> list[str]:
     return sorted(s for s in slugs if not (content_dir / "topics" / f"{s}.md").exists())
 
@@ -253,6 +370,9 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
     written; any problem raises ContentError and leaves the folder untouched.
     """
     parsed = parse_sources(sources, options)
+    if not options.dry_run:
+        finish_interrupted_import(options.content_dir)
+        remove_dead_temporaries(options.content_dir)
     problems = check_records(parsed.papers, options)
     problems.raise_if_any()
     store = ContentStore.open(options.content_dir, problems)
@@ -262,7 +382,7 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
         day = options.date or record.listed
         assert day is not None  # checked above
         summary.changes.append(store.merge(record, day, options.topics))
-    writes = store.pending_writes()
+    writes = refuse_unbuildable(store.pending_writes(), summary)
     changed = {paper.id for paper, _path, _text in writes}
     for change in summary.changes:
         change.day = store.papers[change.paper_id].day  # where the paper ends up
@@ -275,9 +395,14 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
     slugs = set(options.topics) | {s for r in parsed.papers for s in r.topics}
     summary.topics_created = missing_topics(options.content_dir, slugs)
     if not options.dry_run:
-        for slug in summary.topics_created:
-            path = options.content_dir / "topics" / f"{slug}.md"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(topic_file_text(slug), "utf-8")
-        store.write(writes)
+        transaction = Transaction(options.content_dir)
+        try:
+            for slug in summary.topics_created:
+                transaction.write(options.content_dir / "topics" / f"{slug}.md",
+                                  topic_file_text(slug))
+            store.write(writes, transaction)
+            transaction.commit()
+        except BaseException:
+            transaction.abort()
+            raise
     return summary

@@ -95,7 +95,7 @@ def feed_day(channel: Element) -> dt.date | None:
         if value:
             try:
                 return email.utils.parsedate_to_datetime(value).date()
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 continue
     return None
 

@@ -21,6 +21,7 @@ title, which is an error naming the item.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -32,6 +33,7 @@ from site_builder.importers.record import (
     arxiv_id_from,
     arxiv_links,
     is_http_url,
+    loads,
     one_line,
     parse_iso_date,
     source_problem,
@@ -55,7 +57,7 @@ def looks_like_hf_api(text: str) -> bool:
     if PAPER_KEY_RE.search(head):
         return True
     try:
-        value = json.loads(text)
+        value = loads(text)
     except ValueError:
         return False
     return (isinstance(value, dict) and "title" in value and "abstract" not in value
@@ -64,7 +66,7 @@ def looks_like_hf_api(text: str) -> bool:
 
 def parse_hf_api(text: str, name: str, options: ImportOptions) -> ParseResult:
     try:
-        value = json.loads(text)
+        value = loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             value = items_per_line(text, name)  # items saved one per line (JSON Lines)
@@ -103,7 +105,7 @@ def items_per_line(text: str, name: str) -> list[Any]:
     for number, line in enumerate(text.split("\n"), 1):
         if line.strip():
             try:
-                items.append(json.loads(line))
+                items.append(loads(line))
             except json.JSONDecodeError as exc:
                 raise ContentError([source_problem(
                     name, f"invalid JSON at line {number}, column {exc.colno}: {exc.msg}",
@@ -169,7 +171,7 @@ def count(value: Any) -> int | None:
     """A whole number >= 0 (the API types counts as numbers, so 12.0 is accepted), or None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if value < 0 or value != int(value):
+    if not math.isfinite(value) or value < 0 or value != int(value):
         return None
     return int(value)
 

@@ -25,6 +25,7 @@ from site_builder.importers.record import (
     ImportOptions,
     ParseResult,
     is_http_url,
+    loads,
     one_line,
     parse_iso_date,
     source_problem,
@@ -52,7 +53,6 @@ def looks_like_jsonl(text: str) -> bool:
 def parse_jsonl(text: str, name: str, options: ImportOptions) -> ParseResult:
     papers: list[ImportedPaper] = []
     problems: list[Problem] = []
-    loads = json.loads
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -152,9 +153,51 @@ def parse_iso_date(value: object, utc: bool = True) -> dt.date | None:
         if not match.group(2) or not match.group(3):
             return dt.date.fromisoformat(match.group(1))
         stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
+        return stamp.astimezone(dt.UTC).date() if utc else stamp.date()
+    except (ValueError, OverflowError):  # not a date, or its UTC day is after the year 9999
         return None
-    return stamp.astimezone(dt.UTC).date() if utc else stamp.date()
+
+
+MAX_JSON_DEPTH = 200
+LONG_NUMBER_RE = re.compile(r"-?\d{4000,}")
+
+
+def loads(text: str) -> object:
+    """``json.loads`` whose every failure is a JSONDecodeError with a position: nesting too
+    deep for the parser, a number too long to convert (Python refuses 4,300 digits)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError(f"nested more than {MAX_JSON_DEPTH} levels deep", text,
+                                   deep_position(text)) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # int("9" * 5000): the digit limit
+        long = LONG_NUMBER_RE.search(text)
+        raise json.JSONDecodeError("a number with too many digits", text,
+                                   long.start() if long else 0) from exc
+
+
+def deep_position(text: str) -> int:
+    """Where a JSON text first nests deeper than MAX_JSON_DEPTH (strings skipped)."""
+    depth, in_string, escaped = 0, False, False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return index
+        elif char in "]}":
+            depth -= 1
+    return 0
 
 
 def source_problem(source: str, message: str, line: int | None = None) -> Problem:

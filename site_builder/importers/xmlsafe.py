@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element, TreeBuilder
 
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
 from site_builder.errors import ContentError
@@ -49,12 +49,21 @@ class XmlDocument:
         return self.lines.get(element, 0)
 
 
+def refuse_external_doctype(name: str, system_id: str | None, public_id: str | None,
+                            _internal: bool) -> None:
+    """A doctype may be given, but not one that points at a file or URL (never fetched
+    anyway): the README promises external references are refused."""
+    if system_id or public_id:
+        raise DTDForbidden(name, system_id, public_id)
+
+
 def parse_xml(text: str, name: str) -> XmlDocument:
     """Parse a whole document; errors become a ContentError naming the source, line and column."""
     builder = _LineTreeBuilder()
     parser = DefusedXMLParser(target=builder, forbid_dtd=False, forbid_entities=True,
                               forbid_external=True)
     builder.parser = parser
+    parser.parser.StartDoctypeDeclHandler = refuse_external_doctype
     try:
         # The text is already decoded, so the declaration's encoding no longer applies.
         parser.feed(re.sub(r"^(\s*<\?xml[^>]*?)\s+encoding=(['\"])[^'\"]*\2", r"\1", text,
