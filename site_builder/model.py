@@ -12,7 +12,7 @@ from pathlib import Path
 from site_builder import urls
 from site_builder.config import SavedSearch, SiteConfig
 from site_builder.content import Content, DayNote, Organization, Paper, Topic
-from site_builder.markup import MarkupRenderer, plain_from_markdown
+from site_builder.markup import MarkupRenderer
 from site_builder.related import Related, related_papers
 
 WORD_RE = re.compile(r"\w+")
@@ -176,8 +176,7 @@ def render_markup(content: Content, renderer: MarkupRenderer,
         key = text_key(paper)
         rendered = memo.get(key) if memo is not None else None
         if rendered is None:
-            rendered = (renderer.inline(paper.title), renderer.block(paper.abstract),
-                        plain_from_markdown(paper.abstract))
+            rendered = (renderer.inline(paper.title), *renderer.block_and_plain(paper.abstract))
             if memo is not None:
                 memo[key] = rendered
         paper.title_html, paper.abstract_html, paper.summary = rendered
