@@ -200,9 +200,12 @@ def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
     return [dataclasses.replace(spec, empty_date=newest_day) for spec in specs]
 
 
+DIGEST_TITLE_SUFFIX = ": daily digest"
+
+
 def digest_title(site_title: str) -> str:
     """digest.xml's channel title: not the site feed's, so readers list two names."""
-    return f"{site_title}: daily digest"
+    return site_title + DIGEST_TITLE_SUFFIX
 
 
 class RelatedLinks(BaseEntryExtension):
