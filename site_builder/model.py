@@ -264,9 +264,11 @@ def saved_search_matches(search: SavedSearch, paper: Paper) -> bool:
         names = {paper.organization.name.casefold(), paper.organization.fullname.casefold()}
         if not names & {o.casefold() for o in search.organizations}:
             return False
-    if search.any:
+    if search.any or search.none:
         words = word_text(paper.title + " " + paper.abstract)
-        if not matches_any(words, keyword_matcher(search.any)):
+        if search.any and not matches_any(words, keyword_matcher(search.any)):
+            return False
+        if search.none and matches_any(words, keyword_matcher(search.none)):
             return False
     return True
 
