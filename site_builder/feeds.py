@@ -277,10 +277,13 @@ def add_entry(fg: FeedGenerator, item: FeedItem, rss: bool = False) -> None:
     # RSS <description> is read as HTML by readers, Atom's text summary as text
     entry.summary(html_text(item.summary) if rss else item.summary, type="text")
     entry.content(item.content_html, type="html")  # RSS <content:encoded>, Atom <content>
-    for name in item.authors:
-        entry.author({"name": name})
-    if item.authors:  # one dc:creator: readers show only the last of several
-        entry.dc.dc_creator(", ".join(item.authors))
+    if item.authors:  # one author of all names: readers show only one of several (feedparser
+        # and rss2email the first Atom <author>, newsboat the last RSS <dc:creator>)
+        byline = ", ".join(item.authors)
+        if rss:
+            entry.dc.dc_creator(byline)
+        else:
+            entry.author({"name": byline})
     for category in item.categories:
         entry.category(term=category.term, label=category.label, scheme=category.scheme)
 
