@@ -1,10 +1,10 @@
-"""The daily email: digest feed -> one day's papers -> email message -> a file or SMTP.
+"""The daily email: digest data -> one day's papers -> email message -> a file or SMTP.
 
-The email is made from the published ``digest.xml`` only (read with feedparser from a file or
-a URL), so it works against any deployed copy of the site. Each paper of a digest item is a
-``<div class="paper">`` whose parts carry class names (see ``templates/feeds/digest.html``);
-``DigestParser`` reads them back with ``html.parser``. Topic slugs and organisation names come
-back from the links to their pages, which is all a saved search needs to filter the day.
+The email is made from the published ``digest.json`` (see ``digest_data``), read from a file
+or a URL, so it works against any deployed copy of the site and does not depend on the
+markup of the digest's HTML. Given ``digest.xml``, it reads ``digest.json`` beside it; only
+when there is none (a site built by an older version) does ``DigestParser`` read the papers
+back from the RSS item's HTML, by the class names of ``theme/feeds/digest.html``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import hashlib
 import html
+import json
 import os
 import smtplib
 import ssl
@@ -35,6 +36,7 @@ from site_builder import __version__, urls
 from site_builder.config import SavedSearch, SiteConfig, load_config
 from site_builder.content import Organization, Paper
 from site_builder.dates import count, long_date, short_date
+from site_builder.digest_data import EXTENSION as DATA_KEY
 from site_builder.errors import ContentError, Problem, problem
 from site_builder.feeds import DIGEST_TITLE_SUFFIX
 from site_builder.markup import sanitise, truncate
@@ -271,32 +273,43 @@ class DigestParser(HTMLParser):
                 paper.topics.append((urls.name_in(href, "topics"), text, href))
 
 
-def read_feed(source: str) -> feedparser.FeedParserDict:
-    """The digest feed from a file or an http(s) URL (errors name the source)."""
+class NotFoundError(ContentError):
+    """The file or URL does not exist (HTTP 404 or 410, or no such file)."""
+
+
+def read_source(source: str, what: str = "feed") -> bytes:
+    """The bytes of a file or an http(s) URL (errors name the source)."""
     if urlsplit(source).scheme in ("http", "https"):
         request = urllib.request.Request(source, headers={
             "User-Agent": f"site-builder/{__version__} (+email digest)"})
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                data = response.read()
+                return response.read()
         except urllib.error.HTTPError as exc:
-            raise ContentError([source_problem(
-                source, f"cannot read the feed: HTTP {exc.code} {exc.reason}")]) from None
+            kind = NotFoundError if exc.code in (404, 410) else ContentError
+            raise kind([source_problem(
+                source, f"cannot read the {what}: HTTP {exc.code} {exc.reason}")]) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ContentError([source_problem(
-                source, f"cannot read the feed: {reason}")]) from None
-    elif "://" in source:
+                source, f"cannot read the {what}: {reason}")]) from None
+    if "://" in source:
         scheme = urlsplit(source).scheme or source.split("://")[0]
         raise ContentError([source_problem(
-            source, f"cannot read the feed: '{scheme}://' is not supported (use an http:// "
+            source, f"cannot read the {what}: '{scheme}://' is not supported (use an http:// "
             "or https:// URL, or a file path)")])
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise ContentError([problem(path, "feed file not found")])
-        data = path.read_bytes()
-    feed = feedparser.parse(data)
+    path = Path(source)
+    if not path.is_file():
+        raise NotFoundError([problem(path, f"{what} file not found")])
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ContentError([problem(path, f"cannot read the {what}: {exc.strerror}")]) from None
+
+
+def read_feed(source: str) -> feedparser.FeedParserDict:
+    """The digest feed (RSS or Atom) from a file or an http(s) URL."""
+    feed = feedparser.parse(read_source(source))
     if not feed.get("version") or (feed.get("bozo") and not feed.entries):
         reason = feed.get("bozo_exception") or "no RSS or Atom channel"
         raise ContentError([source_problem(
@@ -304,15 +317,36 @@ def read_feed(source: str) -> feedparser.FeedParserDict:
     return feed
 
 
-def entry_date(entry: feedparser.FeedParserDict) -> dt.date | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    return dt.date(*parsed[:3]) if parsed else None
+def data_source(source: str) -> str:
+    """digest.json beside a digest.xml path or URL, or "" for any other source."""
+    parts = urlsplit(source)
+    if parts.scheme in ("http", "https"):
+        if parts.path.endswith("/" + urls.DIGEST):
+            path = parts.path.removesuffix(urls.DIGEST) + urls.DIGEST_JSON
+            return parts._replace(path=path).geturl()
+        return ""
+    path = Path(source)
+    return str(path.with_name(urls.DIGEST_JSON)) if path.name == urls.DIGEST else ""
 
 
-def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | None):
-    """The digest item of the given day, or of the newest day."""
-    dated = [(entry_date(entry), entry) for entry in feed.entries]
-    dated = [(day, entry) for day, entry in dated if day is not None]
+def load_day(source: str, date: dt.date | None) -> DigestDay:
+    """One day of the digest: from digest.json (given, or found beside digest.xml), else from
+    the RSS feed's HTML (a site built before digest.json existed, or another feed)."""
+    if urlsplit(source).path.endswith(".json"):
+        return json_day(read_source(source, "digest"), source, date)
+    beside = data_source(source)
+    if beside:
+        try:
+            data = read_source(beside, "digest")
+        except NotFoundError:
+            data = b""
+        if data:
+            return json_day(data, beside, date)
+    return read_day(read_feed(source), source, date)
+
+
+def pick_day(dated: list[tuple[dt.date, object]], source: str, date: dt.date | None):
+    """The (day, item) of the given day, or of the newest day."""
     if not dated:
         raise ContentError([source_problem(source, "the feed has no dated digest items")])
     if date is None:
@@ -324,6 +358,88 @@ def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | Non
     shown = ", ".join(d.isoformat() for d in days[:7]) + (", ..." if len(days) > 7 else "")
     raise MissingDayError([source_problem(
         source, f"no digest item for {date.isoformat()} (the feed has {shown})")])
+
+
+def text_field(data: dict, key: str) -> str:
+    value = data.get(key)
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def json_paper(data: dict) -> DigestPaper:
+    """A paper of digest.json (see digest_data.paper_data); wrong types read as missing."""
+    def mappings(key: str) -> list[dict]:
+        value = data.get(key)
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    org = data.get("organization") if isinstance(data.get("organization"), dict) else {}
+    authors = data.get("authors") if isinstance(data.get("authors"), list) else []
+    upvotes, count_ = data.get("upvotes"), data.get("author_count")
+    abstract = data.get("abstract") if isinstance(data.get("abstract"), str) else ""
+    return DigestPaper(
+        title=text_field(data, "title"), url=safe_url(data.get("url")),
+        authors=[" ".join(a.split()) for a in authors if isinstance(a, str) and a.strip()],
+        author_count=count_ if isinstance(count_, int) and not isinstance(count_, bool) else 0,
+        org_name=text_field(org, "name"), org_label=text_field(org, "label"),
+        upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
+        abstract="\n\n".join(" ".join(p.split()) for p in abstract.split("\n\n") if p.strip()),
+        withdrawn=bool(data.get("withdrawn")),
+        links=[(text_field(link, "kind"), text_field(link, "label"), safe_url(link.get("url")))
+               for link in mappings("links") if safe_url(link.get("url"))],
+        topics=[(text_field(t, "slug"), text_field(t, "title"), safe_url(t.get("url")))
+                for t in mappings("topics")],
+    )
+
+
+def json_day(data: bytes, source: str, date: dt.date | None) -> DigestDay:
+    """One day of digest.json (a JSON Feed with the _digest extension, see digest_data)."""
+    try:
+        feed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ContentError([source_problem(source, f"not a digest JSON feed ({exc})")]) from None
+    if not (isinstance(feed, dict) and isinstance(feed.get(DATA_KEY), dict)
+            and isinstance(feed.get("items"), list)):
+        raise ContentError([source_problem(
+            source, f"not a digest JSON feed (no '{DATA_KEY}' extension): is this the site's "
+            f"{urls.DIGEST_JSON}?")])
+    dated = []
+    for item in feed["items"]:
+        day_data = item.get(DATA_KEY) if isinstance(item, dict) else None
+        if isinstance(day_data, dict) and isinstance(day_data.get("date"), str):
+            try:
+                dated.append((dt.date.fromisoformat(day_data["date"]), item))
+            except ValueError:
+                continue
+    day, item = pick_day(dated, source, date)
+    day_data = item[DATA_KEY]
+    papers = [json_paper(p) for p in day_data.get("papers") or [] if isinstance(p, dict)]
+    papers = [p for p in papers if p.title and p.url]
+    if not papers:
+        raise ContentError([source_problem(source, f"the item of {day.isoformat()} lists no "
+                                                   "papers")])
+    note_title = text_field(day_data, "note_title")
+    note_html = day_data.get("note_html") if isinstance(day_data.get("note_html"), str) else ""
+    note_text = day_data.get("note_text") if isinstance(day_data.get("note_text"), str) else ""
+    if note_title and (note_html or note_text):
+        note_html = f"<h2>{html.escape(note_title)}</h2>{note_html}"
+        note_text = f"{note_title}\n\n{note_text}"
+    site = feed[DATA_KEY]
+    guid = item.get("id") if isinstance(item.get("id"), str) else day.isoformat()
+    return DigestDay(
+        date=day, guid=guid, url=safe_url(day_data.get("url")) or safe_url(item.get("url")),
+        site_title=text_field(site, "site_title") or SiteConfig().title,
+        site_url=safe_url(site.get("site_url")), papers=papers,
+        note_html=sanitise(note_html).strip(), note_text=note_text.strip())
+
+
+def entry_date(entry: feedparser.FeedParserDict) -> dt.date | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    return dt.date(*parsed[:3]) if parsed else None
+
+
+def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | None):
+    """The digest item of the given day, or of the newest day."""
+    dated = [(entry_date(entry), entry) for entry in feed.entries]
+    return pick_day([(day, entry) for day, entry in dated if day is not None], source, date)
 
 
 def read_day(feed: feedparser.FeedParserDict, source: str, date: dt.date | None) -> DigestDay:
@@ -672,7 +788,7 @@ def send_digest_command(args: argparse.Namespace) -> int:
     recipients = read_recipients(args)
     env = email_environment(args.templates, args.content)
     try:
-        day = read_day(read_feed(args.feed), args.feed, None if args.latest else args.date)
+        day = load_day(args.feed, None if args.latest else args.date)
     except MissingDayError as exc:
         if not getattr(args, "skip_missing", False):
             raise

@@ -27,6 +27,8 @@ from feedgen.util import xml_elem
 from site_builder import __version__, urls
 from site_builder.content import Paper
 from site_builder.dates import count, long_date, plain_date
+from site_builder.digest_data import EXTENSION, day_data
+from site_builder.digest_data import VERSION as DIGEST_DATA_VERSION
 from site_builder.fingerprint import digest
 from site_builder.markup import math_as_tex, plain_text, truncate
 from site_builder.model import Day, Site, Week
@@ -64,6 +66,7 @@ class FeedItem:
     categories: tuple[Category, ...] = ()
     related: tuple[tuple[str, str, str], ...] = ()  # (title, URL, media type): PDF, code, ...
     external_url: str = ""  # the paper elsewhere (arXiv), for JSON Feed
+    data: dict | None = None  # a digest day as data (digest_data), for digest.json
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class ItemMaker:
             summary=f"{count(len(day.papers), 'paper')} listed on {long_date(day.date)}. "
                     f"Top: {top}",
             content_html=math_as_tex(self.render("feeds/digest.html", day=day).strip()),
+            data=day_data(day, self.url, self.topic_titles),
         )
 
     def week(self, week: Week) -> FeedItem:
@@ -173,7 +177,7 @@ def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
                  [make.paper(p) for p in site.newest_papers[: config.feed_size]]),
         FeedSpec(digest_title(config.title), "The whole listing of each day in one item, "
                  "newest day first: for RSS-to-email services.", urls.HOME, GROUP_DIGESTS,
-                 (("rss", urls.DIGEST),),
+                 (("rss", urls.DIGEST), ("digest-json", urls.DIGEST_JSON)),
                  [make.day(d) for d in reversed(site.days[-config.digest_size:])],
                  label=f"{config.title}: daily digest (one item per day)"),
         FeedSpec(f"{config.title}: top papers of the week", "One item per ISO week with its "
@@ -298,6 +302,24 @@ def atom_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
 
 def json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
     """JSON Feed 1.1 (feedgen does not write it); keys in a fixed order."""
+    return dump_json(json_feed(spec, site, path))
+
+
+def dump_json(data: dict) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def digest_json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
+    """digest.json: the JSON Feed of the digest, each item with its day as data."""
+    feed = json_feed(spec, site, path)
+    feed[EXTENSION] = {"version": DIGEST_DATA_VERSION, "site_title": site.config.title,
+                       "site_url": urls.absolute(site.config.base_url, urls.HOME)}
+    for item, data in zip(feed["items"], spec.items, strict=True):
+        item[EXTENSION] = data.data
+    return dump_json(feed)
+
+
+def json_feed(spec: FeedSpec, site: Site, path: str) -> dict:
     config = site.config
     feed = {
         "version": JSON_FEED_VERSION,
@@ -309,7 +331,7 @@ def json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
         "authors": [{"name": config.author or config.title}],
         "items": [json_item(item) for item in spec.items],
     }
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return feed
 
 
 def json_item(item: FeedItem) -> dict:
@@ -334,7 +356,7 @@ def json_item(item: FeedItem) -> dict:
 
 
 WRITERS: dict[str, Callable[[FeedSpec, Site, str], bytes]] = {
-    "rss": rss_bytes, "atom": atom_bytes, "json": json_bytes,
+    "rss": rss_bytes, "atom": atom_bytes, "json": json_bytes, "digest-json": digest_json_bytes,
 }
 OPML_TYPES = {"rss": "rss", "atom": "atom", "json": "json"}
 

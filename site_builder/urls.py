@@ -26,6 +26,7 @@ RSS = "feed.xml"
 ATOM = "atom.xml"
 JSON_FEED = "feed.json"
 DIGEST = "digest.xml"
+DIGEST_JSON = "digest.json"  # the same days as data, read by `site-builder email`
 WEEKLY = "weekly.xml"
 OPML = "feeds.opml"
 SITEMAP = "sitemap.xml"
