@@ -70,6 +70,16 @@ def topic(slug: str, page: int = 1) -> str:
     return f"topics/{slug}/" if page <= 1 else f"topics/{slug}/page/{page}/"
 
 
+def day_bib(date: dt.date) -> str:
+    """BibTeX of every paper of a day."""
+    return f"date/{date.isoformat()}/papers.bib"
+
+
+def topic_bib(slug: str) -> str:
+    """BibTeX of every paper of a topic."""
+    return f"topics/{slug}/papers.bib"
+
+
 def topic_feed(slug: str) -> str:
     return f"topics/{slug}/feed.xml"
 
