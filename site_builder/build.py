@@ -32,6 +32,7 @@ from site_builder.cache import (
     spare_folder,
     trusted_files,
 )
+from site_builder.citations import planned_bib_files
 from site_builder.config import SiteConfig, load_config
 from site_builder.content import Content, load_content, load_topics, parse_day
 from site_builder.errors import Problems
@@ -283,7 +284,8 @@ def build_locked(options: BuildOptions, lock: int | None) -> BuildReport:
                 writer.files[file] = state.files[file]
         report.rendered = len(dirty)
         progress.stage("writing feeds")
-        feeds = write_feeds(writer, planned_feeds(site, env), state.feeds)
+        feeds = write_feeds(writer, planned_feeds(site, env) + planned_bib_files(site),
+                            state.feeds)
         for output in publishing_files(site, pages):
             writer.write(output.path, output.data, output.source)
         static = [folder / "static" for folder in reversed(template_folders(own_templates))]

@@ -50,6 +50,7 @@ class SavedSearch:
     topics: tuple[str, ...] = ()
     organizations: tuple[str, ...] = ()
     min_upvotes: int = 0
+    none: tuple[str, ...] = ()  # keywords that leave a paper out, whatever else matches
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None, prob
     if not isinstance(item, dict):
         problems.add(path, f"{where} must be a mapping with 'slug' and 'title'", line)
         return None
-    known = {"slug", "title", "any", "topics", "organizations", "min_upvotes"}
+    known = {"slug", "title", "any", "none", "topics", "organizations", "min_upvotes"}
     ok = True
     for key in item:
         if key not in known:
@@ -339,7 +340,7 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None, prob
             problems.add(path, f"{where}.{key}: contains a control character; remove it", line)
             ok = False
     lists = {}
-    for key in ("any", "topics", "organizations"):
+    for key in ("any", "none", "topics", "organizations"):
         value = item.get(key, [])
         if isinstance(value, str):
             value = [value]
@@ -360,11 +361,12 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None, prob
     if not isinstance(min_upvotes, int) or isinstance(min_upvotes, bool) or min_upvotes < 0:
         problems.add(path, f"{where}.min_upvotes: must be a whole number of at least 0", line)
         ok = False
-    if ok and not (lists["any"] or lists["topics"] or lists["organizations"] or min_upvotes):
-        problems.add(path, f"{where}: give at least one of any, topics, organizations, "
+    if ok and not (lists["any"] or lists["none"] or lists["topics"] or lists["organizations"]
+                   or min_upvotes):
+        problems.add(path, f"{where}: give at least one of any, none, topics, organizations, "
                      "min_upvotes", line)
         ok = False
     if not ok:
         return None
     return SavedSearch(slug, title.strip(), lists["any"], lists["topics"],
-                       lists["organizations"], min_upvotes)
+                       lists["organizations"], min_upvotes, lists["none"])

@@ -1,10 +1,10 @@
-"""The daily email: digest feed -> one day's papers -> email message -> a file or SMTP.
+"""The daily email: digest data -> one day's papers -> email message -> a file or SMTP.
 
-The email is made from the published ``digest.xml`` only (read with feedparser from a file or
-a URL), so it works against any deployed copy of the site. Each paper of a digest item is a
-``<div class="paper">`` whose parts carry class names (see ``templates/feeds/digest.html``);
-``DigestParser`` reads them back with ``html.parser``. Topic slugs and organisation names come
-back from the links to their pages, which is all a saved search needs to filter the day.
+The email is made from the published ``digest.json`` (see ``digest_data``), read from a file
+or a URL, so it works against any deployed copy of the site and does not depend on the
+markup of the digest's HTML. Given ``digest.xml``, it reads ``digest.json`` beside it; only
+when there is none (a site built by an older version) does ``DigestParser`` read the papers
+back from the RSS item's HTML, by the class names of ``theme/feeds/digest.html``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import hashlib
 import html
+import json
 import os
 import smtplib
 import ssl
@@ -35,7 +36,9 @@ from site_builder import __version__, urls
 from site_builder.config import SavedSearch, SiteConfig, load_config
 from site_builder.content import Organization, Paper
 from site_builder.dates import count, long_date, short_date
+from site_builder.digest_data import EXTENSION as DATA_KEY
 from site_builder.errors import ContentError, Problem, problem
+from site_builder.feeds import DIGEST_TITLE_SUFFIX
 from site_builder.markup import sanitise, truncate
 from site_builder.model import saved_search_matches
 from site_builder.render import make_environment, site_templates
@@ -45,6 +48,10 @@ HTML_TEMPLATE = "email/digest.html"
 TEXT_TEMPLATE = "email/digest.txt"
 SHORT_ABSTRACT = 320
 AUTHORS_SHOWN = 5
+# Gmail clips an HTML part over 102 KB (hiding the rest and the footer): the email's HTML part
+# stays under this many bytes, as sent (see choose_layout)
+HTML_BUDGET = 90_000
+TITLE_LINES = 200  # at most this many papers as title lines; the rest are counted
 TIMEOUT = 30  # seconds, for fetching the feed and for each SMTP operation
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
              "param", "source", "track", "wbr"}
@@ -55,6 +62,7 @@ FIELD_CLASSES = {
     "org": "org", "upvotes": "upvotes", "paper-abstract": "abstract",
     "paper-withdrawn": "withdrawn", "topic": "topics", "paper-link": "url",
 }
+PARAGRAPH = "\u2029"  # marks a </p> inside the text of an element
 LINK_PREFIX = "link-"  # link-paper, link-pdf, link-code, link-arxiv, link-project
 
 
@@ -68,7 +76,7 @@ class DigestPaper:
     author_count: int = 0
     org_name: str = ""
     org_label: str = ""
-    upvotes: int = 0
+    upvotes: int | None = None  # None when the site does not know them
     abstract: str = ""
     withdrawn: bool = False
     links: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, label, URL)
@@ -77,6 +85,10 @@ class DigestPaper:
     @property
     def short_abstract(self) -> str:
         return truncate(self.abstract, SHORT_ABSTRACT)
+
+    @property
+    def short_paragraphs(self) -> list[str]:
+        return self.short_abstract.split("\n\n")
 
     @property
     def byline(self) -> str:
@@ -88,6 +100,17 @@ class DigestPaper:
         if self.author_count:
             return f"{self.author_count} author{'s' if self.author_count != 1 else ''}"
         return ""
+
+    @property
+    def people(self) -> list[str]:
+        """The byline and the organisation, those that are known."""
+        return [part for part in (self.byline, self.org_label) if part]
+
+    @property
+    def meta_line(self) -> str:
+        """``▲ 12 · A, B and 3 more · Org``, without the upvotes when they are unknown."""
+        votes = [f"▲ {self.upvotes}"] if self.upvotes is not None else []
+        return " · ".join(votes + self.people)
 
     @property
     def outside_links(self) -> list[tuple[str, str, str]]:
@@ -123,6 +146,16 @@ class DigestDay:
     note_html: str = ""
     note_text: str = ""
 
+
+
+UNDISCLOSED = "undisclosed-recipients:;"  # the To of an --out file without --to (RFC 5322)
+
+
+def placeholder_sender(day: DigestDay) -> str:
+    """The From address of an --out file made without --from: the site's host, so the file is
+    a complete message that any mail client opens (RFC 5322 requires a From)."""
+    host = urlsplit(day.site_url or day.url).hostname or "localhost"
+    return f"digest@{host}"
 
 
 def message_date() -> str:
@@ -179,6 +212,9 @@ class DigestParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in VOID_TAGS or not any(entry[0] == tag for entry in self._stack):
             return
+        if tag == "p":  # a paragraph break, kept by the abstract (whitespace to the rest)
+            for _tag, _classes, _href, text in self._stack:
+                text.append(PARAGRAPH)
         while self._stack:
             open_tag, classes, href, text = self._stack.pop()
             closing_note = self._note_depth and len(self._stack) + 1 == self._note_depth
@@ -189,7 +225,7 @@ class DigestParser(HTMLParser):
             if closing_note:
                 self._end_note_paragraph()
                 self._note_depth = 0
-            self._close(classes, href, " ".join("".join(text).split()))
+            self._close(classes, href, "".join(text))
             if open_tag == tag:
                 break
 
@@ -206,9 +242,10 @@ class DigestParser(HTMLParser):
             self.note_paragraphs.append(paragraph)
         self._note_text = []
 
-    def _close(self, classes: list[str], href: str, text: str) -> None:
+    def _close(self, classes: list[str], href: str, raw: str) -> None:
         if not self.papers:
             return
+        text = " ".join(raw.split())
         paper = self.papers[-1]
         for name in classes:
             if name.startswith(LINK_PREFIX) and href:
@@ -228,34 +265,51 @@ class DigestParser(HTMLParser):
             elif kind == "upvotes":
                 paper.upvotes = number_in(text)
             elif kind == "abstract":
-                paper.abstract = text
+                paragraphs = (" ".join(part.split()) for part in raw.split(PARAGRAPH))
+                paper.abstract = "\n\n".join(part for part in paragraphs if part)
             elif kind == "withdrawn":
                 paper.withdrawn = True
             elif kind == "topics" and href:
                 paper.topics.append((urls.name_in(href, "topics"), text, href))
 
 
-def read_feed(source: str) -> feedparser.FeedParserDict:
-    """The digest feed from a file or an http(s) URL (errors name the source)."""
+class NotFoundError(ContentError):
+    """The file or URL does not exist (HTTP 404 or 410, or no such file)."""
+
+
+def read_source(source: str, what: str = "feed") -> bytes:
+    """The bytes of a file or an http(s) URL (errors name the source)."""
     if urlsplit(source).scheme in ("http", "https"):
         request = urllib.request.Request(source, headers={
             "User-Agent": f"site-builder/{__version__} (+email digest)"})
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                data = response.read()
+                return response.read()
         except urllib.error.HTTPError as exc:
-            raise ContentError([source_problem(
-                source, f"cannot read the feed: HTTP {exc.code} {exc.reason}")]) from None
+            kind = NotFoundError if exc.code in (404, 410) else ContentError
+            raise kind([source_problem(
+                source, f"cannot read the {what}: HTTP {exc.code} {exc.reason}")]) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ContentError([source_problem(
-                source, f"cannot read the feed: {reason}")]) from None
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise ContentError([problem(path, "feed file not found")])
-        data = path.read_bytes()
-    feed = feedparser.parse(data)
+                source, f"cannot read the {what}: {reason}")]) from None
+    if "://" in source:
+        scheme = urlsplit(source).scheme or source.split("://")[0]
+        raise ContentError([source_problem(
+            source, f"cannot read the {what}: '{scheme}://' is not supported (use an http:// "
+            "or https:// URL, or a file path)")])
+    path = Path(source)
+    if not path.is_file():
+        raise NotFoundError([problem(path, f"{what} file not found")])
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ContentError([problem(path, f"cannot read the {what}: {exc.strerror}")]) from None
+
+
+def read_feed(source: str) -> feedparser.FeedParserDict:
+    """The digest feed (RSS or Atom) from a file or an http(s) URL."""
+    feed = feedparser.parse(read_source(source))
     if not feed.get("version") or (feed.get("bozo") and not feed.entries):
         reason = feed.get("bozo_exception") or "no RSS or Atom channel"
         raise ContentError([source_problem(
@@ -263,15 +317,36 @@ def read_feed(source: str) -> feedparser.FeedParserDict:
     return feed
 
 
-def entry_date(entry: feedparser.FeedParserDict) -> dt.date | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    return dt.date(*parsed[:3]) if parsed else None
+def data_source(source: str) -> str:
+    """digest.json beside a digest.xml path or URL, or "" for any other source."""
+    parts = urlsplit(source)
+    if parts.scheme in ("http", "https"):
+        if parts.path.endswith("/" + urls.DIGEST):
+            path = parts.path.removesuffix(urls.DIGEST) + urls.DIGEST_JSON
+            return parts._replace(path=path).geturl()
+        return ""
+    path = Path(source)
+    return str(path.with_name(urls.DIGEST_JSON)) if path.name == urls.DIGEST else ""
 
 
-def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | None):
-    """The digest item of the given day, or of the newest day."""
-    dated = [(entry_date(entry), entry) for entry in feed.entries]
-    dated = [(day, entry) for day, entry in dated if day is not None]
+def load_day(source: str, date: dt.date | None) -> DigestDay:
+    """One day of the digest: from digest.json (given, or found beside digest.xml), else from
+    the RSS feed's HTML (a site built before digest.json existed, or another feed)."""
+    if urlsplit(source).path.endswith(".json"):
+        return json_day(read_source(source, "digest"), source, date)
+    beside = data_source(source)
+    if beside:
+        try:
+            data = read_source(beside, "digest")
+        except NotFoundError:
+            data = b""
+        if data:
+            return json_day(data, beside, date)
+    return read_day(read_feed(source), source, date)
+
+
+def pick_day(dated: list[tuple[dt.date, object]], source: str, date: dt.date | None):
+    """The (day, item) of the given day, or of the newest day."""
     if not dated:
         raise ContentError([source_problem(source, "the feed has no dated digest items")])
     if date is None:
@@ -283,6 +358,88 @@ def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | Non
     shown = ", ".join(d.isoformat() for d in days[:7]) + (", ..." if len(days) > 7 else "")
     raise MissingDayError([source_problem(
         source, f"no digest item for {date.isoformat()} (the feed has {shown})")])
+
+
+def text_field(data: dict, key: str) -> str:
+    value = data.get(key)
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def json_paper(data: dict) -> DigestPaper:
+    """A paper of digest.json (see digest_data.paper_data); wrong types read as missing."""
+    def mappings(key: str) -> list[dict]:
+        value = data.get(key)
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    org = data.get("organization") if isinstance(data.get("organization"), dict) else {}
+    authors = data.get("authors") if isinstance(data.get("authors"), list) else []
+    upvotes, count_ = data.get("upvotes"), data.get("author_count")
+    abstract = data.get("abstract") if isinstance(data.get("abstract"), str) else ""
+    return DigestPaper(
+        title=text_field(data, "title"), url=safe_url(data.get("url")),
+        authors=[" ".join(a.split()) for a in authors if isinstance(a, str) and a.strip()],
+        author_count=count_ if isinstance(count_, int) and not isinstance(count_, bool) else 0,
+        org_name=text_field(org, "name"), org_label=text_field(org, "label"),
+        upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
+        abstract="\n\n".join(" ".join(p.split()) for p in abstract.split("\n\n") if p.strip()),
+        withdrawn=bool(data.get("withdrawn")),
+        links=[(text_field(link, "kind"), text_field(link, "label"), safe_url(link.get("url")))
+               for link in mappings("links") if safe_url(link.get("url"))],
+        topics=[(text_field(t, "slug"), text_field(t, "title"), safe_url(t.get("url")))
+                for t in mappings("topics")],
+    )
+
+
+def json_day(data: bytes, source: str, date: dt.date | None) -> DigestDay:
+    """One day of digest.json (a JSON Feed with the _digest extension, see digest_data)."""
+    try:
+        feed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ContentError([source_problem(source, f"not a digest JSON feed ({exc})")]) from None
+    if not (isinstance(feed, dict) and isinstance(feed.get(DATA_KEY), dict)
+            and isinstance(feed.get("items"), list)):
+        raise ContentError([source_problem(
+            source, f"not a digest JSON feed (no '{DATA_KEY}' extension): is this the site's "
+            f"{urls.DIGEST_JSON}?")])
+    dated = []
+    for item in feed["items"]:
+        day_data = item.get(DATA_KEY) if isinstance(item, dict) else None
+        if isinstance(day_data, dict) and isinstance(day_data.get("date"), str):
+            try:
+                dated.append((dt.date.fromisoformat(day_data["date"]), item))
+            except ValueError:
+                continue
+    day, item = pick_day(dated, source, date)
+    day_data = item[DATA_KEY]
+    papers = [json_paper(p) for p in day_data.get("papers") or [] if isinstance(p, dict)]
+    papers = [p for p in papers if p.title and p.url]
+    if not papers:
+        raise ContentError([source_problem(source, f"the item of {day.isoformat()} lists no "
+                                                   "papers")])
+    note_title = text_field(day_data, "note_title")
+    note_html = day_data.get("note_html") if isinstance(day_data.get("note_html"), str) else ""
+    note_text = day_data.get("note_text") if isinstance(day_data.get("note_text"), str) else ""
+    if note_title and (note_html or note_text):
+        note_html = f"<h2>{html.escape(note_title)}</h2>{note_html}"
+        note_text = f"{note_title}\n\n{note_text}"
+    site = feed[DATA_KEY]
+    guid = item.get("id") if isinstance(item.get("id"), str) else day.isoformat()
+    return DigestDay(
+        date=day, guid=guid, url=safe_url(day_data.get("url")) or safe_url(item.get("url")),
+        site_title=text_field(site, "site_title") or SiteConfig().title,
+        site_url=safe_url(site.get("site_url")), papers=papers,
+        note_html=sanitise(note_html).strip(), note_text=note_text.strip())
+
+
+def entry_date(entry: feedparser.FeedParserDict) -> dt.date | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    return dt.date(*parsed[:3]) if parsed else None
+
+
+def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | None):
+    """The digest item of the given day, or of the newest day."""
+    dated = [(entry_date(entry), entry) for entry in feed.entries]
+    return pick_day([(day, entry) for day, entry in dated if day is not None], source, date)
 
 
 def read_day(feed: feedparser.FeedParserDict, source: str, date: dt.date | None) -> DigestDay:
@@ -299,7 +456,8 @@ def read_day(feed: feedparser.FeedParserDict, source: str, date: dt.date | None)
     guid = entry.get("id") or entry.get("link") or day.isoformat()
     return DigestDay(
         date=day, guid=guid, url=safe_url(entry.get("link")) or safe_url(guid),
-        site_title=" ".join(feed.feed.get("title", "").split()) or SiteConfig().title,
+        site_title=" ".join(feed.feed.get("title", "").split()).removesuffix(
+            DIGEST_TITLE_SUFFIX) or SiteConfig().title,
         site_url=safe_url(feed.feed.get("link")), papers=papers,
         note_html=sanitise("".join(parser.note_parts)).strip(),
         note_text="\n\n".join(parser.note_paragraphs),
@@ -349,35 +507,99 @@ def unsubscribe_link(value: str) -> str:
     return value if urlsplit(value).scheme in ("http", "https", "mailto") else ""
 
 
+def one_click(value: str) -> bool:
+    """True when the List-Unsubscribe setting has an https URL: one-click unsubscribe (a POST
+    to it) is then offered. mailto: and http: alone cannot be one-click (RFC 8058)."""
+    return any(urlsplit(part.strip().strip("<>")).scheme == "https" for part in value.split(","))
+
+
 def list_unsubscribe(value: str) -> str:
     value = value.strip()
     return value if value.startswith("<") else f"<{value}>"
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How many of the day's papers (top first) are shown in full and as title lines; the
+    rest are counted, with a link to the day's page."""
+
+    full: int
+    titles: int
+
+
 def render_bodies(env: jinja2.Environment, day: DigestDay, config: SiteConfig, title: str,
-                  subject: str, search: SavedSearch | None) -> tuple[str, str]:
+                  subject: str, search: SavedSearch | None,
+                  layout: Layout | None = None) -> tuple[str, str]:
     """The HTML (CSS inlined) and text parts of the email."""
+    papers = day.papers
+    layout = layout or Layout(len(papers), 0)
+    full, titles = papers[:layout.full], papers[layout.full:layout.full + layout.titles]
     context = {
-        "day": day, "papers": day.papers, "title": title, "subject": subject, "search": search,
+        "day": day, "papers": papers, "title": title, "subject": subject, "search": search,
         "date_long": long_date(day.date), "settings": config.email, "language": config.language,
         "unsubscribe": unsubscribe_link(config.email.list_unsubscribe),
+        "full_papers": full, "title_papers": titles,
+        "more_count": len(papers) - len(full) - len(titles),
     }
     html_body = env.get_template(HTML_TEMPLATE).render(**context)
     inliner = css_inline.CSSInliner(load_remote_stylesheets=False)
     return inliner.inline(html_body), env.get_template(TEXT_TEMPLATE).render(**context)
 
 
+def html_part_size(html_body: str) -> int:
+    """Bytes of the HTML part as sent (transfer-encoded), which is what Gmail measures."""
+    part = EmailMessage()
+    part.set_content(html_body, subtype="html")
+    return len(part.as_bytes(policy=SMTP_POLICY))
+
+
+def fit(size_of, most: int) -> int:
+    """The largest n in 0..most with size_of(n) <= HTML_BUDGET (size_of grows with n), or -1."""
+    if size_of(most) <= HTML_BUDGET:
+        return most
+    low, high = -1, most  # size_of(low) fits (or low is -1), size_of(high) does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if size_of(middle) <= HTML_BUDGET:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def choose_layout(render, count_: int) -> Layout:
+    """The size rule: the most top papers in full such that the next ones (up to TITLE_LINES)
+    still fit as title lines within HTML_BUDGET, the rest counted with a link to the day's
+    page; so a normal day is all in full and the footer is always there."""
+    def size(layout: Layout) -> int:
+        return html_part_size(render(layout)[0])
+
+    def with_titles(full: int) -> Layout:
+        return Layout(full, min(count_ - full, TITLE_LINES))
+
+    full = fit(lambda k: size(with_titles(k)), count_)
+    if full >= 0:
+        return with_titles(full)
+    return Layout(0, max(0, fit(lambda n: size(Layout(0, n)), min(count_, TITLE_LINES))))
+
+
 def build_message(day: DigestDay, config: SiteConfig, env: jinja2.Environment,
                   content_dir: Path, search: SavedSearch | None) -> EmailMessage:
     title = f"{day.site_title}: {search.title}" if search else day.site_title
     subject = subject_line(config, content_dir, title, day)
-    html_body, text_body = render_bodies(env, day, config, title, subject, search)
+
+    def render(layout: Layout) -> tuple[str, str]:
+        return render_bodies(env, day, config, title, subject, search, layout)
+
+    html_body, text_body = render(choose_layout(render, len(day.papers)))
     message = EmailMessage()
     message["Subject"] = subject
     message["Date"] = message_date()
     message["Message-ID"] = message_id(day, search)
     if config.email.list_unsubscribe:
         message["List-Unsubscribe"] = list_unsubscribe(config.email.list_unsubscribe)
+        if one_click(config.email.list_unsubscribe):  # RFC 8058, asked by Gmail and Yahoo
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text_body)
     message.add_alternative(html_body, subtype="html")
     return message
@@ -532,9 +754,13 @@ def check_arguments(args: argparse.Namespace) -> str:
             return "--smtp needs --from ADDR"
         if not args.to and not args.to_file:
             return "--smtp needs --to ADDR or --to-file FILE"
-        if address_problem(args.sender):
-            return f"--from {address_problem(args.sender)}"
     return ""
+
+
+def check_sender(sender: str | None) -> None:
+    """A bad --from is an input error, as a bad --to is (exit 1, the value named)."""
+    if sender and address_problem(sender):
+        raise ContentError([source_problem("--from", address_problem(sender))])
 
 
 def load_settings(content_dir: Path) -> SiteConfig:
@@ -558,10 +784,11 @@ def send_digest_command(args: argparse.Namespace) -> int:
     config = load_settings(args.content)
     search = find_saved_search(config, args.content, args.saved_search) \
         if args.saved_search else None
+    check_sender(args.sender)
     recipients = read_recipients(args)
     env = email_environment(args.templates, args.content)
     try:
-        day = read_day(read_feed(args.feed), args.feed, None if args.latest else args.date)
+        day = load_day(args.feed, None if args.latest else args.date)
     except MissingDayError as exc:
         if not getattr(args, "skip_missing", False):
             raise
@@ -574,12 +801,10 @@ def send_digest_command(args: argparse.Namespace) -> int:
                   f"'{search.slug}': nothing to send.", file=sys.stderr)
             return EXIT_OK
     message = build_message(day, config, env, args.content, search)
-    if args.sender:
-        message["From"] = formataddr((config.email.from_name or day.site_title,
-                                      parseaddr(args.sender)[1]))
+    address = parseaddr(args.sender)[1] if args.sender else placeholder_sender(day)
+    message["From"] = formataddr((config.email.from_name or day.site_title, address))
     if args.out:
-        if recipients:
-            message["To"] = ", ".join(recipients)
+        message["To"] = ", ".join(recipients) or UNDISCLOSED
         write_message(message, args.out)
         print(f"wrote {args.out}: {message['Subject']}", file=sys.stderr)
         return EXIT_OK

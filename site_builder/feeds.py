@@ -8,10 +8,12 @@ UTC and every URL is absolute, so an unchanged site rebuilds to byte-identical f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,13 +27,15 @@ from feedgen.util import xml_elem
 from site_builder import __version__, urls
 from site_builder.content import Paper
 from site_builder.dates import count, long_date, plain_date
+from site_builder.digest_data import EXTENSION, day_data
+from site_builder.digest_data import VERSION as DIGEST_DATA_VERSION
 from site_builder.fingerprint import digest
-from site_builder.markup import plain_text, truncate
+from site_builder.markup import math_as_tex, plain_text, truncate
 from site_builder.model import Day, Site, Week
 from site_builder.outputs import FileOutput
 from site_builder.render import make_environment
 
-EPOCH = dt.date(1970, 1, 1)  # the date of a feed with no items (still deterministic)
+EPOCH = dt.date(1970, 1, 1)  # the date of a feed of a site with no listing day at all
 SUMMARY_LENGTH = 500
 GENERATOR = "site-builder"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -62,6 +66,7 @@ class FeedItem:
     categories: tuple[Category, ...] = ()
     related: tuple[tuple[str, str, str], ...] = ()  # (title, URL, media type): PDF, code, ...
     external_url: str = ""  # the paper elsewhere (arXiv), for JSON Feed
+    data: dict | None = None  # a digest day as data (digest_data), for digest.json
 
 
 @dataclass(frozen=True)
@@ -78,10 +83,11 @@ class FeedSpec:
     files: tuple[tuple[str, str], ...]
     items: list[FeedItem] = field(default_factory=list)
     label: str = ""  # its name in feeds.opml when the title alone is ambiguous
+    empty_date: dt.date = EPOCH  # the date of the channel while it has no items
 
     @property
     def updated(self) -> dt.date:
-        return max((item.date for item in self.items), default=EPOCH)
+        return max((item.date for item in self.items), default=self.empty_date)
 
 
 def midnight(date: dt.date) -> dt.datetime:
@@ -121,7 +127,7 @@ class ItemMaker:
             title=paper.title,
             date=paper.day,
             summary=truncate(paper.summary, SUMMARY_LENGTH),
-            content_html=self.render("feeds/paper.html", paper=paper).strip(),
+            content_html=math_as_tex(self.render("feeds/paper.html", paper=paper).strip()),
             authors=paper.authors,
             categories=tuple(Category(slug, self.topic_titles.get(slug, slug),
                                       self.url(urls.topic(slug)))
@@ -138,7 +144,8 @@ class ItemMaker:
             date=day.date,
             summary=f"{count(len(day.papers), 'paper')} listed on {long_date(day.date)}. "
                     f"Top: {top}",
-            content_html=self.render("feeds/digest.html", day=day).strip(),
+            content_html=math_as_tex(self.render("feeds/digest.html", day=day).strip()),
+            data=day_data(day, self.url, self.topic_titles),
         )
 
     def week(self, week: Week) -> FeedItem:
@@ -150,7 +157,8 @@ class ItemMaker:
                   f"top {count(len(top), 'paper')}",
             date=week.days[-1].date,
             summary="Top papers of the week: " + "; ".join(p.title for p in top),
-            content_html=self.render("feeds/weekly.html", week=week, papers=top).strip(),
+            content_html=math_as_tex(
+                self.render("feeds/weekly.html", week=week, papers=top).strip()),
         )
 
 
@@ -167,9 +175,9 @@ def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
         FeedSpec(config.title, config.description, urls.HOME, GROUP_SITE,
                  (("rss", urls.RSS), ("atom", urls.ATOM), ("json", urls.JSON_FEED)),
                  [make.paper(p) for p in site.newest_papers[: config.feed_size]]),
-        FeedSpec(config.title, "The whole listing of each day in one item, newest day first: "
-                 "for RSS-to-email services.", urls.HOME, GROUP_DIGESTS,
-                 (("rss", urls.DIGEST),),
+        FeedSpec(digest_title(config.title), "The whole listing of each day in one item, "
+                 "newest day first: for RSS-to-email services.", urls.HOME, GROUP_DIGESTS,
+                 (("rss", urls.DIGEST), ("digest-json", urls.DIGEST_JSON)),
                  [make.day(d) for d in reversed(site.days[-config.digest_size:])],
                  label=f"{config.title}: daily digest (one item per day)"),
         FeedSpec(f"{config.title}: top papers of the week", "One item per ISO week with its "
@@ -192,7 +200,16 @@ def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
             (("rss", urls.saved_search_feed(search.slug)),
              ("atom", urls.saved_search_atom(search.slug))),
             [make.paper(p) for p in listing.papers[: config.topic_feed_size]]))
-    return specs
+    newest_day = site.days[-1].date if site.days else EPOCH
+    return [dataclasses.replace(spec, empty_date=newest_day) for spec in specs]
+
+
+DIGEST_TITLE_SUFFIX = ": daily digest"
+
+
+def digest_title(site_title: str) -> str:
+    """digest.xml's channel title: not the site feed's, so readers list two names."""
+    return site_title + DIGEST_TITLE_SUFFIX
 
 
 class RelatedLinks(BaseEntryExtension):
@@ -218,12 +235,14 @@ def new_generator(spec: FeedSpec, site: Site, self_path: str, self_type: str,
     fg.load_extension("dc", atom=False, rss=True)
     fg.register_extension("related", BaseExtension, RelatedLinks, atom=True, rss=False)
     fg.id(urls.absolute(config.base_url, self_path))
-    fg.title(spec.title)
+    fg.title(rss_text(spec.title) if rss else spec.title)
     fg.description(html_text(spec.description) if rss else spec.description)
     fg.link(href=urls.absolute(config.base_url, self_path), rel="self", type=self_type)
     fg.link(href=urls.absolute(config.base_url, spec.page), rel="alternate", type="text/html")
     fg.language(config.language)
     fg.author({"name": config.author or config.title})
+    if rss:  # RSS has no author without an email address; readers show dc:creator
+        fg.dc.dc_creator(config.author or config.title)
     fg.icon(urls.absolute(config.base_url, urls.static("favicon.svg")))
     fg.generator(GENERATOR, version=__version__)
     fg.updated(midnight(spec.updated))  # feedgen defaults both to the build time
@@ -238,11 +257,23 @@ def html_text(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+# what makes feedparser (and readers) take an RSS <title> for HTML: a tag or a reference
+MARKUP_START_RE = re.compile(r"(?<=<)(?=[A-Za-z/!?])|(?<=&)(?=#?\w+;)")
+WORD_JOINER = "\u2060"
+
+
+def rss_text(text: str) -> str:
+    """Plain text for an RSS <title>, which has no type: an invisible word joiner after each
+    '<' that would start a tag and each '&' that would start a reference, so every reader
+    shows the text as written (feedparser types it text/plain) and none finds markup in it."""
+    return MARKUP_START_RE.sub(WORD_JOINER, text)
+
+
 def add_entry(fg: FeedGenerator, item: FeedItem, rss: bool = False) -> None:
     entry = fg.add_entry(order="append")
     entry.id(item.guid)
     entry.guid(item.guid, permalink=True)
-    entry.title(item.title)
+    entry.title(rss_text(item.title) if rss else item.title)
     entry.link(href=item.guid, rel="alternate", type="text/html")
     entry.related.links = item.related
     entry.published(midnight(item.date))
@@ -250,10 +281,13 @@ def add_entry(fg: FeedGenerator, item: FeedItem, rss: bool = False) -> None:
     # RSS <description> is read as HTML by readers, Atom's text summary as text
     entry.summary(html_text(item.summary) if rss else item.summary, type="text")
     entry.content(item.content_html, type="html")  # RSS <content:encoded>, Atom <content>
-    if item.authors:  # one call: feedgen re-checks the whole list on each call
-        entry.author([{"name": name} for name in item.authors])
-    if item.authors:
-        entry.dc.dc_creator(list(item.authors))
+    if item.authors:  # one author of all names: readers show only one of several (feedparser
+        # and rss2email the first Atom <author>, newsboat the last RSS <dc:creator>)
+        byline = ", ".join(item.authors)
+        if rss:
+            entry.dc.dc_creator(byline)
+        else:
+            entry.author({"name": byline})
     for category in item.categories:
         entry.category(term=category.term, label=category.label, scheme=category.scheme)
 
@@ -268,6 +302,24 @@ def atom_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
 
 def json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
     """JSON Feed 1.1 (feedgen does not write it); keys in a fixed order."""
+    return dump_json(json_feed(spec, site, path))
+
+
+def dump_json(data: dict) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def digest_json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
+    """digest.json: the JSON Feed of the digest, each item with its day as data."""
+    feed = json_feed(spec, site, path)
+    feed[EXTENSION] = {"version": DIGEST_DATA_VERSION, "site_title": site.config.title,
+                       "site_url": urls.absolute(site.config.base_url, urls.HOME)}
+    for item, data in zip(feed["items"], spec.items, strict=True):
+        item[EXTENSION] = data.data
+    return dump_json(feed)
+
+
+def json_feed(spec: FeedSpec, site: Site, path: str) -> dict:
     config = site.config
     feed = {
         "version": JSON_FEED_VERSION,
@@ -279,7 +331,7 @@ def json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
         "authors": [{"name": config.author or config.title}],
         "items": [json_item(item) for item in spec.items],
     }
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return feed
 
 
 def json_item(item: FeedItem) -> dict:
@@ -304,7 +356,7 @@ def json_item(item: FeedItem) -> dict:
 
 
 WRITERS: dict[str, Callable[[FeedSpec, Site, str], bytes]] = {
-    "rss": rss_bytes, "atom": atom_bytes, "json": json_bytes,
+    "rss": rss_bytes, "atom": atom_bytes, "json": json_bytes, "digest-json": digest_json_bytes,
 }
 OPML_TYPES = {"rss": "rss", "atom": "atom", "json": "json"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from html.parser import HTMLParser
 
 import latex2mathml.converter
 import markdown
@@ -34,7 +35,7 @@ MATH_ATTRIBUTES = {
     "display", "mathvariant", "stretchy", "fence", "separator", "accent", "accentunder",
     "columnalign", "columnspacing", "rowspacing", "width", "height", "depth", "lspace",
     "rspace", "linethickness", "notation", "movablelimits", "form", "symmetric", "largeop",
-    "minsize", "maxsize", "displaystyle", "scriptlevel", "encoding",
+    "minsize", "maxsize", "displaystyle", "scriptlevel", "encoding", "alttext",
 }
 ATTRIBUTES = {
     "a": {"href", "title"},
@@ -76,13 +77,39 @@ def sanitise(fragment: str) -> str:
 def latex_to_mathml(latex: str) -> str:
     """Inline LaTeX as sanitised MathML; the escaped source when it does not parse."""
     if len(latex) > MAX_MATH_CHARS:
-        return f'<code class="tex">{html.escape(latex)}</code>'
+        return f'<code class="tex">{html.escape(f"${latex}$")}</code>'
     try:
         mathml = latex2mathml.converter.convert(latex)
     except Exception:  # latex2mathml raises many kinds of errors on bad input
-        return f'<code class="tex">{html.escape(latex)}</code>'
+        return f'<code class="tex">{html.escape(f"${latex}$")}</code>'
     mathml = mathml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "")
-    return sanitise(mathml)
+    return sanitise(with_tex_source(mathml, latex))
+
+
+MATH_OPEN_RE = re.compile(r"^(<math\b[^>]*)>(.*)</math>$", re.S)
+
+
+def with_tex_source(mathml: str, latex: str) -> str:
+    """The TeX source inside the MathML, for what does not render MathML: ``alttext`` (screen
+    readers, feeds, see ``math_as_tex``) and a TeX annotation (copy and paste), which browsers
+    do not show (only the first child of ``<semantics>`` is rendered)."""
+    match = MATH_OPEN_RE.match(mathml)
+    if match is None:
+        return mathml
+    tex = html.escape(latex, quote=True)
+    return (f'{match.group(1)} alttext="{tex}"><semantics><mrow>{match.group(2)}</mrow>'
+            f'<annotation encoding="application/x-tex">{tex}</annotation></semantics></math>')
+
+
+MATHML_RE = re.compile(r'<math\b[^>]*?\balttext="([^"]*)"[^>]*>.*?</math>', re.S)
+
+
+def math_as_tex(fragment: str) -> str:
+    """Sanitised HTML with each MathML formula replaced by its ``$TeX$`` source.
+
+    For feeds: text readers (newsboat, rss2email) print the text of every MathML element, so
+    ``$10^6$`` would read "106"; no markup makes them skip it while a browser renders it."""
+    return MATHML_RE.sub(lambda m: f'<span class="math">${m.group(1)}$</span>', fragment)
 
 
 def extract_math(text: str) -> tuple[str, list[str]]:
@@ -96,9 +123,10 @@ def extract_math(text: str) -> tuple[str, list[str]]:
     return MATH_RE.sub(keep, text), spans
 
 
-def restore_math(fragment: str, spans: list[str]) -> str:
+def restore_math(fragment: str, spans: list[str], tex: bool = False) -> str:
     """Put the math back: as MathML in text, as its escaped ``$...$`` source inside attributes
-    (a link's address or title) and inside code, where markup would be wrong or unsafe."""
+    (a link's address or title) and inside code, where markup would be wrong or unsafe.
+    With ``tex``, as its source everywhere (for the plain-text rendering)."""
     if not spans:
         return fragment
 
@@ -118,7 +146,7 @@ def restore_math(fragment: str, spans: list[str]) -> str:
                 literal = max(0, literal - 1) if token.group(1) else literal + 1
             parts.append(PLACEHOLDER_RE.sub(source, text))
         else:
-            parts.append(PLACEHOLDER_RE.sub(source if literal else mathml, text))
+            parts.append(PLACEHOLDER_RE.sub(source if literal or tex else mathml, text))
     return "".join(parts)
 
 
@@ -130,21 +158,34 @@ class MarkupRenderer:
 
     def block(self, text: str) -> str:
         """A Markdown document (an abstract, a note) as sanitised HTML with MathML."""
+        return self.block_and_plain(text)[0]
+
+    def plain(self, text: str) -> str:
+        """The same document as plain text (see ``text_of``): math as its ``$TeX$`` source."""
+        return self.block_and_plain(text)[1]
+
+    def block_and_plain(self, text: str) -> tuple[str, str]:
+        """Both renderings of one parse, so the plain text says what the HTML shows."""
         if not text.strip():
-            return ""
+            return "", ""
+        fragment, spans = self._parse(text)
+        return restore_math(fragment, spans), text_of(restore_math(fragment, spans, tex=True))
+
+    def _parse(self, text: str) -> tuple[str, list[str]]:
+        """Sanitised HTML with math still as placeholders, and the math spans."""
         source, spans = extract_math(text.replace("\ue000", "").replace("\ue001", ""))
         if too_complex(source):
-            return restore_math(plain_paragraphs(source), spans)
+            return plain_paragraphs(source), spans
         fast = only_paragraphs(source)
         if fast is not None:
-            return restore_math(sanitise(BARE_URL_RE.sub(link_url, fast)), spans)
+            return sanitise(BARE_URL_RE.sub(link_url, fast)), spans
         self._md.reset()
         try:
             converted = self._md.convert(BARE_URL_RE.sub(r"<\g<0>>", source))
         except RecursionError:  # nesting the limits above did not catch
             self._md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
-            return restore_math(plain_paragraphs(source), spans)
-        return restore_math(sanitise(converted), spans)
+            return plain_paragraphs(source), spans
+        return sanitise(converted), spans
 
     @staticmethod
     def inline(text: str) -> str:
@@ -198,11 +239,58 @@ def plain_text(fragment: str) -> str:
 
 
 def plain_from_markdown(text: str) -> str:
-    """A Markdown source as readable plain text (math stays as its LaTeX source)."""
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"[*_`]{1,3}([^*_`]+)[*_`]{1,3}", r"\1", text)
-    text = TAG_RE.sub(" ", text)
-    return " ".join(html.unescape(text).split())
+    """A Markdown source as readable plain text: what its HTML shows, paragraphs separated by
+    a blank line, math as its ``$TeX$`` source."""
+    return shared_renderer().plain(text)
+
+
+@lru_cache(maxsize=1)
+def shared_renderer() -> MarkupRenderer:
+    return MarkupRenderer()
+
+
+TEXT_BLOCKS = {"p", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "hr",
+               "ol", "ul", "table", "div", "br"}
+
+
+class TextOf(HTMLParser):
+    """Text of sanitised HTML: character references decoded, whitespace collapsed within a
+    paragraph, one paragraph per block element, a list item starting with "- "."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.paragraphs: list[str] = []
+        self._words: list[str] = []
+
+    def _end_paragraph(self) -> None:
+        paragraph = " ".join("".join(self._words).split())
+        if paragraph:
+            self.paragraphs.append(paragraph)
+        self._words = []
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in TEXT_BLOCKS:
+            self._end_paragraph()
+        if tag == "li":
+            self._words.append("- ")
+        elif tag in ("td", "th"):
+            self._words.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in TEXT_BLOCKS:
+            self._end_paragraph()
+
+    def handle_data(self, data: str) -> None:
+        self._words.append(data)
+
+
+def text_of(fragment: str) -> str:
+    """Sanitised HTML as plain text (see ``TextOf``); paragraphs joined by a blank line."""
+    parser = TextOf()
+    parser.feed(fragment)
+    parser.close()
+    parser._end_paragraph()
+    return "\n\n".join(parser.paragraphs)
 
 
 def truncate(text: str, limit: int) -> str:

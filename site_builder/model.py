@@ -12,7 +12,7 @@ from pathlib import Path
 from site_builder import urls
 from site_builder.config import SavedSearch, SiteConfig
 from site_builder.content import Content, DayNote, Organization, Paper, Topic
-from site_builder.markup import MarkupRenderer, plain_from_markdown
+from site_builder.markup import MarkupRenderer
 from site_builder.related import Related, related_papers
 
 WORD_RE = re.compile(r"\w+")
@@ -176,8 +176,7 @@ def render_markup(content: Content, renderer: MarkupRenderer,
         key = text_key(paper)
         rendered = memo.get(key) if memo is not None else None
         if rendered is None:
-            rendered = (renderer.inline(paper.title), renderer.block(paper.abstract),
-                        plain_from_markdown(paper.abstract))
+            rendered = (renderer.inline(paper.title), *renderer.block_and_plain(paper.abstract))
             if memo is not None:
                 memo[key] = rendered
         paper.title_html, paper.abstract_html, paper.summary = rendered
@@ -265,9 +264,11 @@ def saved_search_matches(search: SavedSearch, paper: Paper) -> bool:
         names = {paper.organization.name.casefold(), paper.organization.fullname.casefold()}
         if not names & {o.casefold() for o in search.organizations}:
             return False
-    if search.any:
+    if search.any or search.none:
         words = word_text(paper.title + " " + paper.abstract)
-        if not matches_any(words, keyword_matcher(search.any)):
+        if search.any and not matches_any(words, keyword_matcher(search.any)):
+            return False
+        if search.none and matches_any(words, keyword_matcher(search.none)):
             return False
     return True
 

@@ -88,7 +88,7 @@ def parse_slice(work: tuple[list[tuple[str, Any]], list[tuple[str, list[str]]]],
     are left out (the serial loader reads them again and reports every problem)."""
     from site_builder.content import load_paper
     from site_builder.errors import Problems
-    from site_builder.markup import MarkupRenderer, plain_from_markdown
+    from site_builder.markup import MarkupRenderer
     from site_builder.model import matching_topics, topic_text
 
     files, rules = work
@@ -100,8 +100,7 @@ def parse_slice(work: tuple[list[tuple[str, Any]], list[tuple[str, list[str]]]],
         paper = load_paper(Path(path), day, problems)
         if paper is None or problems:
             continue
-        markup = (renderer.inline(paper.title), renderer.block(paper.abstract),
-                  plain_from_markdown(paper.abstract))
+        markup = (renderer.inline(paper.title), *renderer.block_and_plain(paper.abstract))
         parsed.append(Parsed(path, paper, markup, matching_topics(topic_text(paper), rules)))
     return parsed
 

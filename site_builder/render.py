@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from site_builder import __version__, urls
+from site_builder import __version__, citations, urls
 from site_builder.content import Paper
 from site_builder.dates import count, long_date, month_name, plain_date, short_date
 from site_builder.errors import ContentError, problem
@@ -53,7 +53,7 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     )
     env.filters.update(short_date=short_date, long_date=long_date, plain_date=plain_date,
                        month_name=month_name, count=count)
-    env.globals.update(urls=urls, version=__version__)
+    env.globals.update(urls=urls, version=__version__, bibtex=citations.bibtex)
     return env
 
 

@@ -26,6 +26,7 @@ RSS = "feed.xml"
 ATOM = "atom.xml"
 JSON_FEED = "feed.json"
 DIGEST = "digest.xml"
+DIGEST_JSON = "digest.json"  # the same days as data, read by `site-builder email`
 WEEKLY = "weekly.xml"
 OPML = "feeds.opml"
 SITEMAP = "sitemap.xml"
@@ -67,6 +68,16 @@ def paper(paper_id: str) -> str:
 
 def topic(slug: str, page: int = 1) -> str:
     return f"topics/{slug}/" if page <= 1 else f"topics/{slug}/page/{page}/"
+
+
+def day_bib(date: dt.date) -> str:
+    """BibTeX of every paper of a day."""
+    return f"date/{date.isoformat()}/papers.bib"
+
+
+def topic_bib(slug: str) -> str:
+    """BibTeX of every paper of a topic."""
+    return f"topics/{slug}/papers.bib"
 
 
 def topic_feed(slug: str) -> str:
