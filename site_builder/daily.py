@@ -221,9 +221,13 @@ def send_pending(run: PendingRun, server: object) -> int:
 
     args = run.args
     state = load_state(args.content)
+    kind = mail_kind(run.search.slug if run.search else None)
+    if not any(record.closed and not (kind in record.mails and record.mails[kind].sent)
+               for record in state.days.values()):
+        print("no closed day waits for its mail: nothing to send.", file=sys.stderr)
+        return 0
     feed = read_feed(args.feed)
     in_feed = {d for d in (entry_date(e) for e in feed.entries) if d is not None}
-    kind = mail_kind(run.search.slug if run.search else None)
     mailer = Mailer(server, args.sender)
     failures: list[Problem] = []
     try:

@@ -79,8 +79,8 @@ class World:
         return {p.id: p.day for p in self.papers if p.appears <= self.now}
 
 
-def make_world(start: dt.date, days: int, seed: int = 13, busy: int = 230) -> World:
-    """Weekdays with 3 to 12 papers (one day with ``busy``, three API pages), weekends and a
+def make_world(start: dt.date, days: int, seed: int = 13, busy: int = 205) -> World:
+    """Weekdays with 2 to 9 papers (one day with ``busy``, three API pages), weekends and a
     holiday with none, late additions after the evening run, withdrawals both ways."""
     rng = random.Random(seed)
     world = World(now=at(start, 0))
@@ -90,7 +90,7 @@ def make_world(start: dt.date, days: int, seed: int = 13, busy: int = 230) -> Wo
         day = start + dt.timedelta(days=offset)
         if day.weekday() >= 5 or day == holiday:
             continue
-        count = busy if offset == 3 else rng.randint(3, 12)
+        count = busy if offset == 3 else rng.randint(2, 9)
         for index in range(count):
             number += 1
             hour = rng.randint(6, 21)
@@ -100,11 +100,10 @@ def make_world(start: dt.date, days: int, seed: int = 13, busy: int = 230) -> Wo
             world.papers.append(SimPaper(
                 f"2603.{number:05d}", f"Paper {number} on day {day}", day, appears,
                 rng.randint(0, 30), rng.choice([0.0, 0.2, 1.5])))
-    for paper in world.papers[7::37]:  # withdrawn some days after listing
-        paper.withdrawn.append((paper.appears + dt.timedelta(days=2), None))
-    for paper in world.papers[7::74]:  # ... and some of those taken back again
-        start_at = paper.withdrawn[0][0]
-        paper.withdrawn[0] = (start_at, start_at + dt.timedelta(days=1, hours=12))
+    for number, paper in enumerate(world.papers[7::4]):  # withdrawn two days after listing
+        since = paper.appears + dt.timedelta(days=2)
+        back = since + dt.timedelta(days=1, hours=12) if number % 2 else None  # taken back
+        paper.withdrawn.append((since, back))
     for paper in world.papers[11::41]:  # listed again three days later
         later = paper.day + dt.timedelta(days=3)
         world.relisted.setdefault(later, []).append((paper, at(later, 12)))
