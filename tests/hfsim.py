@@ -11,11 +11,14 @@ import json
 import random
 import re
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import trustme
 from aiosmtpd.controller import Controller
 
 UTC = dt.UTC
@@ -183,14 +186,24 @@ class SmtpServer:
     """An aiosmtpd server on a fixed port that can be stopped (connections refused) and
     started again."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls_folder: Path | None = None) -> None:
         self.sink = Sink()
         self.port = free_port()
         self.controller: Controller | None = None
+        self.options: dict = {}
+        self.authority: Path | None = None
+        if tls_folder is not None:  # STARTTLS with a test authority (trust it: SSL_CERT_FILE)
+            authority = trustme.CA()
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            authority.issue_cert("127.0.0.1").configure_cert(context)
+            self.authority = tls_folder / "authority.pem"
+            authority.cert_pem.write_to_path(str(self.authority))
+            self.options = {"tls_context": context, "require_starttls": True}
 
     def start(self) -> None:
         if self.controller is None:
-            self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+            self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port,
+                                         **self.options)
             self.controller.start()
 
     def stop(self) -> None:

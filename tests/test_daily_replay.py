@@ -204,11 +204,14 @@ def test_replay_of_the_commands(tmp_path, monkeypatch, capsys):
 WORKFLOW = REPO / ".github" / "workflows" / "pages.yml"
 
 
-class Context(dict):
+class Context:
     """``steps.x.outcome`` and friends for the ``if:`` expressions: missing names are ''."""
 
+    def __init__(self, values: dict):
+        self.values = values
+
     def __getattr__(self, name):
-        value = self.get(name, "")
+        value = self.values.get(name, "")
         return Context(value) if isinstance(value, dict) else value
 
 
@@ -219,7 +222,9 @@ def evaluate(expression: str, names: dict, failed: bool) -> bool:
     text = text.replace("!cancelled()", "True").replace("success()", repr(not failed))
     text = text.replace("&&", " and ").replace("||", " or ")
     text = re.sub(r"!(?!=)", " not ", text)
-    return bool(eval(text, {}, Context(names)))  # noqa: S307 - our own workflow file
+    scope = {key: Context(value) if isinstance(value, dict) else value
+             for key, value in names.items()}
+    return bool(eval(text, {}, scope))  # noqa: S307 - our own workflow file
 
 
 def substitute(text: str, names: dict) -> str:
@@ -344,7 +349,7 @@ def run_workflow(workflow: dict, names: dict, tmp: Path, origin: Path, env: dict
 def test_replay_of_the_workflow(tmp_path):
     world = make_world(START, 9, busy=120)
     api, url = start_api(world)
-    smtp = SmtpServer()
+    smtp = SmtpServer(tls_folder=tmp_path)
     smtp.start()
     origin = tmp_path / "origin.git"
     seed = tmp_path / "seed"
@@ -358,8 +363,8 @@ def test_replay_of_the_workflow(tmp_path):
     subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(origin)], check=True)
     workflow = yaml.safe_load(WORKFLOW.read_text("utf-8"))
     bin_dir = str(Path(sys.executable).parent)
-    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", GIT_AUTHOR_DATE="",
-               HOME=str(tmp_path))
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", HOME=str(tmp_path),
+               SSL_CERT_FILE=str(smtp.authority))
     (tmp_path / ".gitconfig").write_text("[user]\n\tname = t\n\temail = t@example.org\n")
     secrets = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port),
                "EMAIL_FROM": "papers@example.org", "EMAIL_TO": "\n".join(RECIPIENTS)}
