@@ -9,7 +9,7 @@ in the repository and survives failed runs, re-runs and new machines::
     first_published: '2026-04-21T22:43:05Z'
     closed: '2026-04-22T06:43:02Z'
     papers:
-      2404.14219: '2026-04-21T22:43:05Z'
+      '2404.14219': '2026-04-21T22:43:05Z'
     mails:
       digest:
         sent: '2026-04-22T06:50:11Z'
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from site_builder.errors import ContentError, Problems
-from site_builder.frontmatter import InputError, load_yaml, read_text
+from site_builder.frontmatter import InputError, key_lines, load_yaml, read_text
 
 STATE_DIR = "state"
 HEADER = ("# site-builder's record of this listing day: what was published and mailed, and\n"
@@ -97,7 +97,7 @@ class DayState:
             data["first_published"] = utc_stamp(self.first_published)
         if self.closed:
             data["closed"] = utc_stamp(self.closed)
-        data["papers"] = {k: utc_stamp(v) for k, v in self.papers.items()}
+        data["papers"] = {k: utc_stamp(v) for k, v in sorted(self.papers.items())}
         mails = {kind: mail.to_yaml() for kind, mail in sorted(self.mails.items())}
         mails = {kind: value for kind, value in mails.items() if value}
         if mails:
@@ -183,63 +183,77 @@ def load_day_file(path: Path, state: State, problems: Problems) -> None:
         problems.add(path, "a day record must be a mapping", 1)
         return
     record = DayState(day)
+    lines = key_lines(text, 1)
     for key, value in data.items():
+        at = Where(path, lines.get(str(key)), problems)
         if key not in DAY_KEYS:
-            problems.add(path, f"unknown key '{key}' (known: {', '.join(DAY_KEYS)})")
+            at.add(f"unknown key '{key}' (known: {', '.join(DAY_KEYS)})")
         elif key in ("first_published", "closed") and value is not None:
-            setattr(record, key, stamp_or_problem(value, f"'{key}'", path, problems))
+            setattr(record, key, stamp_or_problem(value, f"'{key}'", at))
         elif key == "papers":
-            record.papers = stamps(value, "'papers'", path, problems)
+            record.papers = stamps(value, "'papers'", at)
         elif key == "mails":
-            record.mails = mails_of(value, path, problems)
+            record.mails = mails_of(value, at)
         elif key == "day" and str(value) != day.isoformat():
-            problems.add(path, f"'day' is {value} but the file is named for {day}")
+            at.add(f"'day' is {value} but the file is named for {day}")
     state.days[day] = record
     state.texts[day] = text
 
 
-def stamp_or_problem(value: Any, what: str, path: Path, problems: Problems):
+@dataclass
+class Where:
+    """A key's place in a state file, for problems (nested keys report their top key's line)."""
+
+    path: Path
+    line: int | None
+    problems: Problems
+
+    def add(self, message: str) -> None:
+        self.problems.add(self.path, message, self.line)
+
+
+def stamp_or_problem(value: Any, what: str, at: Where):
     moment = parse_stamp(value)
     if moment is None:
-        problems.add(path, f"{what}: '{value}' is not a time like 2026-04-21T22:43:05Z")
+        at.add(f"{what}: '{value}' is not a time like 2026-04-21T22:43:05Z")
     return moment
 
 
-def stamps(value: Any, what: str, path: Path, problems: Problems) -> dict[str, dt.datetime]:
+def stamps(value: Any, what: str, at: Where) -> dict[str, dt.datetime]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        problems.add(path, f"{what} must be a mapping of names to times")
+        at.add(f"{what} must be a mapping of names to times")
         return {}
     found = {}
     for key, item in value.items():
-        moment = stamp_or_problem(item, f"{what} {key}", path, problems)
+        moment = stamp_or_problem(item, f"{what} {key}", at)
         if moment:
             found[str(key)] = moment
     return found
 
 
-def mails_of(value: Any, path: Path, problems: Problems) -> dict[str, Mail]:
+def mails_of(value: Any, at: Where) -> dict[str, Mail]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        problems.add(path, "'mails' must be a mapping such as 'digest: {sent: ...}'")
+        at.add("'mails' must be a mapping such as 'digest: {sent: ...}'")
         return {}
     mails = {}
     for kind, data in value.items():
         if not isinstance(data, dict):
-            problems.add(path, f"mails.{kind} must be a mapping (sent, papers, recipients)")
+            at.add(f"mails.{kind} must be a mapping (sent, papers, recipients)")
             continue
         mail = Mail()
         for key, item in data.items():
             if key == "sent":
-                mail.sent = stamp_or_problem(item, f"mails.{kind}.sent", path, problems)
+                mail.sent = stamp_or_problem(item, f"mails.{kind}.sent", at)
             elif key == "papers" and isinstance(item, int) and not isinstance(item, bool):
                 mail.papers = item
             elif key == "recipients":
-                mail.recipients = stamps(item, f"mails.{kind}.recipients", path, problems)
+                mail.recipients = stamps(item, f"mails.{kind}.recipients", at)
             else:
-                problems.add(path, f"mails.{kind}.{key}: unknown or not a number")
+                at.add(f"mails.{kind}.{key}: unknown key, or 'papers' is not a number")
         mails[str(kind)] = mail
     return mails
 
