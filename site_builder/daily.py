@@ -28,7 +28,14 @@ from site_builder.importers import check_records, read_source
 from site_builder.importers.hf_api import read_daily_listing
 from site_builder.importers.record import ImportedPaper, ImportOptions, without_controls
 from site_builder.importers.store import ContentStore, StoredPaper
-from site_builder.state import DayState, State, load_state, mail_kind, recipient_key
+from site_builder.state import (
+    STATE_DIR,
+    DayState,
+    State,
+    load_state,
+    mail_kind,
+    recipient_key,
+)
 
 NOW_VARIABLE = "SITE_BUILDER_NOW"
 
@@ -113,11 +120,11 @@ def merge_day(store: ContentStore, record_state: DayState, papers: list[Imported
         stored = store.papers[change.paper_id]
         if follow_withdrawal(stored, record):
             stored.dirty = True
-        if change.paper_id not in known:  # first published by this run
+        if change.status == "added" and change.paper_id not in known:  # published now
             known[change.paper_id] = record_state.papers[change.paper_id] = now
-        report.added += change.status == "added"
+            report.added += 1
     report.listed = len(papers)
-    if papers and record_state.first_published is None:
+    if report.added and record_state.first_published is None and not record_state.predates_state:
         record_state.first_published = now
 
 
@@ -130,6 +137,10 @@ def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
     store = ContentStore.open(content_dir, problems)
     problems.raise_if_any()
     known = state.paper_times()
+    # The first run on an existing archive: its days and papers were published (and mailed)
+    # before; they keep their dates and are not mailed again.
+    adopted = set() if (content_dir / STATE_DIR).is_dir() else {
+        paper.day for paper in store.papers.values()}
     options = ImportOptions(content_dir=content_dir, format="hf-api")
     reports = []
     for day in days_to_read(state, settings, now):
@@ -141,6 +152,7 @@ def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
             report.error = "; ".join(str(p) for p in exc.problems[:3])
             continue
         record_state = state.day(day)
+        record_state.predates_state = record_state.predates_state or day in adopted
         merge_day(store, record_state, papers, known, now, report)
         if record_state.closed is None and now >= closes_at(day, settings):
             record_state.closed = now
@@ -222,7 +234,8 @@ def send_pending(run: PendingRun, server: object) -> int:
     args = run.args
     state = load_state(args.content)
     kind = mail_kind(run.search.slug if run.search else None)
-    if not any(record.closed and not (kind in record.mails and record.mails[kind].sent)
+    if not any(record.closed and not record.predates_state
+               and not (kind in record.mails and record.mails[kind].sent)
                for record in state.days.values()):
         print("no closed day waits for its mail: nothing to send.", file=sys.stderr)
         return 0
@@ -234,7 +247,8 @@ def send_pending(run: PendingRun, server: object) -> int:
         for day in sorted(state.days):
             record = state.days[day]
             mail = record.mails.get(kind)
-            if record.closed is None or (mail is not None and mail.sent is not None):
+            if (record.closed is None or record.predates_state
+                    or (mail is not None and mail.sent is not None)):
                 continue
             try:
                 failures += mail_day(run, state, record, kind, feed, in_feed, mailer)

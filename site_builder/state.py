@@ -36,7 +36,7 @@ STATE_DIR = "state"
 HEADER = ("# site-builder's record of this listing day: what was published and mailed, and\n"
           "# when. Written by `site-builder update` and `site-builder email --pending`\n"
           "# (README: \"The daily email\"); edit by hand only to recover.\n")
-DAY_KEYS = ("day", "first_published", "closed", "papers", "mails")
+DAY_KEYS = ("day", "first_published", "closed", "predates_state", "papers", "mails")
 
 
 def utc_stamp(moment: dt.datetime) -> str:
@@ -87,6 +87,9 @@ class DayState:
     closed: dt.datetime | None = None
     papers: dict[str, dt.datetime] = field(default_factory=dict)  # paper id -> first published
     mails: dict[str, Mail] = field(default_factory=dict)  # "digest", "saved-search/<slug>"
+    # on the site before the state folder existed: mailed (or not) by the old way, never by
+    # ``email --pending``
+    predates_state: bool = False
 
     def mail(self, kind: str) -> Mail:
         return self.mails.setdefault(kind, Mail())
@@ -97,6 +100,8 @@ class DayState:
             data["first_published"] = utc_stamp(self.first_published)
         if self.closed:
             data["closed"] = utc_stamp(self.closed)
+        if self.predates_state:
+            data["predates_state"] = True
         data["papers"] = {k: utc_stamp(v) for k, v in sorted(self.papers.items())}
         mails = {kind: mail.to_yaml() for kind, mail in sorted(self.mails.items())}
         mails = {kind: value for kind, value in mails.items() if value}
@@ -190,6 +195,10 @@ def load_day_file(path: Path, state: State, problems: Problems) -> None:
             at.add(f"unknown key '{key}' (known: {', '.join(DAY_KEYS)})")
         elif key in ("first_published", "closed") and value is not None:
             setattr(record, key, stamp_or_problem(value, f"'{key}'", at))
+        elif key == "predates_state":
+            if not isinstance(value, bool):
+                at.add("'predates_state' must be true or false")
+            record.predates_state = value is True
         elif key == "papers":
             record.papers = stamps(value, "'papers'", at)
         elif key == "mails":

@@ -296,3 +296,23 @@ def test_the_api_is_asked_for_pages_of_100():
     query = parse_qs(urlsplit(daily_page_url("https://h.example/api/daily_papers?x=1",
                                              MONDAY, 2)).query)
     assert query == {"x": ["1"], "date": ["2026-04-20"], "limit": ["100"], "p": ["2"]}
+
+
+def test_the_first_run_on_an_existing_archive_neither_redates_nor_mails_it(tmp_path, api, smtp):
+    world, url = api
+    world.papers = [paper(1), paper(2, hour=23)]  # paper 2 comes after the old import
+    content = make_site(tmp_path, url)
+    world.now = at(MONDAY, 22, 43)
+    assert main(["import", f"{url}?date={MONDAY}", "--content", str(content)]) == 0
+    out = build_into(content, tmp_path / "output")  # the site as the old workflow left it
+    old_item = feedparser.parse((out / "feed.xml").read_bytes()).entries[0]
+    world.now = at(TUESDAY, 7)
+    assert update(content, world.now) == 0
+    record = load_state(content).days[MONDAY]
+    assert record.predates_state and record.closed == world.now
+    assert record.papers == {"2604.00002": world.now}  # only the paper this run added
+    out = build_into(content, out)
+    entries = {e.id: e for e in feedparser.parse((out / "feed.xml").read_bytes()).entries}
+    assert entries[old_item.id].published == old_item.published  # not re-dated
+    assert pending(content, out, smtp, world.now, "ann@example.org") == 0
+    assert smtp.sink.messages == []  # mailed by the old workflow already
