@@ -15,6 +15,8 @@ from site_builder.errors import ContentError, environment_problem
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 TEMPLATES_HELP = ("your own templates, overriding the built-in theme file by file (default: "
                   "templates/ beside the content folder, if there is one)")
+NOW_HELP = ("the time to act as if it were, e.g. 2026-04-21T22:43:00Z (default: "
+            "SITE_BUILDER_NOW, else the clock)")
 
 
 def parse_date(value: str) -> dt.date:
@@ -101,6 +103,20 @@ def make_parser() -> argparse.ArgumentParser:
                      help="arXiv RSS: also import 'replace' and 'replace-cross' announcements")
     imp.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    update = commands.add_parser(
+        "update", parents=[debug], help="import the recent days of site.yaml's daily sources "
+        "and record them in content/state/")
+    update.add_argument("--content", type=Path, default=Path("content"))
+    update.add_argument("--now", metavar="TIME", help=NOW_HELP)
+
+    mark = commands.add_parser(
+        "mark-mailed", parents=[debug], help="record a day as mailed without sending it")
+    mark.add_argument("day", type=parse_date, metavar="YYYY-MM-DD")
+    mark.add_argument("--saved-search", metavar="SLUG",
+                      help="that saved search's digest instead of the full one")
+    mark.add_argument("--content", type=Path, default=Path("content"))
+    mark.add_argument("--now", metavar="TIME", help=NOW_HELP)
+
     email = commands.add_parser(
         "email", parents=[debug], help="turn the digest feed into a daily email and send it")
     email.add_argument("--feed", required=True, metavar="PATH_OR_URL",
@@ -108,6 +124,10 @@ def make_parser() -> argparse.ArgumentParser:
     which = email.add_mutually_exclusive_group()
     which.add_argument("--date", type=parse_date, help="the day to send (YYYY-MM-DD)")
     which.add_argument("--latest", action="store_true", help="send the newest day (the default)")
+    which.add_argument("--pending", action="store_true",
+                       help="send every closed day of content/state/ not mailed yet, once, "
+                            "and record it there (needs --smtp)")
+    email.add_argument("--now", metavar="TIME", help=NOW_HELP)
     email.add_argument("--skip-missing", action="store_true",
                        help="exit 0 without sending when the day has no digest item")
     email.add_argument("--saved-search", metavar="SLUG",
@@ -176,8 +196,21 @@ def run_email(args: argparse.Namespace) -> int:
     return send_digest_command(args)
 
 
+def run_update(args: argparse.Namespace) -> int:
+    from site_builder.daily import run_update as update
+
+    return update(args)
+
+
+def run_mark_mailed(args: argparse.Namespace) -> int:
+    from site_builder.daily import run_mark_mailed as mark
+
+    return mark(args)
+
+
 COMMANDS = {"build": run_build, "check": run_check, "serve": run_serve, "init": run_init,
-            "import": run_import, "email": run_email}
+            "import": run_import, "email": run_email, "update": run_update,
+            "mark-mailed": run_mark_mailed}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,6 +53,27 @@ class SavedSearch:
     none: tuple[str, ...] = ()  # keywords that leave a paper out, whatever else matches
 
 
+HF_DAILY_API = "https://huggingface.co/api/daily_papers"
+DAILY_SOURCE_TYPES = ("hf-api",)
+
+
+@dataclass(frozen=True)
+class DailySource:
+    """A dated source that ``site-builder update`` reads one listing day at a time."""
+
+    type: str = "hf-api"
+    url: str = HF_DAILY_API
+
+
+@dataclass(frozen=True)
+class DailySettings:
+    """What ``site-builder update`` reads and when a listing day counts as closed."""
+
+    sources: tuple[DailySource, ...] = (DailySource(),)
+    window_days: int = 14  # re-read this many recent days on every run
+    close_after_hours: int = 6  # a day closes at the first good read this long after it ends
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     """Every setting of the site; each has a default so ``site.yaml`` is optional."""
@@ -72,6 +93,7 @@ class SiteConfig:
     author: str = ""
     email: EmailSettings = field(default_factory=EmailSettings)
     saved_searches: tuple[SavedSearch, ...] = ()
+    daily: DailySettings = field(default_factory=DailySettings)
 
     @property
     def base_path(self) -> str:
@@ -161,7 +183,7 @@ def load_config(content_dir: Path) -> SiteConfig:
 
 def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems):
     values: dict[str, Any] = {}
-    known = INT_KEYS | STR_KEYS | {"email", "saved_searches"}
+    known = INT_KEYS | STR_KEYS | {"email", "saved_searches", "daily"}
     for key, value in data.items():
         line = lines.get(str(key))
         if key not in known:
@@ -189,6 +211,9 @@ def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], proble
         values["saved_searches"] = parse_saved_searches(
             data["saved_searches"], path, lines.get("saved_searches"), problems
         )
+    if "daily" in data:
+        values["daily"] = parse_daily(data["daily"], path, DailyLines(text_of(path), lines),
+                                      problems)
     return SiteConfig(**values)
 
 
@@ -370,3 +395,89 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None, prob
         return None
     return SavedSearch(slug, title.strip(), lists["any"], lists["topics"],
                        lists["organizations"], min_upvotes, lists["none"])
+
+
+def text_of(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+@dataclass
+class DailyLines:
+    """Lines of the keys inside ``daily:``, so a problem names the line it is on."""
+
+    text: str
+    top: dict[str, int]
+
+    def of(self, key: str) -> int | None:
+        start = self.top.get("daily")
+        if start is None:
+            return None
+        lines = self.text.split("\n")
+        for number in range(start, len(lines)):
+            line = lines[number]
+            if line.strip() and not line.startswith((" ", "\t", "-")):
+                break  # the next top-level key
+            if re.match(rf"\s+{re.escape(key)}\s*:", line):
+                return number + 1
+        return start
+
+
+def whole_number(value: Any, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def parse_daily(data: Any, path: Path, lines: DailyLines, problems: Problems) -> DailySettings:
+    if not isinstance(data, dict):
+        problems.add(path, "'daily' must be a mapping (sources, window_days, "
+                     "close_after_hours)", lines.of("daily"))
+        return DailySettings()
+    known = {f.name for f in dataclasses.fields(DailySettings)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        line = lines.of(str(key))
+        if key not in known:
+            problems.add(path, f"unknown setting 'daily.{key}'{did_you_mean(key, known)}", line)
+        elif key == "window_days" and not whole_number(value, 1):
+            problems.add(path, "'daily.window_days' must be a whole number of at least 1", line)
+        elif key == "close_after_hours" and not whole_number(value, 0):
+            problems.add(path, "'daily.close_after_hours' must be a whole number of at least 0",
+                         line)
+        elif key == "sources":
+            sources = parse_daily_sources(value, path, line, problems)
+            if sources:
+                values["sources"] = sources
+        else:
+            values[key] = value
+    return DailySettings(**values)
+
+
+def parse_daily_sources(value: Any, path: Path, line: int | None,
+                        problems: Problems) -> tuple[DailySource, ...]:
+    """``sources:`` as a list of type names (``hf-api``) or mappings with ``type`` and ``url``."""
+    if not isinstance(value, list) or not value:
+        problems.add(path, "'daily.sources' must be a list of sources such as '- hf-api'", line)
+        return ()
+    sources = []
+    for index, item in enumerate(value):
+        where = f"daily.sources[{index}]"
+        item = {"type": item} if isinstance(item, str) else item
+        if not isinstance(item, dict):
+            problems.add(path, f"{where} must be a source type or a mapping with 'type' and "
+                         "'url'", line)
+            continue
+        unknown = set(item) - {"type", "url"}
+        kind, url = item.get("type", "hf-api"), item.get("url", HF_DAILY_API)
+        if unknown:
+            problems.add(path, f"{where}: unknown key '{sorted(map(str, unknown))[0]}' "
+                         "(known: type, url)", line)
+        elif kind not in DAILY_SOURCE_TYPES:
+            problems.add(path, f"{where}.type: '{kind}' is not a daily source (known: "
+                         f"{', '.join(DAILY_SOURCE_TYPES)})", line)
+        elif not isinstance(url, str) or url_problem(f"{where}.url", url, ("https", "http")):
+            problems.add(path, f"{where}.url must be an absolute http(s) URL", line)
+        else:
+            sources.append(DailySource(kind, url.strip()))
+    return tuple(sources)

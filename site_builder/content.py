@@ -23,6 +23,7 @@ from site_builder.frontmatter import (
     read_text,
 )
 from site_builder.transaction import finish_interrupted_import
+from site_builder.state import STATE_DIR, Published, first_published
 from site_builder.writer import DEVICE_NAMES, UnsafePathError, check_relative_path
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -122,6 +123,7 @@ class Content:
     topics: dict[str, Topic] = field(default_factory=dict)
     notes: dict[dt.date, DayNote] = field(default_factory=dict)
     memo: Any = field(default=None, repr=False, compare=False)
+    published: Published = field(default_factory=Published)  # from state/, for feed dates
 
 
 def file_digest(path: Path, text: str) -> str:
@@ -160,6 +162,7 @@ def load_content(content_dir: Path, memo: Any = None) -> Content:
     check_layout(content_dir, problems)
     content.topics = load_topics(content_dir / "topics", problems)
     load_days(content_dir / "days", content, problems)
+    content.published = first_published(content_dir, problems)
     check_papers(content, problems)
     problems.raise_if_any()
     return content
@@ -208,10 +211,10 @@ def check_layout(content_dir: Path, problems: Problems) -> None:
     for entry in list_folder(content_dir, problems):
         if entry.name == "site.yaml" and is_file(entry):
             continue
-        if entry.name in ("topics", "days") and is_dir(entry):
+        if entry.name in ("topics", "days", STATE_DIR) and is_dir(entry):
             continue
-        problems.add(entry.path,
-                     "not part of the content layout (expected site.yaml, topics/, days/)")
+        problems.add(entry.path, "not part of the content layout (expected site.yaml, "
+                     "topics/, days/, state/)")
 
 
 def load_topics(topics_dir: Path, problems: Problems) -> dict[str, Topic]:

@@ -432,6 +432,11 @@ def json_day(data: bytes, source: str, date: dt.date | None) -> DigestDay:
 
 
 def entry_date(entry: feedparser.FeedParserDict) -> dt.date | None:
+    """The item's listing day: from its link (its date is when it was first published, which
+    can be the next day), else from its date."""
+    listed = urls.day_in(entry.get("link") or "") or urls.day_in(entry.get("id") or "")
+    if listed:
+        return listed
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     return dt.date(*parsed[:3]) if parsed else None
 
@@ -787,6 +792,13 @@ def send_digest_command(args: argparse.Namespace) -> int:
     check_sender(args.sender)
     recipients = read_recipients(args)
     env = email_environment(args.templates, args.content)
+    if getattr(args, "pending", False):  # every closed day not mailed yet (site_builder.daily)
+        from site_builder.daily import PendingRun, now_from, send_pending
+
+        if server is None:
+            return usage_error("--pending sends: give --smtp HOST:PORT, not --out")
+        return send_pending(PendingRun(args, config, env, search, recipients,
+                                       now_from(args.now)), server)
     try:
         day = load_day(args.feed, None if args.latest else args.date)
     except MissingDayError as exc:

@@ -2,8 +2,9 @@
 
 ``feed_specs(site)`` is the table: one ``FeedSpec`` per channel (the site, each topic, each
 saved search, the daily digest, the weekly top) with its items and the files it is written
-as. One writer per format turns a spec into bytes. Every date is a listing day at midnight
-UTC and every URL is absolute, so an unchanged site rebuilds to byte-identical feeds.
+as. One writer per format turns a spec into bytes. Every date is when the site first
+published the item (``state/``), else its listing day at midnight UTC, and every URL is
+absolute, so an unchanged site rebuilds to byte-identical feeds.
 """
 
 from __future__ import annotations
@@ -67,6 +68,14 @@ class FeedItem:
     related: tuple[tuple[str, str, str], ...] = ()  # (title, URL, media type): PDF, code, ...
     external_url: str = ""  # the paper elsewhere (arXiv), for JSON Feed
     data: dict | None = None  # a digest day as data (digest_data), for digest.json
+    published: dt.datetime | None = None  # first published by the site (state/), if recorded
+
+    @property
+    def stamp(self) -> dt.datetime:
+        """The item's date in every feed: when the site first published it, else midnight of
+        its listing day (so RSS-to-email services that send "items newer than my last check"
+        never skip an item that appeared late in its day)."""
+        return self.published or midnight(self.date)
 
 
 @dataclass(frozen=True)
@@ -86,8 +95,8 @@ class FeedSpec:
     empty_date: dt.date = EPOCH  # the date of the channel while it has no items
 
     @property
-    def updated(self) -> dt.date:
-        return max((item.date for item in self.items), default=self.empty_date)
+    def updated(self) -> dt.datetime:
+        return max((item.stamp for item in self.items), default=midnight(self.empty_date))
 
 
 def midnight(date: dt.date) -> dt.datetime:
@@ -134,6 +143,7 @@ class ItemMaker:
                              for slug in paper.topic_slugs),
             related=tuple((title, link, kind) for title, link, kind in related if link),
             external_url=paper.arxiv,
+            published=self.site.published.papers.get(paper.id),
         )
 
     def day(self, day: Day) -> FeedItem:
@@ -146,6 +156,7 @@ class ItemMaker:
                     f"Top: {top}",
             content_html=math_as_tex(self.render("feeds/digest.html", day=day).strip()),
             data=day_data(day, self.url, self.topic_titles),
+            published=self.site.published.days.get(day.date),
         )
 
     def week(self, week: Week) -> FeedItem:
@@ -245,8 +256,8 @@ def new_generator(spec: FeedSpec, site: Site, self_path: str, self_type: str,
         fg.dc.dc_creator(config.author or config.title)
     fg.icon(urls.absolute(config.base_url, urls.static("favicon.svg")))
     fg.generator(GENERATOR, version=__version__)
-    fg.updated(midnight(spec.updated))  # feedgen defaults both to the build time
-    fg.lastBuildDate(midnight(spec.updated))
+    fg.updated(spec.updated)  # feedgen defaults both to the build time
+    fg.lastBuildDate(spec.updated)
     for item in spec.items:
         add_entry(fg, item, rss)
     return fg
@@ -276,8 +287,8 @@ def add_entry(fg: FeedGenerator, item: FeedItem, rss: bool = False) -> None:
     entry.title(rss_text(item.title) if rss else item.title)
     entry.link(href=item.guid, rel="alternate", type="text/html")
     entry.related.links = item.related
-    entry.published(midnight(item.date))
-    entry.updated(midnight(item.date))
+    entry.published(item.stamp)
+    entry.updated(item.stamp)
     # RSS <description> is read as HTML by readers, Atom's text summary as text
     entry.summary(html_text(item.summary) if rss else item.summary, type="text")
     entry.content(item.content_html, type="html")  # RSS <content:encoded>, Atom <content>
@@ -341,7 +352,7 @@ def json_item(item: FeedItem) -> dict:
         "title": item.title,
         "content_html": item.content_html,
         "summary": item.summary,
-        "date_published": midnight(item.date).isoformat().replace("+00:00", "Z"),
+        "date_published": item.stamp.isoformat().replace("+00:00", "Z"),
     }
     if item.external_url:
         data["external_url"] = item.external_url
@@ -367,8 +378,8 @@ def opml_bytes(site: Site, specs: list[FeedSpec]) -> bytes:
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = f"{config.title}: every feed"
-    newest = max((spec.updated for spec in specs), default=EPOCH)
-    ET.SubElement(head, "dateModified").text = format_datetime(midnight(newest), usegmt=True)
+    newest = max((spec.updated for spec in specs), default=midnight(EPOCH))
+    ET.SubElement(head, "dateModified").text = format_datetime(newest, usegmt=True)
     body = ET.SubElement(root, "body")
     groups: dict[str, ET.Element] = {}
     for spec in specs:

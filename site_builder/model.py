@@ -14,6 +14,7 @@ from site_builder.config import SavedSearch, SiteConfig
 from site_builder.content import Content, DayNote, Organization, Paper, Topic
 from site_builder.markup import MarkupRenderer
 from site_builder.related import Related, related_papers
+from site_builder.state import Published
 
 WORD_RE = re.compile(r"\w+")
 
@@ -89,6 +90,7 @@ class Site:
     saved_searches: list[SavedSearchListing]
     papers: dict[str, Paper]
     related: dict[str, list[Related]] = field(default_factory=dict)
+    published: Published = field(default_factory=Published)  # first published, from state/
 
     @property
     def latest_day(self) -> Day | None:
@@ -303,4 +305,5 @@ def build_site(content: Content, config: SiteConfig, cache_dir: Path | None = No
         saved_searches=build_saved_searches(config, content.papers),
         papers={p.id: p for p in sorted(content.papers, key=lambda p: p.id)},
         related=related_papers(content.papers, cache_dir, jobs),
+        published=content.published,
     )

@@ -43,6 +43,14 @@ def day(date: dt.date) -> str:
     return f"date/{date.isoformat()}/"
 
 
+def day_in(url: str) -> dt.date | None:
+    """The listing day of a URL made by ``day()`` (a digest item's link), or None."""
+    try:
+        return dt.date.fromisoformat(name_in(url, day(dt.date.min).split("/")[0]))
+    except ValueError:
+        return None
+
+
 def week_key(date: dt.date) -> str:
     """The ISO week of a date as ``YYYY-Www``."""
     year, week, _ = date.isocalendar()

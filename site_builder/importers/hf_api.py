@@ -20,10 +20,13 @@ title, which is an error naming the item.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from site_builder.errors import ContentError, Problem
 from site_builder.importers.record import (
@@ -45,6 +48,8 @@ PAPER_KEY_RE = re.compile(r'(?<!\\)"paper"\s*:\s*\{')
 # Keys of a bare paper object (GET /api/papers/<id>) that no JSONL paper line has.
 PAPER_OBJECT_KEYS = ("summary", "publishedAt", "submittedOnDailyAt", "githubRepo", "upvotes")
 MAX_PROBLEMS = 20
+PAGE_SIZE = 100  # the most /api/daily_papers gives per page (50 without limit=)
+MAX_PAGES = 50  # 5,000 papers: far beyond any day so far; stops a server that never ends
 
 
 def looks_like_hf_api(text: str) -> bool:
@@ -198,3 +203,38 @@ def organization_of(value: Any) -> dict[str, str] | None:
     if text(value.get("fullname")):
         org["fullname"] = text(value.get("fullname"))
     return org
+
+
+def daily_page_url(base: str, day: dt.date, page: int) -> str:
+    """``base?date=DAY&limit=100&p=PAGE``, keeping any other query of ``base``."""
+    parts = urlsplit(base)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("date", "limit", "p")]
+    query += [("date", day.isoformat()), ("limit", str(PAGE_SIZE)), ("p", str(page))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def read_daily_listing(base: str, day: dt.date, read: Callable[[str], tuple[str, str]],
+                       options: ImportOptions) -> ParseResult:
+    """Every paper of one listing day, page by page (p=0, 1, 2, ...) until a short page.
+
+    ``read`` turns a URL into (text, name); any page that cannot be read or parsed raises
+    ContentError, so a day is read whole or not at all. Each paper's listing day is ``day``.
+    """
+    result = ParseResult()
+    seen: set[str] = set()
+    for page in range(MAX_PAGES):
+        text, name = read(daily_page_url(base, day, page))
+        if not text.lstrip().startswith("["):
+            raise ContentError([source_problem(name, "expected a JSON array of daily papers "
+                                               "items (a listing page)")])
+        parsed = parse_hf_api(text, name, options)
+        for paper in parsed.papers:
+            paper.listed = day
+            key = paper.id or paper.title
+            if key not in seen:  # a paper can move between pages while they are read
+                seen.add(key)
+                result.papers.append(paper)
+        if len(parsed.papers) < PAGE_SIZE:
+            return result
+    raise ContentError([source_problem(base, f"{day}: more than {MAX_PAGES} pages of "
+                                       f"{PAGE_SIZE}; refusing to read on")])
