@@ -22,8 +22,8 @@ from site_builder.frontmatter import (
     read_front_matter,
     read_text,
 )
-from site_builder.transaction import finish_interrupted_import
 from site_builder.state import STATE_DIR, Published, first_published
+from site_builder.transaction import finish_interrupted_import
 from site_builder.writer import DEVICE_NAMES, UnsafePathError, check_relative_path
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

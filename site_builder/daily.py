@@ -24,7 +24,7 @@ import jinja2
 
 from site_builder.config import DailySettings, SavedSearch, SiteConfig, load_config
 from site_builder.errors import ContentError, Problem, Problems
-from site_builder.importers import check_records, read_source
+from site_builder.importers import check_records, read_source, unbuildable
 from site_builder.importers.hf_api import read_daily_listing
 from site_builder.importers.record import ImportedPaper, ImportOptions, without_controls
 from site_builder.importers.store import ContentStore, StoredPaper
@@ -35,6 +35,11 @@ from site_builder.state import (
     load_state,
     mail_kind,
     recipient_key,
+)
+from site_builder.transaction import (
+    Transaction,
+    finish_interrupted_import,
+    remove_dead_temporaries,
 )
 
 NOW_VARIABLE = "SITE_BUILDER_NOW"
@@ -134,6 +139,8 @@ def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
     settings = config.daily
     state = load_state(content_dir)
     problems = Problems()
+    finish_interrupted_import(content_dir)  # a killed run before this one is finished first
+    remove_dead_temporaries(content_dir)
     store = ContentStore.open(content_dir, problems)
     problems.raise_if_any()
     known = state.paper_times()
@@ -157,13 +164,27 @@ def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
         if record_state.closed is None and now >= closes_at(day, settings):
             record_state.closed = now
             report.closed = True
-    writes = store.pending_writes()
-    for paper, _target, _text in writes:
-        for report in reports:
-            if report.day == paper.day and paper.path is not None:
-                report.updated += 1
-    store.write(writes)  # papers first: the state says they are published
-    state.save()
+    writes = []
+    for paper, target, text in store.pending_writes():
+        report = next((r for r in reports if r.day == paper.day), None)
+        reasons = unbuildable(text, target, paper.day)
+        if reasons:  # never write what check refuses: the next build would fail
+            if report is not None:
+                report.error = f"paper {paper.id} left out, its file would not pass check: " \
+                               f"{reasons[0]}"
+            continue
+        writes.append((paper, target, text))
+        if report is not None and paper.path is not None:
+            report.updated += 1
+    # the papers and the state that says they are published: one transaction, as an import
+    transaction = Transaction(content_dir)
+    try:
+        store.write(writes, transaction)
+        state.save(transaction=transaction)
+        transaction.commit()
+    except BaseException:
+        transaction.abort()
+        raise
     return reports
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from site_builder.errors import ContentError, Problems
 from site_builder.frontmatter import InputError, key_lines, load_yaml, read_text
+from site_builder.transaction import Transaction
 
 STATE_DIR = "state"
 HEADER = ("# site-builder's record of this listing day: what was published and mailed, and\n"
@@ -141,18 +142,29 @@ class State:
     def day_times(self) -> dict[dt.date, dt.datetime]:
         return {day: r.first_published for day, r in self.days.items() if r.first_published}
 
-    def save(self, day: dt.date | None = None) -> list[Path]:
-        """Write the changed day files (or one day's); the files written."""
-        from site_builder.importers.store import dump_yaml, write_text_atomically
+    def save(self, day: dt.date | None = None, transaction: Transaction | None = None,
+             ) -> list[Path]:
+        """Write the changed day files (or one day's), in the given transaction or in one of
+        their own; the files written."""
+        from site_builder.importers.store import dump_yaml
 
+        own = transaction is None
+        transaction = transaction or Transaction(self.content_dir)
         written = []
-        for record in ([self.days[day]] if day else self.days.values()):
-            text = HEADER + dump_yaml(record.to_yaml())
-            if self.texts.get(record.day) != text:
-                path = state_path(self.content_dir, record.day)
-                write_text_atomically(path, text)
-                self.texts[record.day] = text
-                written.append(path)
+        try:
+            for record in ([self.days[day]] if day else self.days.values()):
+                text = HEADER + dump_yaml(record.to_yaml())
+                if self.texts.get(record.day) != text:
+                    path = state_path(self.content_dir, record.day)
+                    transaction.write(path, text)
+                    self.texts[record.day] = text
+                    written.append(path)
+            if own:
+                transaction.commit()
+        except BaseException:
+            if own:
+                transaction.abort()
+            raise
         return written
 
 
