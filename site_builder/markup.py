@@ -10,6 +10,8 @@ import latex2mathml.converter
 import markdown
 import nh3
 
+from site_builder import urls
+
 # $...$ on one line, not preceded by a backslash or followed by a digit (so "$5 and $10" stays).
 MATH_RE = re.compile(r"(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$(?!\d)")
 PLACEHOLDER = "\ue000{}\ue001"  # private-use characters: survive Markdown and nh3
@@ -147,7 +149,7 @@ def linkify(text: str) -> str:
     for match in LINKABLE_RE.finditer(text):
         parts.append(html.escape(text[last:match.start()]))
         shown = match.group(0)
-        target = shown if match.group("url") else "https://doi.org/" + match.group("doi_id")
+        target = shown if match.group("url") else urls.doi(match.group("doi_id"))
         parts.append(f'<a href="{html.escape(target)}" rel="noopener">{html.escape(shown)}</a>')
         last = match.end()
     parts.append(html.escape(text[last:]))

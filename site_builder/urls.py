@@ -131,6 +131,11 @@ def hf_paper(paper_id: str) -> str:
     return f"https://huggingface.co/papers/{paper_id}" if ARXIV_ID_RE.fullmatch(paper_id) else ""
 
 
+def doi(identifier: str) -> str:
+    """The resolver address of a DOI (``10.1145/...``)."""
+    return "https://doi.org/" + identifier
+
+
 def static(name: str) -> str:
     return STATIC + name
 
