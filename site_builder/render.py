@@ -54,7 +54,8 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     )
     env.filters.update(short_date=short_date, long_date=long_date, plain_date=plain_date,
                        month_name=month_name, count=count, plain_title=plain_title,
-                       linkify=lambda text: Markup(linkify(text)), hint_terms=hint_terms, inert=inert)
+                       linkify=lambda text: Markup(linkify(text)), hint_terms=hint_terms,
+                       inert=inert)
     env.globals.update(urls=urls, version=__version__)
     return env
 
