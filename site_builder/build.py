@@ -95,7 +95,7 @@ class BuildReport:
             line += (f"\n{self.output_files:,} files, {self.output_bytes / 1e6:.1f} MB in "
                      f"{self.out_dir}/ (search index included). To look at it, run "
                      f"site-builder serve --out {self.out_dir} and open "
-                     f"http://127.0.0.1:8000/ (pages opened as files cannot search)")
+                     f"the address it prints")
         return line
 
 
