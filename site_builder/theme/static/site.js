@@ -290,7 +290,21 @@
     });
   }
 
+  // The floating "Top" link of small screens shows once the reader has scrolled a screen.
+  function setUpToTop() {
+    var link = document.querySelector(".to-top");
+    if (!link) {
+      return;
+    }
+    var update = function () {
+      link.classList.toggle("is-shown", window.scrollY > window.innerHeight);
+    };
+    window.addEventListener("scroll", update, {passive: true});
+    update();
+  }
+
   function start() {
+    setUpToTop();
     setUpStars();
     setUpTopics();
     setUpReadingList();
