@@ -105,7 +105,10 @@ def test_header_search_finds_a_known_title(tab: Tab, screenshots: Path) -> None:
     wait_for_results(tab)
     first = tab.page.locator(".pagefind-ui__result-link").first
     assert first.inner_text().strip() == KNOWN_TITLE
-    assert tab.page.locator("#site-search").input_value() == KNOWN_TITLE
+    # one search box on the search page: Pagefind's, holding the query; the tab says it too
+    assert tab.page.locator("#site-search").count() == 0
+    assert tab.page.locator(".pagefind-ui__search-input").input_value() == KNOWN_TITLE
+    assert tab.page.title().startswith(f"\u201c{KNOWN_TITLE}\u201d \u00b7 Search")
     filters = tab.page.locator(".pagefind-ui__filter-name")
     assert "topic" in [t.strip().lower() for t in filters.all_inner_texts()]
     tab.shot(screenshots, "search-results")
