@@ -571,3 +571,5 @@ def test_serve_rebuilds_on_change_and_shows_failures(dev_server: DevServer) -> N
     status, page, _ = fetch(dev_server.url + "papers/data-filtering-networks/")
     assert status == 200 and "Data Filtering Networks, Revised" in page  # the previous build
     assert 'role="alert"' in page and "data-filtering-networks.md" in page
+    body = page[page.index("<body"):]
+    assert body.index('role="alert"') < body.index('class="site-header"'), "banner comes first"

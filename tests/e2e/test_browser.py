@@ -27,6 +27,13 @@ PAGES = {
     "topic": "topics/regularization/",
     "paper": KNOWN_PAPER,
     "search": "search/?q=regularization",
+    "week": "week/2026-W27/",
+    "month": "month/2026-06/",
+    "trending": "trending/",
+    "org": "orgs/openbmb/",
+    "subscribe": "subscribe/",
+    "my-papers": "my-papers/",
+    "feed": "feed.xml",
 }
 
 
