@@ -234,3 +234,29 @@ def test_the_subscribe_page_lists_every_feed_with_copy_buttons(page) -> None:
         assert page.base + name in addresses, name
     assert page.locator("button[data-copy]").first.is_visible()
     assert page.tripped == []
+
+
+# --- one thumb at 390 px --------------------------------------------------------------------
+
+SMALL_TARGETS = """() => Array.from(document.querySelectorAll('a[href], button, select, input'))
+  .filter(e => e.offsetParent !== null && !e.closest('.abstract'))  // links in running text
+  .filter(e => { const r = e.getBoundingClientRect(); return r.width < 24 || r.height < 24; })
+  .map(e => e.outerHTML.slice(0, 80))"""
+
+
+@pytest.mark.parametrize("site_path", ["", DAY, "week/2026-W17/", "month/2026-04/", "archive/",
+                                       "topics/", "trending/", f"papers/{HOSTILE_PAPER}/"])
+def test_at_390px_every_control_is_a_24px_target_and_nothing_scrolls_sideways(
+        browser, site, site_path) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    try:
+        tab = context.new_page()
+        tab.goto(site + site_path, wait_until="load")
+        assert tab.evaluate(SMALL_TARGETS) == []
+        width = tab.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390
+        for pill in tab.locator(".day-nav a").all():
+            assert pill.bounding_box()["height"] < 40, "prev/next pills stay on one line"
+    finally:
+        context.close()
