@@ -209,7 +209,7 @@
       function show() {
         var mine = Object.prototype.hasOwnProperty.call(topics, slug);
         button.setAttribute("aria-pressed", mine ? "true" : "false");
-        button.textContent = mine ? "✓ My topic" : "＋ My topic";
+        button.textContent = mine ? "✓ My topic" : "+ My topic";
         holder.classList.toggle("is-mine", mine);
       }
       button.addEventListener("click", function () {
