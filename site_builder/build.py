@@ -83,14 +83,23 @@ class BuildReport:
     bytes_written: int = 0
     seconds: float = 0.0
     unchanged: bool = False  # nothing to do: the output was already up to date
+    out_dir: Path | None = None  # the output folder, for the summary's "how to look at it"
+    output_files: int = 0  # every file in it, the search index too
+    output_bytes: int = 0
 
     def summary(self) -> str:
         if self.unchanged:
             return f"nothing changed: output is up to date ({self.seconds:.2f}s)"
         skipped = self.pages - self.rendered
-        return (f"built {self.pages:,} pages ({self.rendered:,} rendered, {skipped:,} "
+        line = (f"built {self.pages:,} pages ({self.rendered:,} rendered, {skipped:,} "
                 f"unchanged), {self.files:,} files ({self.written:,} written, "
                 f"{self.bytes_written / 1e6:.1f} MB) in {self.seconds:.2f}s")
+        if self.out_dir:
+            line += (f"\n{self.output_files:,} files, {self.output_bytes / 1e6:.1f} MB in "
+                     f"{self.out_dir}/ (search index included). To look at it, run "
+                     f"site-builder serve --out {self.out_dir} and open "
+                     f"the address it prints")
+        return line
 
 
 class Progress:
@@ -314,6 +323,9 @@ def build_locked(options: BuildOptions, lock: int | None) -> BuildReport:
         save_cards(options.out_dir, card_salt, cards.store(site.papers))
     report.files, report.written = len(writer.files), writer.written
     report.bytes_written = writer.bytes_written
+    report.out_dir = options.out_dir
+    report.output_files = len(output)
+    report.output_bytes = sum(stat[1] for stat in output.values())
     report.seconds = time.perf_counter() - started
     finish(report, progress, options)
     return report

@@ -30,6 +30,7 @@ from site_builder.content import Paper
 from site_builder.dates import count, long_date, plain_date
 from site_builder.digest_data import EXTENSION, day_data
 from site_builder.digest_data import VERSION as DIGEST_DATA_VERSION
+from site_builder.feedstyle import with_stylesheet
 from site_builder.fingerprint import digest
 from site_builder.markup import math_as_tex, plain_text, truncate
 from site_builder.model import Day, Site, Week
@@ -304,11 +305,13 @@ def add_entry(fg: FeedGenerator, item: FeedItem, rss: bool = False) -> None:
 
 
 def rss_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
-    return new_generator(spec, site, path, "application/rss+xml", rss=True).rss_str(pretty=True)
+    fg = new_generator(spec, site, path, "application/rss+xml", rss=True)
+    return with_stylesheet(fg.rss_str(pretty=True), path)
 
 
 def atom_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
-    return new_generator(spec, site, path, "application/atom+xml").atom_str(pretty=True)
+    fg = new_generator(spec, site, path, "application/atom+xml")
+    return with_stylesheet(fg.atom_str(pretty=True), path)
 
 
 def json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:

@@ -11,11 +11,15 @@ import latex2mathml.converter
 import markdown
 import nh3
 
+from site_builder import urls
+
 # $...$ on one line, not preceded by a backslash or followed by a digit (so "$5 and $10" stays).
 MATH_RE = re.compile(r"(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$(?!\d)")
 PLACEHOLDER = "\ue000{}\ue001"  # private-use characters: survive Markdown and nh3
 PLACEHOLDER_RE = re.compile("\ue000(\\d+)\ue001")
-BARE_URL_RE = re.compile(r"(?<![(<\"'=\]])\bhttps?://[^\s<>()\[\]]*[^\s<>()\[\].,;:!?'\"]")
+# Braces end a URL: abstracts copied from LaTeX have "\url{http://x.org/}" and "{LOST".
+BARE_URL_RE = re.compile(
+    r"(?<![(<\"'=\]])\bhttps?://[^\s<>()\[\]{}]*[^\s<>()\[\]{}.,;:!?'\"]")
 TAG_RE = re.compile(r"<[^>]+>")
 # sanitised HTML as tags and text (nh3 escapes '<' and '>' inside attribute values)
 TOKEN_RE = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*>|[^<]+|<")
@@ -112,6 +116,74 @@ def math_as_tex(fragment: str) -> str:
     return MATHML_RE.sub(lambda m: f'<span class="math">${m.group(1)}$</span>', fragment)
 
 
+# Math that is only a super- or subscript ("SP$^2$OT", "$_{\\text{ft}}$"): it belongs to the
+# text before it, so it becomes <sup>/<sub> instead of MathML with an empty base.
+SCRIPT_ONLY_RE = re.compile(r"\s*([\^_])\s*(?:\{([^{}]*)\}|(\\[A-Za-z]+|[^\s{}\\]))\s*")
+SIMPLE_SCRIPT_RE = re.compile(r"[A-Za-z0-9+\-=*'., ]*")
+SUPERSCRIPTS = str.maketrans("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ")
+SUBSCRIPTS = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+
+
+def script_only(latex: str) -> tuple[str, str] | None:
+    """("sup" or "sub", the script's LaTeX) for math that is a lone script, else None."""
+    match = SCRIPT_ONLY_RE.fullmatch(latex)
+    if match is None:
+        return None
+    inner = match.group(2) if match.group(2) is not None else match.group(3)
+    return ("sup" if match.group(1) == "^" else "sub"), inner
+
+
+def math_html(latex: str) -> str:
+    """Inline math as HTML: MathML, or <sup>/<sub> for a lone script."""
+    script = script_only(latex)
+    if script is None:
+        return latex_to_mathml(latex)
+    tag, inner = script
+    body = html.escape(inner) if SIMPLE_SCRIPT_RE.fullmatch(inner) else latex_to_mathml(inner)
+    return f"<{tag}>{body}</{tag}>"
+
+
+def plain_math(latex: str) -> str:
+    """Inline math as readable plain text (for <title>, link previews, JSON-LD)."""
+    script = script_only(latex)
+    if script is not None:
+        tag, inner = script
+        table = SUPERSCRIPTS if tag == "sup" else SUBSCRIPTS
+        converted = inner.translate(table)
+        if all(ord(ch) > 127 for ch in converted):
+            return converted
+        return ("^" if tag == "sup" else "_") + plain_math(inner)
+    if "^" in latex or "_" in latex:  # x^2, a_i: the source reads better than "x2"
+        latex = FONT_COMMAND_RE.sub("", latex)
+        return " ".join(latex.replace("{", "").replace("}", "").split())
+    return "".join(TAG_RE.sub("", html.unescape(latex_to_mathml(latex))).split())
+
+
+def plain_title(text: str) -> str:
+    """A title as plain text with its math made readable: "SP$^2$OT" -> "SP²OT"."""
+    return MATH_RE.sub(lambda m: plain_math(m.group(1)), text)
+
+
+DOI_RE = re.compile(r"\b(?:doi:\s*)?(?P<doi_id>10\.\d{4,9}/[^\s<>\"{}]*[^\s<>\"{}.,;:!?)\]])",
+                    re.I)
+LINKABLE_RE = re.compile(f"(?P<url>{BARE_URL_RE.pattern})|(?P<doi>{DOI_RE.pattern})", re.I)
+FONT_COMMAND_RE = re.compile(r"\\(?:text|math[a-z]*|operatorname|boldsymbol)\b")
+
+
+def linkify(text: str) -> str:
+    """Plain text (an arXiv comment) as escaped HTML with its URLs and DOIs as links."""
+    parts: list[str] = []
+    last = 0
+    for match in LINKABLE_RE.finditer(text):
+        parts.append(html.escape(text[last:match.start()]))
+        shown = match.group(0)
+        target = shown if match.group("url") else urls.doi(match.group("doi_id"))
+        parts.append(f'<a href="{html.escape(target)}" rel="noopener">{html.escape(shown)}</a>')
+        last = match.end()
+    parts.append(html.escape(text[last:]))
+    return "".join(parts)
+
+
 def extract_math(text: str) -> tuple[str, list[str]]:
     """Swap ``$...$`` spans for placeholders that Markdown and the sanitiser leave alone."""
     spans: list[str] = []
@@ -134,7 +206,7 @@ def restore_math(fragment: str, spans: list[str], tex: bool = False) -> str:
         return html.escape(f"${spans[int(match.group(1))]}$")
 
     def mathml(match: re.Match[str]) -> str:
-        return latex_to_mathml(spans[int(match.group(1))])
+        return math_html(spans[int(match.group(1))])
 
     parts: list[str] = []
     literal = 0

@@ -101,13 +101,25 @@ class Site:
         """All papers, newest listing day first, then in listing order."""
         return [paper for day in reversed(self.days) for paper in day.papers]
 
-    def trending(self, listing_days: int) -> list[Paper]:
-        """Papers of the last N listing days by upvotes (withdrawn papers left out)."""
-        recent = [p for day in self.days[-listing_days:] for p in day.papers if not p.withdrawn]
-        return sorted(recent, key=lambda p: p.sort_key)
+    def trending(self, days: int) -> list[Paper]:
+        """Papers listed in the N calendar days up to the latest day, top first (withdrawn
+        papers left out): "the past 7 days" on 29 June never reaches back to April."""
+        if not self.days:
+            return []
+        since = self.days[-1].date - dt.timedelta(days=days - 1)
+        recent = [p for day in self.days if day.date >= since
+                  for p in day.papers if not p.withdrawn]
+        return sorted(recent, key=top_key)
 
     def topic_titles(self) -> dict[str, str]:
         return {listing.topic.slug: listing.topic.title for listing in self.topics}
+
+
+def top_key(paper: Paper) -> tuple[int, int, bool, str, str]:
+    """Order of "top" lists: upvotes, then GitHub stars, then papers with code, then title;
+    so a listing without upvotes still leads with the papers people can try."""
+    return (-(paper.upvotes or 0), -(paper.github_stars or 0), not paper.code,
+            paper.title.casefold(), paper.id)
 
 
 def word_text(text: str) -> str:

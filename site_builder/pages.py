@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from site_builder import urls
+from site_builder.content import Paper
 from site_builder.dates import long_date, month_name
-from site_builder.model import Site
+from site_builder.markup import plain_title
+from site_builder.model import Site, top_key
 
-TRENDING_WINDOWS = (7, 30)
+TRENDING_WINDOWS = (7, 30)  # calendar days up to the latest listing day
+HOME_DAY_CARDS = 10  # the latest day's top papers shown on the home page
 
 
 @dataclass
@@ -29,8 +32,10 @@ def paginate(items: list[Any], size: int) -> list[list[Any]]:
 
 
 def home_page(site: Site) -> Page:
+    day = site.latest_day
     return Page(urls.HOME, "home.html", {
-        "day": site.latest_day,
+        "day": day,
+        "day_top": sorted(day.papers, key=top_key)[:HOME_DAY_CARDS] if day else [],
         "top": site.trending(7)[: site.config.home_top_size],
         "days_count": len(site.days),
         "papers_count": len(site.papers),
@@ -73,7 +78,8 @@ def archive_page(site: Site) -> Page:
 
 
 def topic_pages(site: Site) -> list[Page]:
-    pages = [Page(urls.TOPICS, "topics.html", {"topics": site.topics}, title="Topics")]
+    by_title = sorted(site.topics, key=lambda t: (t.topic.title.casefold(), t.topic.slug))
+    pages = [Page(urls.TOPICS, "topics.html", {"topics": by_title}, title="Topics")]
     for listing in site.topics:
         chunks = paginate(listing.papers, site.config.page_size)
         slug = listing.topic.slug
@@ -99,15 +105,35 @@ def pagination(number: int, count: int, url_of) -> dict[str, Any]:
     }
 
 
+def day_neighbours(site: Site) -> dict[str, tuple[Paper | None, Paper | None]]:
+    """Each paper's previous and next paper in its day's listing."""
+    around: dict[str, tuple[Paper | None, Paper | None]] = {}
+    for day in site.days:
+        papers = day.papers
+        for index, paper in enumerate(papers):
+            around[paper.id] = (papers[index - 1] if index else None,
+                                papers[index + 1] if index + 1 < len(papers) else None)
+    return around
+
+
 def paper_pages(site: Site) -> list[Page]:
+    around = day_neighbours(site)
     return [Page(urls.paper(paper.id), "paper.html", {
         "paper": paper,
         "related": site.related.get(paper.id, []),
-    }, title=paper.title) for paper in site.papers.values()]
+        "previous_paper": around[paper.id][0],
+        "next_paper": around[paper.id][1],
+    }, title=plain_title(paper.title)) for paper in site.papers.values()]
 
 
 def trending_page(site: Site) -> Page:
-    windows = [(n, site.trending(n)[: site.config.page_size]) for n in TRENDING_WINDOWS]
+    """The top of the past 7 days, then the top of the rest of the past 30: two windows that
+    never list one paper twice."""
+    windows, shown = [], set()
+    for days in TRENDING_WINDOWS:
+        papers = [p for p in site.trending(days) if p.id not in shown][: site.config.page_size]
+        shown.update(p.id for p in papers)
+        windows.append((days, papers))
     return Page(urls.TRENDING, "trending.html", {"windows": windows}, title="Trending")
 
 
@@ -130,8 +156,18 @@ def saved_search_pages(site: Site) -> list[Page]:
     return pages
 
 
+def subscribe_page(site: Site) -> Page:
+    """Every feed of the site on one page, with the OPML file that holds them all."""
+    topics = sorted(site.topics, key=lambda t: t.topic.title.casefold())
+    return Page(urls.SUBSCRIBE, "subscribe.html", {
+        "topics": topics, "searches": site.saved_searches,
+    }, title="Subscribe")
+
+
 def utility_pages(site: Site) -> list[Page]:
     return [
+        subscribe_page(site),
+        Page(urls.READING_LIST, "reading_list.html", {}, title="My papers"),
         Page(urls.SEARCH, "search.html", {}, title="Search"),
         Page(urls.NOT_FOUND, "404.html", {}, title="Page not found", rooted=True),
     ]

@@ -15,6 +15,7 @@ from site_builder.content import Paper
 from site_builder.dates import count, long_date, month_name, plain_date, short_date
 from site_builder.errors import ContentError, problem
 from site_builder.fingerprint import TemplateKeys, paper_key
+from site_builder.markup import linkify, plain_title
 from site_builder.model import Site
 from site_builder.pages import Page
 
@@ -52,9 +53,43 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(short_date=short_date, long_date=long_date, plain_date=plain_date,
-                       month_name=month_name, count=count)
+                       month_name=month_name, count=count, plain_title=plain_title,
+                       linkify=lambda text: Markup(linkify(text)), hint_terms=hint_terms,
+                       inert=inert)
     env.globals.update(urls=urls, version=__version__, bibtex=citations.bibtex)
     return env
+
+
+VAGUE_WORDS = {"various", "performance", "results", "method", "methods", "propose",
+               "proposed", "approach", "based", "using", "show", "new", "novel", "task",
+               "tasks", "model", "models", "paper", "work", "also", "however"}
+
+
+INERT = str.maketrans({"<": "\uff1c", ">": "\uff1e", "&": "\uff06", '"': "\uff02",
+                       "'": "\uff07"})
+
+
+def inert(text: str) -> str:
+    """Text for Pagefind's filters and metadata, which its UI puts into pages as HTML: the
+    characters that could start markup or an entity become their full-width look-alikes."""
+    return str(text).translate(INERT)
+
+
+def hint_terms(terms: tuple[str, ...]) -> list[str]:
+    """A related paper's shared terms as shown: no vague words ("performance various") and no
+    plural of a term already shown ("gradient, gradients")."""
+    shown: list[str] = []
+    stems: set[str] = set()
+    for term in terms:
+        words = term.split()
+        if any(word in VAGUE_WORDS for word in words):
+            continue
+        stem = " ".join(word[:-1] if word.endswith("s") and len(word) > 3 else word
+                        for word in words)
+        if stem not in stems:
+            stems.add(stem)
+            shown.append(term)
+    return shown
 
 
 CardKey = tuple[str, int, bool]  # paper id, heading level, whether the listing day shows

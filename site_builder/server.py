@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import functools
 import html
+import re
 import sys
 import threading
 from http import HTTPStatus
@@ -47,6 +48,9 @@ ERROR_BANNER = (
     'background:#7f1d1d;color:#fff;font:14px/1.4 ui-monospace,monospace;white-space:pre-wrap">'
     "The last rebuild failed; this is the previous build.\n%s</div>"
 )
+
+
+BODY_RE = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 
 
 def local_host(host: str) -> str:
@@ -239,12 +243,15 @@ class DevRequestHandler(SimpleHTTPRequestHandler):
 
     def inject(self, body: bytes) -> bytes:
         """Add the reload script (and the last build's problems) to a page."""
-        extra = RELOAD_SCRIPT % {"build": self.dev.build_number, "path": RELOAD_PATH}
-        if self.dev.error:
-            extra = ERROR_BANNER % html.escape(self.dev.error) + extra
-        data = extra.encode()
+        data = (RELOAD_SCRIPT % {"build": self.dev.build_number, "path": RELOAD_PATH}).encode()
         index = body.rfind(b"</body>")
-        return body[:index] + data + body[index:] if index >= 0 else body + data
+        body = body[:index] + data + body[index:] if index >= 0 else body + data
+        if self.dev.error:  # first thing in the page, so it is seen without scrolling
+            banner = (ERROR_BANNER % html.escape(self.dev.error)).encode()
+            opening = BODY_RE.search(body)
+            at = opening.end() if opening else 0
+            body = body[:at] + banner + body[at:]
+        return body
 
     def send_bytes(self, body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK,
                    head: bool = False) -> None:

@@ -21,6 +21,8 @@ TOPICS = "topics/"
 SEARCH = "search/"
 TRENDING = "trending/"
 ORGS = "orgs/"
+SUBSCRIBE = "subscribe/"
+READING_LIST = "my-papers/"  # the reader's starred papers, kept in their browser
 NOT_FOUND = "404.html"
 RSS = "feed.xml"
 ATOM = "atom.xml"
@@ -128,6 +130,29 @@ def name_in(url: str, section: str) -> str:
     if len(parts) >= 2 and parts[-2] == section.strip("/") and parts[-1]:
         return unquote(parts[-1])
     return ""
+
+
+def arxiv_search(title: str) -> str:
+    """An arXiv search for a paper's title (for papers that came without links)."""
+    return "https://arxiv.org/search/?searchtype=title&query=" + quote(title, safe="")
+
+
+def hf_search(title: str) -> str:
+    """A Hugging Face papers search for a paper's title."""
+    return "https://huggingface.co/papers?q=" + quote(title, safe="")
+
+
+ARXIV_ID_RE = re.compile(r"\d{4}\.\d{4,5}")
+
+
+def hf_paper(paper_id: str) -> str:
+    """A paper's page on Hugging Face (its id there is the arXiv id), or "" for other ids."""
+    return f"https://huggingface.co/papers/{paper_id}" if ARXIV_ID_RE.fullmatch(paper_id) else ""
+
+
+def doi(identifier: str) -> str:
+    """The resolver address of a DOI (``10.1145/...``)."""
+    return "https://doi.org/" + identifier
 
 
 def static(name: str) -> str:

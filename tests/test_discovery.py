@@ -167,33 +167,40 @@ def by_upvotes(specs: list[Spec]) -> list[str]:
 # --- trending --------------------------------------------------------------------------------
 
 
-def expected_trending(listing_days: int) -> list[str]:
-    recent = set(DAYS[-listing_days:])
-    return by_upvotes([s for s in PAPERS if s.day in recent and not s.withdrawn])
+def expected_trending(days: int) -> list[str]:
+    """Papers of the N calendar days up to the latest day: upvotes, stars, code, title."""
+    since = DAYS[-1] - dt.timedelta(days=days - 1)
+    recent = [s for s in PAPERS if s.day >= since and not s.withdrawn]
+    return [s.id for s in sorted(recent, key=lambda s: (
+        -s.upvotes, -(s.github_stars or 0), not s.code, s.title.casefold(), s.id))]
 
 
-def test_trending_is_the_last_listing_days_by_upvotes_without_withdrawn(site):
+def test_trending_is_the_past_calendar_days_by_upvotes_without_withdrawn(site):
     assert [p.id for p in site.trending(7)] == expected_trending(7)
     assert [p.id for p in site.trending(30)] == expected_trending(30)
-    assert "2603.00001" not in expected_trending(7)  # eight listing days old
+    # 7 days up to Tue 7 Apr reach back to Wed 1 Apr, not to March
+    assert {s.day for s in PAPERS if s.id in expected_trending(7)} <= set(DAYS[-5:])
+    assert "2603.00005" not in expected_trending(7)
     assert expected_trending(7)[:2] == ["2604.00006", "2604.00004"]
-    # equal upvotes: by title
-    assert expected_trending(7).index("2603.00008") + 1 == expected_trending(7).index(
-        "2603.00009")
+    assert "2603.00001" in expected_trending(30)
 
 
-def test_home_shows_the_top_of_the_last_seven_listing_days(out):
+def test_home_shows_the_top_of_the_past_seven_days(out):
     top = section(html(out, ""), "top-week-title")
     assert linked_papers(top) == expected_trending(7)[:10]
     assert "2603.00007" not in linked_papers(top)
 
 
-def test_trending_page_lists_the_top_of_seven_and_thirty_days(out):
+def test_trending_page_lists_two_windows_that_never_repeat_a_paper(out):
     page = html(out, "trending")
-    assert card_ids(section(page, "t-7")) == expected_trending(7)[:10]
-    assert card_ids(section(page, "t-30")) == expected_trending(30)[:10]
+    week = card_ids(section(page, "t-7"))
+    assert week == expected_trending(7)[:10]
+    earlier = [p for p in expected_trending(30) if p not in week][:10]
+    assert card_ids(section(page, "t-30")) == earlier
     assert card_ids(section(page, "t-30"))[0] == "2603.00001"
+    assert not set(week) & set(earlier)
     assert "paper-2603.00007" not in page
+    assert "listing days" not in page
     assert '<ol class="cards ranked">' in section(page, "t-7")  # numbered 1, 2, ... by CSS
 
 
@@ -215,7 +222,7 @@ def test_days_list_papers_by_upvotes_then_title(out):
 
 
 def cards_of(page: str, paper_id: str) -> list[str]:
-    pattern = rf'<article class="card[^"]*" id="paper-{re.escape(paper_id)}">.*?</article>'
+    pattern = rf'<article class="card[^"]*" id="paper-{re.escape(paper_id)}"[^>]*>.*?</article>'
     return re.findall(pattern, page, re.S)
 
 
@@ -432,7 +439,7 @@ def test_paper_pages_show_five_related_papers_with_shared_terms(embedded_out):
         (href,) = re.findall(r'href="([^"]+)"', item)
         target, _ = resolve_link(embedded_out, "/", f"papers/{noisy}/", href)
         assert target.is_file()
-        assert "shared terms: " in item
+        assert "both about " in item
     assert "noisy labels" in related
     assert not re.search(r"score|similarity|0\.\d{3}", re.sub(r"<[^>]+>", "", related))
 

@@ -238,7 +238,7 @@ def test_a_hostile_title_cannot_break_out_of_json_ld(content_copy: Path,
     assert "<script>alert(1)" not in page
     assert "onerror" not in page.split("</head>")[0]
     scripts = re.findall(r"<script\b[^>]*>", page)
-    assert scripts == ['<script type="application/ld+json">']
+    assert [s for s in scripts if "site.js" not in s] == ['<script type="application/ld+json">']
     data = json_ld(page)  # the JSON ends at the one real </script>, and parses
     assert data["headline"] == HOSTILE
     assert data["author"] == [{"@type": "Person", "name": "</script>x"}]
@@ -567,3 +567,5 @@ def test_serve_rebuilds_on_change_and_shows_failures(dev_server: DevServer) -> N
     status, page, _ = fetch(dev_server.url + "papers/data-filtering-networks/")
     assert status == 200 and "Data Filtering Networks, Revised" in page  # the previous build
     assert 'role="alert"' in page and "data-filtering-networks.md" in page
+    body = page[page.index("<body"):]
+    assert body.index('role="alert"') < body.index('class="site-header"'), "banner comes first"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -68,20 +69,27 @@ def test_every_page_is_well_formed_with_one_h1(built_root: Path) -> None:
     assert problems == []
 
 
-def test_inline_math_renders_as_mathml(built_root: Path) -> None:
+def test_math_in_titles_reads_well_in_pages_and_previews(built_root: Path) -> None:
     page = (built_root / "papers" /
             "sp-2-ot-semantic-regularized-progressive-partial-optimal-transport-for")
     html = (page / "index.html").read_text("utf-8")
     h1 = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
-    assert "<math" in h1 and "<msup>" in h1
-    assert "$" not in h1
+    assert h1.startswith("SP<sup>2</sup>OT:"), "a lone superscript sits on the text before it"
+    assert "<mi></mi>" not in html and "<mi/>" not in html
+    title = re.search(r"<title>(.*?)</title>", html).group(1)
+    assert title.startswith("SP²OT: Semantic-Regularized")
+    for name in ("og:title", "twitter:title"):
+        assert re.search(rf'"{name}" content="SP²OT: ', html), name
+    data = json.loads(re.search(r'application/ld\+json">(.*?)</script>', html, re.S).group(1))
+    assert data["headline"].startswith("SP²OT:")
+    assert "$" not in title and "$" not in data["headline"]
 
 
 def test_day_lists_papers_by_upvotes_then_title(built_root: Path) -> None:
     html = (built_root / "date" / "2026-04-21" / "index.html").read_text("utf-8")
     titles = re.findall(r'<h2 class="card-title">.*?<a href="[^"]+">(.*?)</a>', html, re.S)
     assert len(titles) == 31  # 41 on the Apr 21 page, 10 of them were listed earlier on Mar 11
-    votes = [int(v) for v in re.findall(r'<span class="n" aria-hidden="true">(\d+)</span>', html)]
+    votes = [int(v) for v in re.findall(r'<span aria-hidden="true">▲ (\d+)</span>', html)]
     assert votes == sorted(votes, reverse=True)
     assert votes[:2] == [2, 2]
     top_two = titles[:2]

@@ -14,6 +14,20 @@
     header.value = query;
   }
 
+  var siteTitle = root.getAttribute("data-site-title") || document.title;
+
+  function showQuery(text) {
+    var q = text.trim();
+    document.title = (q ? "\u201c" + q + "\u201d \u00b7 " : "") + "Search \u00b7 " + siteTitle;
+    var url = new URL(window.location.href);
+    if (q) {
+      url.searchParams.set("q", q);
+    } else {
+      url.searchParams.delete("q");
+    }
+    window.history.replaceState(null, "", url);
+  }
+
   function unavailable() {
     var status = document.getElementById("search-status");
     status.textContent = "Search is not available on this copy of the site (its search " +
@@ -32,14 +46,20 @@
       baseUrl: base,
       showSubResults: false,
       showImages: false,
+      excerptLength: 24,
       autofocus: !query
     });
     var input = root.querySelector("input");
     if (input && !input.hasAttribute("aria-label")) {
       input.setAttribute("aria-label", "Search papers");  // Pagefind gives it only a title
     }
+    if (input) {
+      // The query is in the tab's title and the address, so a search can be bookmarked.
+      input.addEventListener("input", function () { showQuery(input.value); });
+    }
     if (query) {
       ui.triggerSearch(query);
+      showQuery(query);
     }
   }
 

@@ -1,0 +1,262 @@
+"""What a reader does in a real browser beyond reading: the reading list (Save, My papers,
+BibTeX export), My topics, sorting a day, feeds opened in the browser, the Subscribe page,
+and hostile values handed to Pagefind (a topic title, an organisation, authors) that must stay
+text on the search page.
+
+The site is the embedded content plus one paper with hostile metadata, served under /digest/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CONTENT, build_into
+from tests.e2e.conftest import CHROMIUM, LAUNCH_ARGS, SUB_PATH, PagesHandler, require_browser
+
+pytestmark = pytest.mark.browser
+
+# Each payload calls the tripwire if it ever runs as markup or script.
+TRIP = "window.__tripwire('{}')"
+HOSTILE_TOPIC = f'<img src=x onerror="{TRIP.format("topic")}">Evil topic'
+HOSTILE_ORG = f"<svg onload=\"{TRIP.format('org')}\">Org"
+HOSTILE_AUTHOR = f"<img src=y onerror=\"{TRIP.format('author')}\">"
+HOSTILE_PAPER = "quokka-hostile"  # a word no other paper has, to search for
+DAY = "date/2026-04-21/"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_browser()
+    root = tmp_path_factory.mktemp("pages")
+    content = tmp_path_factory.mktemp("content") / "content"
+    shutil.copytree(CONTENT, content)
+    (content / "topics" / "evil.md").write_text(
+        f"---\ntitle: {json.dumps(HOSTILE_TOPIC)}\n---\n\nA topic.\n", "utf-8")
+    front = {"title": "Quokka papers and <b>bold</b> claims",
+             "authors": [HOSTILE_AUTHOR, "Ada Lovelace"],
+             "organization": {"name": "evilorg", "fullname": HOSTILE_ORG},
+             "topics": ["evil", "regularization"]}
+    lines = "".join(f"{key}: {json.dumps(value)}\n" for key, value in front.items())
+    (content / "days" / "2026-04-21" / f"{HOSTILE_PAPER}.md").write_text(
+        f"---\n{lines}---\n\nQuokka abstract about regularization.\n", "utf-8")
+    handler = functools.partial(PagesHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    url = f"http://127.0.0.1:{server.server_address[1]}{SUB_PATH}"
+    build_into(content, root / SUB_PATH.strip("/"), base_url=url)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(site: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, site: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    tab = context.new_page()
+    tab.errors = []
+    tab.tripped = []
+    tab.expose_function("__tripwire", lambda where: tab.tripped.append(where))
+    tab.on("dialog", lambda dialog: (tab.tripped.append("dialog"), dialog.dismiss()))
+    tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))
+    tab.on("console", lambda m: m.type == "error" and "404" not in m.text
+           and tab.errors.append(m.text))
+    tab.base = site
+    yield tab
+    context.close()
+
+
+def open_page(tab, site_path: str) -> None:
+    tab.goto(tab.base + site_path, wait_until="load")
+
+
+# --- hostile values and Pagefind (issue 16, item 1) ------------------------------------------
+
+
+def test_hostile_topic_organisation_and_authors_stay_text_on_the_search_page(page) -> None:
+    open_page(page, "search/?q=quokka")
+    page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
+    page.locator(".pagefind-ui__filter-name").first.click()  # open the topic filter
+    labels = page.locator(".pagefind-ui__filter-label").all_inner_texts()
+    evil = [label for label in labels if "Evil topic" in label]
+    assert evil and "img" in evil[0], "the topic is listed, its markup shown as text"
+    page.locator(".pagefind-ui__filter-label", has_text="Evil topic").first.click()
+    page.wait_for_timeout(800)  # let the filtered results render
+    result = page.locator(".pagefind-ui__result").first.inner_text()
+    assert "Quokka papers" in result
+    assert page.locator(".pagefind-ui img, .pagefind-ui svg[onload]").count() == 0
+    assert page.tripped == [], f"markup ran: {page.tripped}"
+    assert page.errors == []
+
+
+def test_hostile_values_stay_text_on_their_pages(page) -> None:
+    for path in (f"papers/{HOSTILE_PAPER}/", DAY, "topics/evil/", "orgs/evilorg/"):
+        open_page(page, path)
+        assert page.tripped == [], f"{path}: markup ran: {page.tripped}"
+    open_page(page, "topics/evil/")
+    assert page.locator("h1").inner_text().startswith("<img src=x")  # shown, as text
+
+
+# --- reading list -----------------------------------------------------------------------
+
+
+def test_save_a_paper_and_find_it_in_my_papers_with_bibtex(page) -> None:
+    open_page(page, DAY)
+    card = page.locator("article.card").first
+    title = card.get_attribute("data-title")
+    star = card.locator("[data-star]")
+    assert star.is_visible() and star.get_attribute("aria-pressed") == "false"
+    star.click()
+    assert star.get_attribute("aria-pressed") == "true"
+    assert "Saved" in star.inner_text()
+    page.reload()  # kept across visits
+    assert page.locator("article.card").first.locator("[data-star]").get_attribute(
+        "aria-pressed") == "true"
+
+    open_page(page, "my-papers/")
+    items = page.locator("[data-items] li")
+    assert items.count() == 1
+    assert items.first.locator("a").inner_text() == title
+    with page.expect_download() as download_info:
+        page.locator("[data-export]").click()
+    bib = Path(download_info.value.path()).read_text("utf-8")
+    assert bib.startswith("@misc{") and f"title = {{{{{title}}}}}" in bib
+    assert "url = {" + page.evaluate("location.origin") in bib
+
+    items.first.locator("button.remove").click()
+    assert page.locator("[data-items] li").count() == 0
+    assert page.locator("[data-empty]").is_visible()
+    assert page.errors == []
+
+
+def test_bibtex_names_authors_and_the_arxiv_id(page) -> None:
+    open_page(page, f"papers/{HOSTILE_PAPER}/")
+    page.locator(".paper [data-star]").click()
+    open_page(page, "my-papers/")
+    with page.expect_download() as download_info:
+        page.locator("[data-export]").click()
+    bib = Path(download_info.value.path()).read_text("utf-8")
+    assert "author = {" in bib and "Ada Lovelace}" in bib
+    assert "Quokka papers and <b>bold</b> claims" in bib
+
+
+# --- my topics, sorting ----------------------------------------------------------------------
+
+
+def test_my_topics_highlight_and_filter_cards(page) -> None:
+    open_page(page, "topics/")
+    button = page.locator("[data-topic='regularization'] [data-mine]")
+    button.click()
+    assert button.get_attribute("aria-pressed") == "true"
+    open_page(page, DAY)
+    mine = page.locator("article.card.is-mine")
+    total = page.locator("article.card").count()
+    assert 0 < mine.count() < total
+    page.locator("[data-mine-only]").check()
+    visible = page.locator("ol.cards > li:not([hidden])")
+    assert visible.count() == mine.count()
+    assert page.errors == []
+
+
+def test_sorting_a_day_by_title_and_back(page) -> None:
+    open_page(page, DAY)
+    first_top = page.locator("article.card").first.get_attribute("data-paper")
+    page.locator("[data-sort]").select_option("title")
+    titles = page.locator("article.card").evaluate_all(
+        "cards => cards.map(c => c.dataset.title)")
+    assert len(titles) > 10
+    assert titles == page.evaluate("t => t.slice().sort((a, b) => a.localeCompare(b))", titles)
+    page.locator("[data-sort]").select_option("top")
+    assert page.locator("article.card").first.get_attribute("data-paper") == first_top
+
+
+def test_without_javascript_cards_read_and_no_dead_buttons_show(browser, site) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        tab = context.new_page()
+        tab.goto(site + DAY, wait_until="load")
+        assert tab.locator("article.card").count() > 10
+        assert tab.locator("[data-star]").first.is_hidden()
+        assert tab.locator("[data-list-tools]").is_hidden()
+        tab.goto(site + "my-papers/", wait_until="load")
+        assert "needs JavaScript" in tab.locator("main").inner_text()
+    finally:
+        context.close()
+
+
+# --- feeds in the browser, the Subscribe page -------------------------------------------------
+
+
+@pytest.mark.parametrize("feed", ["feed.xml", "atom.xml", "topics/regularization/atom.xml"])
+def test_a_feed_opens_as_a_readable_page_with_a_copy_button(browser, site, feed) -> None:
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    try:
+        tab = context.new_page()
+        tab.goto(site + feed, wait_until="load")
+        assert "This is a feed" in tab.locator("body").inner_text()
+        assert tab.locator("ol li").count() > 0
+        assert tab.locator("#feed-url").input_value() == site + feed
+        tab.locator("#copy").click()
+        tab.wait_for_function("document.getElementById('copy').textContent === 'Copied'")
+        assert tab.evaluate("navigator.clipboard.readText()") == site + feed
+        first = tab.locator("ol li h2 a").first.get_attribute("href")
+        assert first.startswith(site + "papers/")
+    finally:
+        context.close()
+
+
+def test_the_subscribe_page_lists_every_feed_with_copy_buttons(page) -> None:
+    open_page(page, "subscribe/")
+    addresses = page.locator(".feed-url").all_inner_texts()
+    for name in ("feed.xml", "atom.xml", "feed.json", "digest.xml", "feeds.opml",
+                 "topics/regularization/feed.xml", "topics/evil/feed.xml"):
+        assert page.base + name in addresses, name
+    assert page.locator("button[data-copy]").first.is_visible()
+    assert page.tripped == []
+
+
+# --- one thumb at 390 px --------------------------------------------------------------------
+
+SMALL_TARGETS = """() => Array.from(document.querySelectorAll('a[href], button, select, input'))
+  .filter(e => e.offsetParent !== null && !e.closest('.abstract'))  // links in running text
+  .filter(e => { const r = e.getBoundingClientRect(); return r.width < 24 || r.height < 24; })
+  .map(e => e.outerHTML.slice(0, 80))"""
+
+
+@pytest.mark.parametrize("site_path", ["", DAY, "week/2026-W17/", "month/2026-04/", "archive/",
+                                       "topics/", "trending/", f"papers/{HOSTILE_PAPER}/"])
+def test_at_390px_every_control_is_a_24px_target_and_nothing_scrolls_sideways(
+        browser, site, site_path) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    try:
+        tab = context.new_page()
+        tab.goto(site + site_path, wait_until="load")
+        assert tab.evaluate(SMALL_TARGETS) == []
+        width = tab.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390
+        for pill in tab.locator(".day-nav a").all():
+            assert pill.bounding_box()["height"] < 40, "prev/next pills stay on one line"
+    finally:
+        context.close()
