@@ -20,6 +20,7 @@ import ssl
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -558,7 +559,7 @@ def html_part_size(html_body: str) -> int:
     return len(part.as_bytes(policy=SMTP_POLICY))
 
 
-def fit(size_of, most: int) -> int:
+def fit(size_of: Callable[[int], int], most: int) -> int:
     """The largest n in 0..most with size_of(n) <= HTML_BUDGET (size_of grows with n), or -1."""
     if size_of(most) <= HTML_BUDGET:
         return most
@@ -572,7 +573,7 @@ def fit(size_of, most: int) -> int:
     return low
 
 
-def choose_layout(render, count_: int) -> Layout:
+def choose_layout(render: Callable[[Layout], tuple[str, str]], count_: int) -> Layout:
     """The size rule: the most top papers in full such that the next ones (up to TITLE_LINES)
     still fit as title lines within HTML_BUDGET, the rest counted with a link to the day's
     page; so a normal day is all in full and the footer is always there."""

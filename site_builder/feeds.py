@@ -213,7 +213,9 @@ def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
              ("atom", urls.saved_search_atom(search.slug))),
             [make.paper(p) for p in listing.papers[: config.topic_feed_size]]))
     newest_day = site.days[-1].date if site.days else EPOCH
-    return [dataclasses.replace(spec, empty_date=newest_day) for spec in specs]
+    # only an empty channel takes the newest day (so a new day leaves other feeds' keys alone)
+    return [spec if spec.items else dataclasses.replace(spec, empty_date=newest_day)
+            for spec in specs]
 
 
 DIGEST_TITLE_SUFFIX = ": daily digest"

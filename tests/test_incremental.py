@@ -265,7 +265,7 @@ def test_only_the_feeds_whose_items_changed_are_made_again(site, monkeypatch) ->
     topics = sorted((work / "output" / "topics").glob("*/index.html"))
     listing = {page.parent.name for page in topics if "a-new-paper" in page.read_text("utf-8")}
     assert 0 < len(listing) < len(topics)
-    assert set(made) == {"feed.xml", "atom.xml", "feed.json", "digest.xml",
+    assert set(made) == {"feed.xml", "atom.xml", "feed.json", "digest.xml", "digest.json",
                          *(f"topics/{slug}/{name}" for slug in listing
                            for name in ("feed.xml", "atom.xml"))}
     build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True))
