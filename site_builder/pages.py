@@ -38,6 +38,7 @@ def home_page(site: Site) -> Page:
         "day_top": sorted(day.papers, key=top_key)[:HOME_DAY_CARDS] if day else [],
         "top": site.trending(7)[: site.config.home_top_size],
         "days_count": len(site.days),
+        "day_dates": [d.date.isoformat() for d in site.days],
         "papers_count": len(site.papers),
     }, title="")
 

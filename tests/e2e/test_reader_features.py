@@ -260,3 +260,11 @@ def test_at_390px_every_control_is_a_24px_target_and_nothing_scrolls_sideways(
             assert pill.bounding_box()["height"] < 40, "prev/next pills stay on one line"
     finally:
         context.close()
+
+
+def test_go_to_a_day_on_the_home_page_lands_on_the_nearest_listed_day(page) -> None:
+    open_page(page, "")
+    page.locator("#jump-date").fill("2026-04-25")  # no papers that day: the day before
+    page.locator("[data-date-jump] button").click()
+    page.wait_for_url("**/digest/date/2026-04-21/")
+    assert "21 April 2026" in page.locator("h1").inner_text()

@@ -303,8 +303,32 @@
     update();
   }
 
+  // "Go to a day" on the home page: the chosen date, or the nearest listed day before it.
+  function setUpDateJump() {
+    var form = document.querySelector("[data-date-jump]");
+    if (!form) {
+      return;
+    }
+    form.hidden = false;
+    var days = form.getAttribute("data-days").split(" ");
+    var template = form.getAttribute("data-day-url");
+    var latest = form.getAttribute("data-day");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var wanted = form.querySelector("input").value;
+      var chosen = days[0];
+      days.forEach(function (day) {
+        if (day <= wanted) {
+          chosen = day;
+        }
+      });
+      window.location.href = template.replace(latest, chosen);
+    });
+  }
+
   function start() {
     setUpToTop();
+    setUpDateJump();
     setUpStars();
     setUpTopics();
     setUpReadingList();
