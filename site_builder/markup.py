@@ -10,6 +10,8 @@ import latex2mathml.converter
 import markdown
 import nh3
 
+from site_builder.frontmatter import CONTROL_RE
+
 # $...$ on one line, not preceded by a backslash or followed by a digit (so "$5 and $10" stays).
 MATH_RE = re.compile(r"(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$(?!\d)")
 PLACEHOLDER = "\ue000{}\ue001"  # private-use characters: survive Markdown and nh3
@@ -68,8 +70,9 @@ def cleaner() -> nh3.Cleaner:
 
 
 def sanitise(fragment: str) -> str:
-    """Keep an allowlist of tags, attributes and URL schemes; drop everything else."""
-    return cleaner().clean(fragment)
+    """Keep an allowlist of tags, attributes and URL schemes; drop everything else (and the
+    control characters the sanitiser makes of entities such as '&#1;')."""
+    return CONTROL_RE.sub("", cleaner().clean(fragment))
 
 
 @lru_cache(maxsize=4096)
@@ -194,7 +197,7 @@ def plain_paragraphs(source: str) -> str:
 def plain_text(fragment: str) -> str:
     """HTML as plain text: tags removed, entities decoded, whitespace collapsed."""
     text = TAG_RE.sub(" ", fragment)
-    return " ".join(html.unescape(text).split())
+    return " ".join(unescape_visible(text).split())
 
 
 def plain_from_markdown(text: str) -> str:
@@ -202,7 +205,13 @@ def plain_from_markdown(text: str) -> str:
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"[*_`]{1,3}([^*_`]+)[*_`]{1,3}", r"\1", text)
     text = TAG_RE.sub(" ", text)
-    return " ".join(html.unescape(text).split())
+    return " ".join(unescape_visible(text).split())
+
+
+def unescape_visible(text: str) -> str:
+    """Entities decoded, without the control characters an entity such as '&#1;' makes (feeds
+    and XML cannot carry them)."""
+    return CONTROL_RE.sub("", html.unescape(text))
 
 
 def truncate(text: str, limit: int) -> str:
