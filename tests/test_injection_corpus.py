@@ -157,7 +157,8 @@ SOURCES = {"hf-api": hf_api_source, "jsonl": jsonl_source, "arxiv": atom_source,
            "arxiv-rss": rss_source, "hf-page": hf_page_source}
 
 
-def make_injection_site(root: Path) -> tuple[Path, Path, dict[str, str]]:
+def make_injection_site(root: Path, out: Path | None = None, base_url: str | None = None,
+                        ) -> tuple[Path, Path, dict[str, str]]:
     """Content with every payload in every field and through every importer, built."""
     content = write_content(root / "content")
     reports = {}
@@ -167,9 +168,9 @@ def make_injection_site(root: Path) -> tuple[Path, Path, dict[str, str]]:
                      "--topic", "evil", "--json"])
         assert code == 0, f"{name} import failed"
         reports[name] = name
-    out = root / "output"
+    out = out or root / "output"
     build(BuildOptions(content_dir=content, templates_dir=TEMPLATES, out_dir=out, quiet=True,
-                       jobs=1))
+                       jobs=1, base_url=base_url))
     return content, out, reports
 
 
