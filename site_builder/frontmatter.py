@@ -41,7 +41,6 @@ YAML_HINTS = {  # common mistakes -> what to do about them
 }
 ALIAS_MESSAGE = ("anchors and aliases ('&name', '*name') are not supported; write the value "
                  "out")
-MAX_YAML_TEXT = MAX_FILE_BYTES  # characters of text in all values: a bound after parsing
 _ALIAS_RE = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]+")
 _NESTING_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _NESTING_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
@@ -243,20 +242,14 @@ def check_values(data: Any, text: str, path: Path, first_line: int) -> None:
     """Refuse anchors/aliases (one value used twice) and absurd sizes, walking iteratively."""
     seen: set[int] = set()
     stack = [data]
-    count = size = 0
+    count = 0
     while stack:
         value = stack.pop()
         count += 1
         if count > MAX_YAML_VALUES:
             raise InputError(problem(
                 path, f"invalid YAML: more than {MAX_YAML_VALUES:,} values", first_line))
-        if isinstance(value, (str, bytes)):
-            size += len(value)
-            if size > MAX_YAML_TEXT:
-                raise InputError(problem(
-                    path, f"invalid YAML: more than {MAX_YAML_TEXT:,} characters of values",
-                    first_line))
-        elif isinstance(value, (dict, list, set)):
+        if isinstance(value, (dict, list, set)):
             if id(value) in seen:
                 raise InputError(problem(
                     path, f"invalid YAML: {ALIAS_MESSAGE}", first_line + alias_line(text)))

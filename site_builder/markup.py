@@ -12,6 +12,7 @@ import markdown
 import nh3
 
 from site_builder import urls
+from site_builder.frontmatter import CONTROL_RE
 
 # $...$ on one line, not preceded by a backslash or followed by a digit (so "$5 and $10" stays).
 MATH_RE = re.compile(r"(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$(?!\d)")
@@ -73,8 +74,9 @@ def cleaner() -> nh3.Cleaner:
 
 
 def sanitise(fragment: str) -> str:
-    """Keep an allowlist of tags, attributes and URL schemes; drop everything else."""
-    return cleaner().clean(fragment)
+    """Keep an allowlist of tags, attributes and URL schemes; drop everything else (and the
+    control characters the sanitiser makes of entities such as '&#1;')."""
+    return CONTROL_RE.sub("", cleaner().clean(fragment))
 
 
 @lru_cache(maxsize=4096)
@@ -307,7 +309,7 @@ def plain_paragraphs(source: str) -> str:
 def plain_text(fragment: str) -> str:
     """HTML as plain text: tags removed, entities decoded, whitespace collapsed."""
     text = TAG_RE.sub(" ", fragment)
-    return " ".join(html.unescape(text).split())
+    return " ".join(unescape_visible(text).split())
 
 
 def plain_from_markdown(text: str) -> str:
