@@ -158,7 +158,11 @@ def plain_math(latex: str) -> str:
     if "^" in latex or "_" in latex:  # x^2, a_i: the source reads better than "x2"
         latex = FONT_COMMAND_RE.sub("", latex)
         return " ".join(latex.replace("{", "").replace("}", "").split())
-    return "".join(TAG_RE.sub("", html.unescape(latex_to_mathml(latex))).split())
+    rendered = ANNOTATION_RE.sub("", latex_to_mathml(latex))  # its TeX copy is not text
+    return "".join(TAG_RE.sub("", html.unescape(rendered)).split())
+
+
+ANNOTATION_RE = re.compile(r"<annotation\b[^>]*>.*?</annotation>", re.S)
 
 
 def plain_title(text: str) -> str:
@@ -312,6 +316,12 @@ def plain_text(fragment: str) -> str:
     return " ".join(unescape_visible(text).split())
 
 
+def unescape_visible(text: str) -> str:
+    """Entities decoded, without the control characters an entity such as '&#1;' makes (feeds
+    and XML cannot carry them)."""
+    return CONTROL_RE.sub(" ", html.unescape(text))
+
+
 def plain_from_markdown(text: str) -> str:
     """A Markdown source as readable plain text: what its HTML shows, paragraphs separated by
     a blank line, math as its ``$TeX$`` source."""
@@ -364,7 +374,7 @@ def text_of(fragment: str) -> str:
     parser.feed(fragment)
     parser.close()
     parser._end_paragraph()
-    return "\n\n".join(parser.paragraphs)
+    return CONTROL_RE.sub(" ", "\n\n".join(parser.paragraphs))  # '&#1;' decodes to U+0001
 
 
 def truncate(text: str, limit: int) -> str:
