@@ -72,7 +72,7 @@ def cleaner() -> nh3.Cleaner:
 def sanitise(fragment: str) -> str:
     """Keep an allowlist of tags, attributes and URL schemes; drop everything else (and the
     control characters the sanitiser makes of entities such as '&#1;')."""
-    return CONTROL_RE.sub("", cleaner().clean(fragment))
+    return CONTROL_RE.sub(" ", cleaner().clean(fragment))
 
 
 @lru_cache(maxsize=4096)
@@ -211,7 +211,7 @@ def plain_from_markdown(text: str) -> str:
 def unescape_visible(text: str) -> str:
     """Entities decoded, without the control characters an entity such as '&#1;' makes (feeds
     and XML cannot carry them)."""
-    return CONTROL_RE.sub("", html.unescape(text))
+    return CONTROL_RE.sub(" ", html.unescape(text))
 
 
 def truncate(text: str, limit: int) -> str:
