@@ -76,7 +76,7 @@ def cleaner() -> nh3.Cleaner:
 def sanitise(fragment: str) -> str:
     """Keep an allowlist of tags, attributes and URL schemes; drop everything else (and the
     control characters the sanitiser makes of entities such as '&#1;')."""
-    return CONTROL_RE.sub("", cleaner().clean(fragment))
+    return CONTROL_RE.sub(" ", cleaner().clean(fragment))
 
 
 @lru_cache(maxsize=4096)

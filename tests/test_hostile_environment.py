@@ -180,3 +180,40 @@ def test_markdown_of_many_lines_is_shown_as_plain_paragraphs(unit):
     html = MarkupRenderer().block(unit * 600)
     assert "<h1>" not in html and "<h2>" not in html and "<hr" not in html and "<li>" not in html
     assert html.startswith("<p>")
+
+
+@pytest.mark.slow
+def test_many_random_kills_never_leave_staging_folders_after_the_next_build(tmp_path):
+    """SIGKILL a build at 16 random moments; the next build, started at once (its helpers may
+    still be dying), must exit with no staging folder beside the output and an intact site."""
+    import random
+
+    from tests.test_atomic import (
+        SEARCH_INDEX,
+        build_command,
+        file_hashes,
+        generate_content,
+        leftovers,
+        run_build,
+    )
+
+    content = generate_content(tmp_path / "content", 300)
+    out = tmp_path / "output"
+    started = time.monotonic()
+    run_build(content, out)
+    seconds = time.monotonic() - started
+    rng = random.Random(14)
+    for trial in range(16):
+        (content / "site.yaml").write_text(f"title: Digest {trial}\n"
+                                           "base_url: https://example.org/big/\n")
+        process = subprocess.Popen(build_command(content, out, *(("--clean",) if trial % 4 == 0
+                                                                else ())),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.02, seconds))
+        process.kill()
+        process.wait()
+        run_build(content, out)  # at once: no waiting for the killed build's helpers
+        assert leftovers(out) == [], f"trial {trial}: a staging folder outlived the next build"
+        pages = file_hashes(out, skip=SEARCH_INDEX)
+        assert f"Digest {trial}".encode() in (out / "index.html").read_bytes()
+        assert pages, trial
