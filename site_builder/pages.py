@@ -161,7 +161,7 @@ def subscribe_page(site: Site) -> Page:
     """Every feed of the site on one page, with the OPML file that holds them all."""
     topics = sorted(site.topics, key=lambda t: t.topic.title.casefold())
     return Page(urls.SUBSCRIBE, "subscribe.html", {
-        "topics": topics, "searches": site.saved_searches,
+        "topics": topics, "searches": site.saved_searches, "latest_day": site.latest_day,
     }, title="Subscribe")
 
 

@@ -90,8 +90,9 @@ def test_paper_pages_show_the_entry_with_a_copy_button_and_pages_link_their_file
     topic = (site / "topics" / "theory" / "index.html").read_text("utf-8")
     assert 'href="../../topics/theory/papers.bib"' in topic
     assert (site / "static" / "cite.js").is_file()
-    home = (site / "index.html").read_text("utf-8")
-    assert "papers.bib" in home[home.index('id="subscribe"'):]
+    subscribe = (site / "subscribe" / "index.html").read_text("utf-8")
+    assert 'href="../topics/theory/papers.bib"' in subscribe
+    assert re.search(r'href="\.\./date/[0-9-]+/papers\.bib"', subscribe)
 
 
 def test_hostile_titles_stay_text_on_the_page(site):
