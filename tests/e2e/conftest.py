@@ -32,6 +32,9 @@ SUB_PATH = "/digest/"
 # the seed papers have author counts but no names: give one paper names to search for
 AUTHORED_PAPER = "data-filtering-networks"
 AUTHORS = ("Alex Fang", "Albin Madappally Jose", "Vaishaal Shankar")
+# and one abstract some inline math, to see MathML rendered in the page
+MATH_ABSTRACT_PAPER = "data-selection-for-language-models-via-importance-resampling"
+MATH_SENTENCE = "\n\nThe score uses $\\nabla_x \\log p_t(x)$.\n"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--font-render-hinting=none"]
 
@@ -96,6 +99,8 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
     paper = content / "days" / "2026-04-21" / f"{AUTHORED_PAPER}.md"
     text = paper.read_text("utf-8").replace("author_count: 6\n", "")
     paper.write_text(text.replace("---\n", f"---\nauthors: [{', '.join(AUTHORS)}]\n", 1), "utf-8")
+    math_paper = content / "days" / "2026-04-21" / f"{MATH_ABSTRACT_PAPER}.md"
+    math_paper.write_text(math_paper.read_text("utf-8") + MATH_SENTENCE, "utf-8")
     out = build_into(content, root / SUB_PATH.strip("/"), base_url=url, search=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -6,24 +6,25 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ServedSite
+from tests.e2e.conftest import MATH_ABSTRACT_PAPER, ServedSite
 
 pytestmark = pytest.mark.browser
 MATH_PAPER = "papers/sp-2-ot-semantic-regularized-progressive-partial-optimal-transport-for/"
 
 
 def test_math_renders_and_its_tex_annotation_is_hidden(browser, served_site: ServedSite):
+    """The abstract of ``MATH_ABSTRACT_PAPER`` holds $\\nabla_x \\log p_t(x)$ (conftest)."""
     page = browser.new_page()
     try:
-        page.goto(served_site.url + MATH_PAPER, wait_until="load")
-        math = page.locator("h1 math").first
+        page.goto(served_site.url + f"papers/{MATH_ABSTRACT_PAPER}/", wait_until="load")
+        math = page.locator(".abstract math").first
         assert math.count() == 1
         box = math.bounding_box()
         assert box and box["width"] > 0 and box["height"] > 0
-        assert page.locator("h1 annotation").first.is_hidden()
-        assert math.get_attribute("alttext")
-        shown = page.locator("h1").inner_text()
-        assert "^2" not in shown and shown.startswith("SP")  # the TeX is not shown as text
+        assert page.locator(".abstract annotation").first.is_hidden()
+        assert math.get_attribute("alttext") == "\\nabla_x \\log p_t(x)"
+        shown = page.locator(".abstract").inner_text()
+        assert "\\nabla" not in shown and "p_t" not in shown  # the TeX is not shown as text
     finally:
         page.close()
 

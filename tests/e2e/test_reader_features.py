@@ -51,7 +51,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     url = f"http://127.0.0.1:{server.server_address[1]}{SUB_PATH}"
-    build_into(content, root / SUB_PATH.strip("/"), base_url=url)
+    build_into(content, root / SUB_PATH.strip("/"), base_url=url, search=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield url
     server.shutdown()
