@@ -82,5 +82,6 @@ def next_steps(folder: Path) -> str:
             "     git init -b main && git add . && git commit -m 'New site'\n"
             "     git remote add origin https://github.com/YOU/REPO.git\n"
             "     git push -u origin main\n"
-            "  3. on GitHub: Settings > Pages > Source: GitHub Actions; the workflow builds and\n"
-            "     publishes the site on every push and once a day (see .github/workflows/)")
+            "  3. on GitHub: Settings > Pages > Source: GitHub Actions (the workflow publishes\n"
+            "     every push); for the daily import set the repository variable IMPORT_HF_DAILY\n"
+            "     to true, and the SMTP secrets for the daily email (see site-builder's README)")
