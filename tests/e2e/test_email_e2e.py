@@ -157,3 +157,33 @@ def test_email_command_sends_to_every_recipient(served, tmp_path):
     assert len({m["Message-ID"] for m in messages}) == 1
     assert [m["To"] for m in messages] == ["ada@example.org", "alan@example.org",
                                            "grace@example.org"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [600, 375])
+def test_the_html_part_fits_a_desktop_and_a_phone(served, tmp_path, width):
+    """Mail clients show the HTML part at about 600 px, phones at about 375: nothing may
+    stick out sideways (a long citation key in an abstract once did at 375 px)."""
+    from tests.e2e.conftest import CHROMIUM, LAUNCH_ARGS, require_browser
+
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    url, content = served
+    out = tmp_path / "x.eml"
+    result = site_builder("email", "--feed", url + "digest.xml", "--out", str(out),
+                          "--content", str(content), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page_file = tmp_path / "part.html"
+    page_file.write_text(read_eml(out).get_body(("html",)).get_content(), "utf-8")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=LAUNCH_ARGS)
+        try:
+            page = chromium.new_page(viewport={"width": width, "height": 900})
+            page.goto(page_file.as_uri())
+            scroll, client = page.evaluate("[document.documentElement.scrollWidth, "
+                                           "document.documentElement.clientWidth]")
+        finally:
+            chromium.close()
+    assert scroll <= client, f"{scroll - client} px stick out at {width} px"
