@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import gzip
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -18,7 +20,7 @@ import pytest
 
 from site_builder.build import BuildOptions, build
 from site_builder.cli import main
-from tests.conftest import TEMPLATES
+from tests.conftest import TEMPLATES, search_enabled
 from tests.test_security import (
     BAD_SCHEME,
     CONTROL_OR_SPACE,
@@ -169,8 +171,9 @@ def make_injection_site(root: Path, out: Path | None = None, base_url: str | Non
         assert code == 0, f"{name} import failed"
         reports[name] = name
     out = out or root / "output"
-    build(BuildOptions(content_dir=content, templates_dir=TEMPLATES, out_dir=out, quiet=True,
-                       jobs=1, base_url=base_url))
+    with search_enabled():  # the search index's metadata and filters are an output too
+        build(BuildOptions(content_dir=content, templates_dir=TEMPLATES, out_dir=out,
+                           quiet=True, jobs=1, base_url=base_url))
     return content, out, reports
 
 
@@ -269,3 +272,32 @@ def test_the_digest_email_is_inert(injected, tmp_path, capsys):
         assert JINJA_PRODUCT not in markup
         text_part = message.get_body(("plain",))
         assert text_part is not None and JINJA_PRODUCT not in text_part.get_content()
+
+
+MARKUP_START = re.compile(rb"<[A-Za-z/!?]")  # in CBOR, '<' is only ever followed by such a byte
+# inside a text string: page numbers are bytes below 0x18 or 0x18/0x19-prefixed
+
+
+def test_the_search_index_metadata_and_filters_are_inert(injected):
+    """Pagefind's interface puts filter names, filter values and metadata into the page as
+    HTML (issue 16, item 1): no value it was handed may hold a tag."""
+    _content, out = injected
+    index = out / "pagefind"
+    fragments = sorted((index / "fragment").glob("*.pf_fragment"))
+    filters = sorted((index / "filter").glob("*.pf_filter"))
+    assert fragments and filters
+    hostile_values = 0
+    for path in fragments:
+        data = gzip.decompress(path.read_bytes())
+        assert data.startswith(b"pagefind_dcd"), path
+        fragment = json.loads(data[len(b"pagefind_dcd"):])
+        values = [*fragment["meta"].values()]
+        for name, found in fragment["filters"].items():
+            values += [name, *found]
+        for value in values:
+            assert "<" not in value and ">" not in value, (path.name, value)
+            hostile_values += "\uff1c" in value  # '<' made inert: the payloads did get there
+    assert hostile_values, "no hostile value reached the index: the test checks nothing"
+    for path in filters:
+        data = gzip.decompress(path.read_bytes())
+        assert not MARKUP_START.search(data), (path.name, MARKUP_START.search(data))
