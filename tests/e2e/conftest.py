@@ -13,6 +13,7 @@ except when ``CI=true``: there a missing browser fails them, so CI never passes 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -80,6 +81,35 @@ class PagesHandler(http.server.SimpleHTTPRequestHandler):
             self.wfile.write(body)
 
 
+@contextlib.contextmanager
+def serving(root: Path) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1 as GitHub Pages would; yields the URL of ``root/digest/``
+    (known before the site is built, so it can be the build's base URL)."""
+    handler = functools.partial(PagesHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{SUB_PATH}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 @dataclass(frozen=True)
 class ServedSite:
     url: str  # http://127.0.0.1:PORT/digest/
@@ -90,10 +120,6 @@ class ServedSite:
 def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite]:
     require_browser()
     root = tmp_path_factory.mktemp("pages")
-    handler = functools.partial(PagesHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    url = f"http://127.0.0.1:{server.server_address[1]}{SUB_PATH}"
     content = tmp_path_factory.mktemp("content") / "content"
     shutil.copytree(CONTENT, content)
     paper = content / "days" / "2026-04-21" / f"{AUTHORED_PAPER}.md"
@@ -101,23 +127,15 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
     paper.write_text(text.replace("---\n", f"---\nauthors: [{', '.join(AUTHORS)}]\n", 1), "utf-8")
     math_paper = content / "days" / "2026-04-21" / f"{MATH_ABSTRACT_PAPER}.md"
     math_paper.write_text(math_paper.read_text("utf-8") + MATH_SENTENCE, "utf-8")
-    out = build_into(content, root / SUB_PATH.strip("/"), base_url=url, search=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield ServedSite(url, out)
-    server.shutdown()
-    server.server_close()
+    with serving(root) as url:
+        yield ServedSite(url, build_into(content, root / SUB_PATH.strip("/"), base_url=url,
+                                         search=True))
 
 
 @pytest.fixture(scope="module")
 def browser(served_site: ServedSite) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=LAUNCH_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="session")

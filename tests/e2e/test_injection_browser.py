@@ -4,15 +4,12 @@ payload may call it, open a dialog, navigate away, or log a script error."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from site_builder import urls
-from tests.e2e.conftest import CHROMIUM, LAUNCH_ARGS, PagesHandler, require_browser
+from tests.e2e.conftest import SUB_PATH, launched_chromium, require_browser, serving
 from tests.test_injection_corpus import PAYLOADS, make_injection_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -33,27 +30,15 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("injection-browser")
     served = root / "served"
     served.mkdir()
-    handler = functools.partial(PagesHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    url = f"http://127.0.0.1:{server.server_address[1]}/digest/"
-    make_injection_site(root, out=served / "digest", base_url=url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url
-    server.shutdown()
-    server.server_close()
+    with serving(served) as url:
+        make_injection_site(root, out=served / SUB_PATH.strip("/"), base_url=url)
+        yield url
 
 
 @pytest.fixture(scope="module")
 def chromium(site_url: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=LAUNCH_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def visit(chromium, site_url: str, path: str) -> dict[str, list[str]]:

@@ -8,18 +8,15 @@ The site is the embedded content plus one paper with hostile metadata, served un
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CONTENT, build_into
-from tests.e2e.conftest import CHROMIUM, LAUNCH_ARGS, SUB_PATH, PagesHandler, require_browser
+from tests.e2e.conftest import SUB_PATH, launched_chromium, require_browser, serving
 
 pytestmark = pytest.mark.browser
 
@@ -47,26 +44,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     lines = "".join(f"{key}: {json.dumps(value)}\n" for key, value in front.items())
     (content / "days" / "2026-04-21" / f"{HOSTILE_PAPER}.md").write_text(
         f"---\n{lines}---\n\nQuokka abstract about regularization.\n", "utf-8")
-    handler = functools.partial(PagesHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    url = f"http://127.0.0.1:{server.server_address[1]}{SUB_PATH}"
-    build_into(content, root / SUB_PATH.strip("/"), base_url=url, search=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield url
-    server.shutdown()
-    server.server_close()
+    with serving(root) as url:
+        build_into(content, root / SUB_PATH.strip("/"), base_url=url, search=True)
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(site: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=LAUNCH_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
