@@ -115,7 +115,9 @@ def math_as_tex(fragment: str) -> str:
 
     For feeds: text readers (newsboat, rss2email) print the text of every MathML element, so
     ``$10^6$`` would read "106"; no markup makes them skip it while a browser renders it."""
-    return MATHML_RE.sub(lambda m: f'<span class="math">${m.group(1)}$</span>', fragment)
+    # the attribute as the sanitiser wrote it ('<' raw or as '&lt;', by nh3 release): as text
+    return MATHML_RE.sub(lambda m: '<span class="math">$'
+                         f'{html.escape(html.unescape(m.group(1)), quote=False)}$</span>', fragment)
 
 
 # Math that is only a super- or subscript ("SP$^2$OT", "$_{\\text{ft}}$"): it belongs to the

@@ -22,7 +22,8 @@ def shown_text(fragment: str) -> str:
     """What a browser shows of sanitised HTML, with each formula read as its TeX (from the
     MathML's alttext), whitespace collapsed: an independent reading of the HTML."""
     tex = re.sub(r'<math\b[^>]*\balttext="([^"]*)"[^>]*>.*?</math>',
-                 lambda m: f"${m.group(1)}$", fragment, flags=re.S)
+                 lambda m: f"${html.escape(html.unescape(m.group(1)))}$", fragment,
+                 flags=re.S)  # an attribute may hold '<' raw or as '&lt;' (nh3 releases differ)
     tex = re.sub(r"<li\b[^>]*>", " - ", tex)  # a list item reads "- item"
     blocks = re.sub(r"</?(?:p|li|ul|ol|blockquote|pre|h\d|tr|td|th|hr|br|table)\b[^>]*>", " ", tex)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", blocks)).split())
