@@ -176,12 +176,13 @@ def load_config(content_dir: Path) -> SiteConfig:
     if not isinstance(data, dict):
         problems.add(path, "site.yaml must be a mapping of 'key: value' lines", 1)
         problems.raise_if_any()
-    config = parse_config(data, path, lines, problems)
+    config = parse_config(data, path, lines, problems, text)
     problems.raise_if_any()
     return config
 
 
-def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems):
+def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems,
+                 text: str = ""):
     values: dict[str, Any] = {}
     known = INT_KEYS | STR_KEYS | {"email", "saved_searches", "daily"}
     for key, value in data.items():
@@ -212,7 +213,7 @@ def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], proble
             data["saved_searches"], path, lines.get("saved_searches"), problems
         )
     if "daily" in data:
-        values["daily"] = parse_daily(data["daily"], path, DailyLines(text_of(path), lines),
+        values["daily"] = parse_daily(data["daily"], path, DailyLines(text, lines),
                                       problems)
     return SiteConfig(**values)
 
@@ -395,13 +396,6 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None, prob
         return None
     return SavedSearch(slug, title.strip(), lists["any"], lists["topics"],
                        lists["organizations"], min_upvotes, lists["none"])
-
-
-def text_of(path: Path) -> str:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
 
 
 @dataclass

@@ -67,8 +67,7 @@ def index_site(site_dir: Path) -> bool:
     """Index the paper pages of a built site in place; False when search was left out."""
     binary = pagefind_executable()
     if binary is None and search_switched_off():
-        warn_once(f"search is switched off ({BINARY_ENV}=off): the site has no search index")
-        return False
+        return False  # asked for: nothing to warn about (every test build runs like this)
     if binary is None:
         warn_once("the Pagefind binary is not available (pip install 'pagefind[bin]'), "
                   "so the site has no search index this time")
