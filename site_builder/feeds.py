@@ -174,6 +174,11 @@ class ItemMaker:
         )
 
 
+def written_as(files: tuple[urls.FeedFile, ...]) -> tuple[tuple[str, str], ...]:
+    """A channel's files (urls.py's one list of its formats) as (writer, site path)."""
+    return tuple((file.format.key, file.path) for file in files)
+
+
 def complete_weeks(site: Site) -> list[Week]:
     """Weeks that are over: a later week has listings (so an item never changes after)."""
     return site.weeks[:-1]
@@ -185,16 +190,16 @@ def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
     make = ItemMaker(site, env)
     specs = [
         FeedSpec(config.title, config.description, urls.HOME, GROUP_SITE,
-                 (("rss", urls.RSS), ("atom", urls.ATOM), ("json", urls.JSON_FEED)),
+                 written_as(urls.site_feeds()),
                  [make.paper(p) for p in site.newest_papers[: config.feed_size]]),
         FeedSpec(digest_title(config.title), "The whole listing of each day in one item, "
                  "newest day first: for RSS-to-email services.", urls.HOME, GROUP_DIGESTS,
-                 (("rss", urls.DIGEST), ("digest-json", urls.DIGEST_JSON)),
+                 written_as(urls.digest_feeds()),
                  [make.day(d) for d in reversed(site.days[-config.digest_size:])],
                  label=f"{config.title}: daily digest (one item per day)"),
         FeedSpec(f"{config.title}: top papers of the week", "One item per ISO week with its "
                  "most upvoted papers, once the week is over.", urls.ARCHIVE, GROUP_DIGESTS,
-                 (("rss", urls.WEEKLY),),
+                 written_as(urls.weekly_feeds()),
                  [make.week(w) for w in reversed(complete_weeks(site)[-config.digest_size:])]),
     ]
     for listing in site.topics:
@@ -202,15 +207,14 @@ def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
         about = truncate(plain_text(topic.description_html), 300) or f"New papers: {topic.title}."
         specs.append(FeedSpec(
             f"{topic.title} · {config.title}", about, urls.topic(topic.slug), GROUP_TOPICS,
-            (("rss", urls.topic_feed(topic.slug)), ("atom", urls.topic_atom(topic.slug))),
+            written_as(urls.topic_feeds(topic.slug)),
             [make.paper(p) for p in listing.papers[: config.topic_feed_size]]))
     for listing in site.saved_searches:
         search = listing.search
         specs.append(FeedSpec(
             f"{search.title} · {config.title}", f"New papers matching the saved search "
             f"'{search.title}'.", urls.saved_search(search.slug), GROUP_SEARCHES,
-            (("rss", urls.saved_search_feed(search.slug)),
-             ("atom", urls.saved_search_atom(search.slug))),
+            written_as(urls.saved_search_feeds(search.slug)),
             [make.paper(p) for p in listing.papers[: config.topic_feed_size]]))
     newest_day = site.days[-1].date if site.days else EPOCH
     # only an empty channel takes the newest day (so a new day leaves other feeds' keys alone)

@@ -385,3 +385,13 @@ def truncate(text: str, limit: int) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
     return cut + "…"
+
+
+SNIPPET_CHARS = 240  # a listing card's taste of the abstract: two or three lines
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The start of a plain-text abstract (``Paper.summary``) for a card or link preview: one
+    line of text, its ``$TeX$`` made readable as in titles (``$O(n^2)$`` -> ``O(n^2)``), cut
+    at a word boundary with an ellipsis. Plain text: the template escapes it."""
+    return truncate(" ".join(plain_title(text).split()), limit)

@@ -13,6 +13,7 @@ from site_builder.model import Site, top_key
 
 TRENDING_WINDOWS = (7, 30)  # calendar days up to the latest listing day
 HOME_DAY_CARDS = 10  # the latest day's top papers shown on the home page
+PERIOD_TOP_CARDS = 10  # a week's or month's top papers shown as cards; the rest are on its days
 
 
 @dataclass
@@ -24,11 +25,66 @@ class Page:
     context: dict[str, Any] = field(default_factory=dict)
     title: str = ""
     rooted: bool = False  # links from the base path, for pages served at any depth
-    feeds: tuple[tuple[str, str, str], ...] = ()  # extra (type, title, site path) alternates
+    channel: str = ""  # the title of the page's own feeds, linked before the site's
+    feeds: tuple[urls.FeedFile, ...] = ()  # the page's own feeds (urls.topic_feeds, ...)
 
 
-def paginate(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+@dataclass(frozen=True)
+class ArchivePage:
+    """One page of a listing paginated so that old pages never move.
+
+    Numbered page N holds the papers (N-1)*size+1 … N*size counted from the oldest, so a new
+    day fills the newest page and never shifts an older one; the front page shows the newest
+    ``size`` papers (whatever does not fill a full page is always among them). A listing of
+    ``size`` papers or fewer is its front page alone.
+    """
+
+    path: str
+    papers: list[Paper]  # newest first, as every listing shows them
+    pagination: dict[str, Any]
+
+
+def archive_pages(papers: list[Paper], size: int, front: str) -> list[ArchivePage]:
+    """The front page and numbered pages of a listing of ``papers`` (newest first)."""
+    oldest_first = papers[::-1]
+    full = len(papers) // size if len(papers) > size else 0
+    numbered = [oldest_first[(n - 1) * size : n * size] for n in range(1, full + 1)]
+    pages = [ArchivePage(front, papers[:size], front_pagination(front, numbered))]
+    for number, chunk in enumerate(numbered, start=1):
+        pages.append(ArchivePage(urls.numbered_page(front, number), chunk[::-1],
+                                 numbered_pagination(front, number, full, size, chunk)))
+    return pages
+
+
+def front_pagination(front: str, numbered: list[list[Paper]]) -> dict[str, Any]:
+    """The front page's pager: every numbered page, newest first (it changes every day anyway)."""
+    newest = len(numbered)
+    return {
+        "number": 0,
+        "front": front,
+        "newer": None,
+        "older": urls.numbered_page(front, newest) if newest else None,
+        "oldest": None,
+        "pages": [(n, urls.numbered_page(front, n)) for n in range(newest, 0, -1)],
+    }
+
+
+def numbered_pagination(front: str, number: int, newest: int, size: int,
+                        chunk: list[Paper]) -> dict[str, Any]:
+    """A numbered page's pager: only what does not change when newer pages are added (its
+    neighbours, the front page, page 1), except the newest page's link to newer papers."""
+    return {
+        "number": number,
+        "front": front,
+        "newer": urls.numbered_page(front, number + 1) if number < newest else front,
+        "older": urls.numbered_page(front, number - 1) if number > 1 else None,
+        "oldest": urls.numbered_page(front, 1) if number > 1 else None,
+        "first": (number - 1) * size + 1,
+        "last": (number - 1) * size + len(chunk),
+        "since": chunk[0].day,
+        "until": chunk[-1].day,
+        "pages": [],
+    }
 
 
 def home_page(site: Site) -> Page:
@@ -49,13 +105,15 @@ def day_pages(site: Site) -> list[Page]:
 
 
 def week_pages(site: Site) -> list[Page]:
+    """A week's top papers as cards and its days as links (the days hold every card)."""
     pages = []
     for index, week in enumerate(site.weeks):
         previous = site.weeks[index - 1].key if index else None
         following = site.weeks[index + 1].key if index + 1 < len(site.weeks) else None
-        pages.append(Page(urls.week(week.key), "week.html",
-                          {"week": week, "previous": previous, "next": following},
-                          title=f"Week {week.key}"))
+        pages.append(Page(urls.week(week.key), "week.html", {
+            "week": week, "top": week.papers[:PERIOD_TOP_CARDS],
+            "previous": previous, "next": following,
+        }, title=f"Week {week.key}"))
     return pages
 
 
@@ -66,7 +124,7 @@ def month_pages(site: Site) -> list[Page]:
         following = site.months[index + 1] if index + 1 < len(site.months) else None
         pages.append(Page(urls.month(month.key), "month.html", {
             "month": month,
-            "top": month.papers[: site.config.page_size],
+            "top": month.papers[:PERIOD_TOP_CARDS],
             "previous": previous.first if previous else None,
             "next": following.first if following else None,
         }, title=month_name(month.first)))
@@ -82,28 +140,28 @@ def topic_pages(site: Site) -> list[Page]:
     by_title = sorted(site.topics, key=lambda t: (t.topic.title.casefold(), t.topic.slug))
     pages = [Page(urls.TOPICS, "topics.html", {"topics": by_title}, title="Topics")]
     for listing in site.topics:
-        chunks = paginate(listing.papers, site.config.page_size)
-        slug = listing.topic.slug
-        feeds = (("rss", f"{listing.topic.title} (RSS)", urls.topic_feed(slug)),
-                 ("atom", f"{listing.topic.title} (Atom)", urls.topic_atom(slug)))
-        for number, chunk in enumerate(chunks, start=1):
-            pages.append(Page(urls.topic(slug, number), "topic.html", {
-                "listing": listing,
-                "papers": chunk,
-                "pagination": pagination(number, len(chunks), lambda n, s=slug: urls.topic(s, n)),
-            }, title=listing.topic.title + (f" (page {number})" if number > 1 else ""),
-                feeds=feeds))
+        topic, total = listing.topic, len(listing.papers)
+        feeds = urls.topic_feeds(topic.slug)
+        for part in archive_pages(listing.papers, site.config.page_size, urls.topic(topic.slug)):
+            pages.append(Page(part.path, "topic.html", listing_context("topic", topic, part, total),
+                              title=numbered_title(topic.title, part), channel=topic.title,
+                              feeds=feeds))
     return pages
 
 
-def pagination(number: int, count: int, url_of) -> dict[str, Any]:
-    return {
-        "number": number,
-        "count": count,
-        "previous": url_of(number - 1) if number > 1 else None,
-        "next": url_of(number + 1) if number < count else None,
-        "pages": [(n, url_of(n)) for n in range(1, count + 1)],
-    }
+def listing_context(name: str, subject: Any, part: ArchivePage, total: int) -> dict[str, Any]:
+    """What a topic, organisation or saved-search page shows: ``subject`` (under ``name``),
+    its papers and pager, and on the front page the listing's size. A numbered page is not
+    given the whole listing, so adding a day leaves its context (and bytes) alone."""
+    context = {name: subject, "papers": part.papers, "pagination": part.pagination}
+    if not part.pagination["number"]:
+        context["total"] = total
+    return context
+
+
+def numbered_title(title: str, part: ArchivePage) -> str:
+    number = part.pagination["number"]
+    return f"{title} (page {number})" if number else title
 
 
 def day_neighbours(site: Site) -> dict[str, tuple[Paper | None, Paper | None]]:
@@ -140,20 +198,25 @@ def trending_page(site: Site) -> Page:
 
 def org_pages(site: Site) -> list[Page]:
     pages = [Page(urls.ORGS, "orgs.html", {"orgs": site.orgs}, title="Organisations")]
-    pages += [Page(urls.org(listing.org.name), "org.html", {"listing": listing},
-                   title=listing.org.label) for listing in site.orgs]
+    for listing in site.orgs:
+        org, total = listing.org, len(listing.papers)
+        for part in archive_pages(listing.papers, site.config.page_size, urls.org(org.name)):
+            pages.append(Page(part.path, "org.html", listing_context("org", org, part, total),
+                              title=numbered_title(org.label, part)))
     return pages
 
 
 def saved_search_pages(site: Site) -> list[Page]:
     pages = []
     for listing in site.saved_searches:
-        slug = listing.search.slug
-        feeds = (("rss", f"{listing.search.title} (RSS)", urls.saved_search_feed(slug)),
-                 ("atom", f"{listing.search.title} (Atom)", urls.saved_search_atom(slug)))
-        pages.append(Page(urls.saved_search(slug), "saved_search.html", {
-            "listing": listing, "papers": listing.papers[: site.config.page_size * 2],
-        }, title=listing.search.title, feeds=feeds))
+        search, total = listing.search, len(listing.papers)
+        feeds = urls.saved_search_feeds(search.slug)
+        front = urls.saved_search(search.slug)
+        for part in archive_pages(listing.papers, site.config.page_size, front):
+            pages.append(Page(part.path, "saved_search.html",
+                              listing_context("search", search, part, total),
+                              title=numbered_title(search.title, part), channel=search.title,
+                              feeds=feeds))
     return pages
 
 

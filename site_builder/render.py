@@ -15,7 +15,7 @@ from site_builder.content import Paper
 from site_builder.dates import count, long_date, month_name, plain_date, short_date
 from site_builder.errors import ContentError, problem
 from site_builder.fingerprint import TemplateKeys, paper_key
-from site_builder.markup import linkify, plain_title
+from site_builder.markup import linkify, plain_title, snippet
 from site_builder.model import Site
 from site_builder.pages import Page
 
@@ -55,7 +55,7 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.filters.update(short_date=short_date, long_date=long_date, plain_date=plain_date,
                        month_name=month_name, count=count, plain_title=plain_title,
                        linkify=lambda text: Markup(linkify(text)), hint_terms=hint_terms,
-                       inert=inert)
+                       inert=inert, snippet=snippet)
     env.globals.update(urls=urls, version=__version__, bibtex=citations.bibtex)
     return env
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
+from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from site_builder.slugs import slugify
@@ -24,7 +25,7 @@ ORGS = "orgs/"
 SUBSCRIBE = "subscribe/"
 READING_LIST = "my-papers/"  # the reader's starred papers, kept in their browser
 NOT_FOUND = "404.html"
-RSS = "feed.xml"
+RSS = "feed.xml"  # the site channel's files (see SITE_FORMATS)
 ATOM = "atom.xml"
 JSON_FEED = "feed.json"
 DIGEST = "digest.xml"
@@ -76,8 +77,19 @@ def paper(paper_id: str) -> str:
     return f"{PAPERS}{paper_id if safe else quote(paper_id)}/"
 
 
-def topic(slug: str, page: int = 1) -> str:
-    return f"topics/{slug}/" if page <= 1 else f"topics/{slug}/page/{page}/"
+def topic(slug: str) -> str:
+    """A topic's front page: its newest papers."""
+    return f"topics/{slug}/"
+
+
+def numbered_page(front: str, number: int) -> str:
+    """Page ``number`` of an archive listing whose front page is ``front``: the papers
+    ``(number-1)*size+1 … number*size`` counted from the oldest, which never move."""
+    return f"{front}page/{number}/"
+
+
+def topic_page(slug: str, number: int) -> str:
+    return numbered_page(topic(slug), number)
 
 
 def day_bib(date: dt.date) -> str:
@@ -90,29 +102,88 @@ def topic_bib(slug: str) -> str:
     return f"topics/{slug}/papers.bib"
 
 
+@dataclass(frozen=True)
+class FeedFormat:
+    """A format a channel is written in: feeds.py's writer, the label readers see, the type."""
+
+    key: str  # the writer in feeds.WRITERS
+    label: str  # "RSS", "Atom", "JSON Feed": in follow boxes and alternate links' titles
+    media_type: str  # the type of <link rel="alternate"> and of a follow link
+    name: str  # the file name in a channel's folder
+
+
+RSS_FORMAT = FeedFormat("rss", "RSS", "application/rss+xml", "feed.xml")
+ATOM_FORMAT = FeedFormat("atom", "Atom", "application/atom+xml", "atom.xml")
+JSON_FORMAT = FeedFormat("json", "JSON Feed", "application/feed+json", "feed.json")
+DIGEST_RSS_FORMAT = FeedFormat("rss", "RSS", "application/rss+xml", DIGEST)
+DIGEST_JSON_FORMAT = FeedFormat("digest-json", "JSON", "application/feed+json", DIGEST_JSON)
+WEEKLY_FORMAT = FeedFormat("rss", "RSS", "application/rss+xml", WEEKLY)
+
+# The one list of each channel's formats: feeds are written, linked (<link rel="alternate">)
+# and offered in follow boxes in this order; the first is the one feeds.opml lists.
+SITE_FORMATS = (RSS_FORMAT, ATOM_FORMAT, JSON_FORMAT)
+TOPIC_FORMATS = (RSS_FORMAT, ATOM_FORMAT)
+SAVED_SEARCH_FORMATS = (RSS_FORMAT, ATOM_FORMAT)
+DIGEST_FORMATS = (DIGEST_RSS_FORMAT, DIGEST_JSON_FORMAT)
+WEEKLY_FORMATS = (WEEKLY_FORMAT,)
+
+
+@dataclass(frozen=True)
+class FeedFile:
+    """One file of a channel: its format and site path."""
+
+    format: FeedFormat
+    path: str
+
+
+def channel_files(folder: str, formats: tuple[FeedFormat, ...]) -> tuple[FeedFile, ...]:
+    return tuple(FeedFile(kind, folder + kind.name) for kind in formats)
+
+
+def site_feeds() -> tuple[FeedFile, ...]:
+    return channel_files(HOME, SITE_FORMATS)
+
+
+def digest_feeds() -> tuple[FeedFile, ...]:
+    return channel_files(HOME, DIGEST_FORMATS)
+
+
+def weekly_feeds() -> tuple[FeedFile, ...]:
+    return channel_files(HOME, WEEKLY_FORMATS)
+
+
+def topic_feeds(slug: str) -> tuple[FeedFile, ...]:
+    return channel_files(topic(slug), TOPIC_FORMATS)
+
+
+def saved_search_feeds(slug: str) -> tuple[FeedFile, ...]:
+    return channel_files(saved_search(slug), SAVED_SEARCH_FORMATS)
+
+
 def topic_feed(slug: str) -> str:
-    return f"topics/{slug}/feed.xml"
-
-
-def topic_atom(slug: str) -> str:
-    return f"topics/{slug}/atom.xml"
+    """A topic's first feed (RSS): the one OPML and the subscribe page list."""
+    return topic_feeds(slug)[0].path
 
 
 def saved_search(slug: str) -> str:
     return f"feeds/{slug}/"
 
 
+def saved_search_page(slug: str, number: int) -> str:
+    return numbered_page(saved_search(slug), number)
+
+
 def saved_search_feed(slug: str) -> str:
-    return f"feeds/{slug}/feed.xml"
-
-
-def saved_search_atom(slug: str) -> str:
-    return f"feeds/{slug}/atom.xml"
+    return saved_search_feeds(slug)[0].path
 
 
 def org(name: str) -> str:
     """An organisation's page: a slug of its name (``Meta AI`` -> ``orgs/meta-ai/``)."""
     return f"orgs/{slugify(name, fallback='org')}/"
+
+
+def org_page(name: str, number: int) -> str:
+    return numbered_page(org(name), number)
 
 
 def sitemap_part(number: int) -> str:

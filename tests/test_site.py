@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import json
 import re
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 from tests.conftest import CONTENT, build_into
 from tests.htmlcheck import broken_links, scan_html
+from tests.trees import snapshot
 
 DAYS = ["2026-03-11", "2026-04-21", "2026-06-26", "2026-06-29"]
 
@@ -111,11 +114,18 @@ def test_topic_pages_collect_keyword_matches_newest_first(built_root: Path) -> N
     assert days and days == sorted(days, reverse=True)
 
 
-def test_big_topics_are_paginated(built_root: Path) -> None:
-    pages = sorted((built_root / "topics" / "regularization" / "page").iterdir())
-    assert pages, "regularization has more papers than one page holds"
-    first = (built_root / "topics" / "regularization" / "index.html").read_text("utf-8")
-    assert 'rel="next" href="../../topics/regularization/page/2/"' in first
+def test_big_topics_are_paginated_from_the_oldest(built_root: Path) -> None:
+    topic = built_root / "topics" / "regularization"
+    numbers = sorted(int(p.name) for p in (topic / "page").iterdir())
+    assert numbers and numbers == list(range(1, len(numbers) + 1))
+    newest = numbers[-1]
+    front = (topic / "index.html").read_text("utf-8")
+    assert f'rel="next" href="../../topics/regularization/page/{newest}/"' in front
+    oldest = (topic / "page" / "1" / "index.html").read_text("utf-8")
+    assert "Page 1: papers 1 to 30, counted from the oldest" in oldest
+    assert 'rel="next"' not in oldest  # nothing is older than page 1
+    newer = "../../../../topics/regularization/" + ("page/2/" if newest > 1 else "")
+    assert f'rel="prev" href="{newer}"' in oldest
 
 
 def test_paper_page_shows_metadata_and_code_link(built_root: Path) -> None:
@@ -150,3 +160,111 @@ def test_hostile_markdown_is_sanitised(content_copy: Path, tmp_path: Path) -> No
     assert "onerror" not in html
     assert "javascript:" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Attack" in html
+
+
+BIG_TOPIC_SIZE = 5  # page_size of the archive-pagination site below
+
+
+def write_archive_site(root: Path, days: int, per_day: int = 3) -> Path:
+    """A site with one topic that every paper is in, ``per_day`` papers on each of ``days``
+    days from 1 March 2026, and five papers a page."""
+    content = root / "content"
+    (content / "topics").mkdir(parents=True, exist_ok=True)
+    (content / "site.yaml").write_text(f"title: Archive\npage_size: {BIG_TOPIC_SIZE}\n", "utf-8")
+    (content / "topics" / "big.md").write_text("---\ntitle: Big\n---\n\nEverything.\n", "utf-8")
+    for offset in range(days):
+        add_archive_day(content, offset, per_day)
+    return content
+
+
+def add_archive_day(content: Path, offset: int, per_day: int) -> None:
+    date = dt.date(2026, 3, 1) + dt.timedelta(days=offset)
+    folder = content / "days" / date.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(per_day):
+        (folder / f"p{offset:03d}-{n}.md").write_text(
+            f"---\ntitle: Paper {offset} {n}\ntopics: [big]\nupvotes: {n}\n---\n\n"
+            f"About paper {offset} {n}.\n", "utf-8")
+
+
+def topic_tree(out: Path) -> dict[str, bytes]:
+    return snapshot(out / "topics" / "big")
+
+
+def listed_ids(page: str) -> list[str]:
+    return re.findall(r'<article class="card[^"]*" id="paper-([^"]+)"', page)
+
+
+@pytest.mark.parametrize("days", [16, 17, 18])  # 48, 51, 54 papers: each remainder of 5 pages
+def test_a_new_day_changes_only_the_front_page_and_at_most_one_numbered_page(
+        tmp_path: Path, days: int) -> None:
+    content = write_archive_site(tmp_path, days)
+    before = topic_tree(build_into(content, tmp_path / "before"))
+    add_archive_day(content, days, per_day=3)
+    after = topic_tree(build_into(content, tmp_path / "after"))
+    assert set(before) <= set(after), "no topic page goes away"
+    changed = {path for path in before if before[path] != after[path]}
+    added = set(after) - set(before)
+    assert "index.html" in changed  # the front page shows the new day
+    numbered = changed - {"index.html", "feed.xml", "atom.xml", "papers.bib"}
+    assert len(numbered) <= 1, numbered
+    newest_before = max(int(p.split("/")[1]) for p in before if p.startswith("page/"))
+    assert numbered <= {f"page/{newest_before}/index.html"}  # its "newer" link, if a page came
+    assert all(int(path.split("/")[1]) > newest_before for path in added)
+
+
+def test_every_paper_of_a_topic_is_on_exactly_one_numbered_page_or_the_front(
+        tmp_path: Path) -> None:
+    content = write_archive_site(tmp_path, days=12, per_day=3)  # 36 papers: 7 full pages
+    out = build_into(content, tmp_path / "out")
+    topic = out / "topics" / "big"
+    front = listed_ids((topic / "index.html").read_text("utf-8"))
+    assert len(front) == BIG_TOPIC_SIZE and front[0].startswith("p011")  # newest first
+    pages = {int(p.name): listed_ids((p / "index.html").read_text("utf-8"))
+             for p in (topic / "page").iterdir()}
+    assert sorted(pages) == list(range(1, 8))
+    numbered = [paper for number in sorted(pages) for paper in pages[number][::-1]]
+    assert len(numbered) == len(set(numbered)) == 35  # 7 pages of 5, counted from the oldest
+    assert numbered[0] == "p000-0"  # the oldest: day 0, the last (fewest upvotes) of its day
+    every = {f"p{day:03d}-{n}" for day in range(12) for n in range(3)}
+    assert set(numbered) | set(front) == every
+    assert "Page 7: papers 31 to 35, counted from the oldest" in (
+        topic / "page" / "7" / "index.html").read_text("utf-8")
+
+
+def test_a_small_listing_is_its_front_page_alone(tmp_path: Path) -> None:
+    content = write_archive_site(tmp_path, days=1, per_day=BIG_TOPIC_SIZE)
+    out = build_into(content, tmp_path / "out")
+    assert not (out / "topics" / "big" / "page").exists()
+    front = (out / "topics" / "big" / "index.html").read_text("utf-8")
+    assert len(listed_ids(front)) == BIG_TOPIC_SIZE and 'class="pager"' not in front
+
+
+def test_listing_cards_carry_a_short_snippet_not_the_abstract(built_root: Path) -> None:
+    day = (built_root / "date" / "2026-04-21" / "index.html").read_text("utf-8")
+    snippets = [html.unescape(text) for text in re.findall(r'<p class="snippet">([^<]*)</p>', day)]
+    assert snippets and all(len(text) <= 241 for text in snippets)
+    assert any(text.endswith("…") for text in snippets)
+    assert 'class="abstract' not in day  # the whole abstract is on the paper page only
+
+
+def test_week_pages_show_their_top_papers_and_link_their_days(built_root: Path) -> None:
+    week = (built_root / "week" / "2026-W17" / "index.html").read_text("utf-8")
+    day = (built_root / "date" / "2026-04-21" / "index.html").read_text("utf-8")
+    assert len(listed_ids(week)) == 10 < len(listed_ids(day))
+    assert listed_ids(week) == listed_ids(day)[:10]  # one day in that week: its top ten
+    assert 'href="../../date/2026-04-21/"' in week
+
+
+def test_a_paper_page_says_its_abstract_once(built_root: Path) -> None:
+    page = (built_root / "papers" / "data-filtering-networks" / "index.html").read_text("utf-8")
+    opening = "Large training sets have become a cornerstone"
+    head, body = page.split("<body>")
+    assert body.count(opening) == 1
+    previews = re.findall(r'<meta (?:name|property)="[a-z:]*description" content="([^"]*)"', head)
+    assert len(previews) == 3 and all(len(html.unescape(text)) <= 201 for text in previews)
+    assert len(json_ld_of(head)["abstract"]) <= 201  # JSON-LD: the same short description
+
+
+def json_ld_of(head: str) -> dict:
+    return json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', head)[1])
