@@ -13,7 +13,11 @@ from urllib.parse import urljoin
 import feedparser
 import pytest
 
-from site_builder.build import BuildOptions, build
+from site_builder import urls
+from site_builder.build import BuildOptions, build, load_site
+from site_builder.feeds import feed_specs
+from site_builder.render import make_environment
+from tests.conftest import CONTENT
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "site_builder" / "theme"
@@ -475,3 +479,36 @@ def test_feed_item_html_comes_from_the_given_templates(tmp_path):
     files = {f.path: f.data for f in feed_files(site, make_environment(templates))}
     assert b"custom footer" in files["feed.xml"] and b"custom footer" in files["atom.xml"]
     assert b"custom footer" not in {f.path: f.data for f in feed_files(site)}["feed.xml"]
+
+
+def test_a_format_added_to_a_channel_s_list_is_written_linked_and_offered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """urls.TOPIC_FORMATS is the one list of a topic's formats: adding JSON Feed to it gives
+    every topic the file, the page's <link rel="alternate">, the follow link and the index's."""
+    monkeypatch.setattr(urls, "TOPIC_FORMATS", (*urls.TOPIC_FORMATS, urls.JSON_FORMAT))
+    out = build_into(CONTENT, tmp_path / "out")
+    feed = json.loads((out / "topics" / "llm-training" / "feed.json").read_text("utf-8"))
+    assert feed["version"] == "https://jsonfeed.org/version/1.1" and feed["items"]
+    page = (out / "topics" / "llm-training" / "index.html").read_text("utf-8")
+    head, body = page.split("<body>")
+    assert ('<link rel="alternate" type="application/feed+json" title="LLM training (JSON Feed)" '
+            'href="../../topics/llm-training/feed.json">') in head
+    assert ('<a href="../../topics/llm-training/feed.json" type="application/feed+json">'
+            'JSON Feed</a>') in body
+    index = (out / "topics" / "index.html").read_text("utf-8")
+    assert 'href="../topics/llm-training/feed.json"' in index
+    subscribe = (out / "subscribe" / "index.html").read_text("utf-8")
+    assert 'href="../topics/llm-training/feed.json"' in subscribe
+
+
+def test_every_channel_s_formats_come_from_urls() -> None:
+    """Each channel's files are its formats in urls.py, in the same order."""
+    site = load_site(CONTENT)[2]
+    specs = feed_specs(site, make_environment())
+    by_page = {spec.page: spec for spec in specs}
+    for listing in site.topics:
+        slug = listing.topic.slug
+        assert by_page[urls.topic(slug)].files == tuple(
+            (f.format.key, f.path) for f in urls.topic_feeds(slug))
+    assert specs[0].files == tuple((f.format.key, f.path) for f in urls.site_feeds())
+    assert [kind for kind, _ in specs[0].files] == [f.key for f in urls.SITE_FORMATS]
