@@ -32,12 +32,18 @@
 
   // --- reading list -----------------------------------------------------------------------
 
+  // a card's address is its title link's (cards leave out data-url to stay small)
+  function titleLink(holder) {
+    var link = holder.querySelector(".card-title a[href]");
+    return link ? link.href : "";
+  }
+
   function paperOf(element) {
     var holder = element.closest("[data-paper]");
     return holder ? {
       id: holder.getAttribute("data-paper"),
       title: holder.getAttribute("data-title") || "",
-      url: holder.getAttribute("data-url") || "",
+      url: holder.getAttribute("data-url") || titleLink(holder),
       date: holder.getAttribute("data-date") || "",
       authors: holder.getAttribute("data-authors") || "",
       arxiv: holder.getAttribute("data-arxiv") || ""
