@@ -88,10 +88,6 @@ def numbered_page(front: str, number: int) -> str:
     return f"{front}page/{number}/"
 
 
-def topic_page(slug: str, number: int) -> str:
-    return numbered_page(topic(slug), number)
-
-
 def day_bib(date: dt.date) -> str:
     """BibTeX of every paper of a day."""
     return f"date/{date.isoformat()}/papers.bib"
@@ -169,10 +165,6 @@ def saved_search(slug: str) -> str:
     return f"feeds/{slug}/"
 
 
-def saved_search_page(slug: str, number: int) -> str:
-    return numbered_page(saved_search(slug), number)
-
-
 def saved_search_feed(slug: str) -> str:
     return saved_search_feeds(slug)[0].path
 
@@ -180,10 +172,6 @@ def saved_search_feed(slug: str) -> str:
 def org(name: str) -> str:
     """An organisation's page: a slug of its name (``Meta AI`` -> ``orgs/meta-ai/``)."""
     return f"orgs/{slugify(name, fallback='org')}/"
-
-
-def org_page(name: str, number: int) -> str:
-    return numbered_page(org(name), number)
 
 
 def sitemap_part(number: int) -> str:
