@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from site_builder.markup import SNIPPET_CHARS, snippet
 from tests.conftest import CONTENT, build_into
 from tests.htmlcheck import broken_links, scan_html
 from tests.trees import snapshot
@@ -268,3 +269,24 @@ def test_a_paper_page_says_its_abstract_once(built_root: Path) -> None:
 
 def json_ld_of(head: str) -> dict:
     return json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', head)[1])
+
+
+def test_a_snippet_is_plain_readable_text_cut_at_a_word() -> None:
+    text = "We bound the $O(n^2)$ cost of SP$^2$OT by " + "many careful words " * 30
+    cut = snippet(text)
+    assert cut.startswith("We bound the O(n^2) cost of SP²OT by many careful words")
+    assert cut.endswith("…") and len(cut) <= SNIPPET_CHARS + 1
+    assert cut[:-1] == text.replace("$O(n^2)$", "O(n^2)").replace("SP$^2$OT", "SP²OT")[
+        : len(cut) - 1]  # a prefix of the text: cut between words, never inside one
+    assert snippet("Short abstract.") == "Short abstract."
+
+
+def test_a_card_snippet_is_escaped_text(tmp_path: Path) -> None:
+    content = write_archive_site(tmp_path, days=1, per_day=1)
+    paper = next((content / "days").rglob("p000-0.md"))
+    paper.write_text("---\ntitle: Hostile\ntopics: [big]\n---\n\n"
+                     "We test `<script>alert(1)</script>` & <b>tags</b> and $a < b$.\n", "utf-8")
+    day = (build_into(content, tmp_path / "out") / "date" / "2026-03-01" / "index.html")
+    shown = re.search(r'<p class="snippet">([^<]*)</p>', day.read_text("utf-8"))[1]
+    assert "<script>" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
+    assert "&amp;" in shown and "tags" in shown
