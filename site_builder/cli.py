@@ -11,10 +11,13 @@ from pathlib import Path
 
 from site_builder import __version__
 from site_builder.errors import ContentError, environment_problem
+from site_builder.schema import FORMAT_NAMES, IMPORT_FORMATS
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 TEMPLATES_HELP = ("your own templates, overriding the built-in theme file by file (default: "
                   "templates/ beside the content folder, if there is one)")
+FORMAT_HELP = "the sources' format (default: auto, told from each source's text): " + "; ".join(
+    f"{f.name}, {f.description}" for f in IMPORT_FORMATS)
 NOW_HELP = ("the time to act as if it were, e.g. 2026-04-21T22:43:00Z (default: "
             "SITE_BUILDER_NOW, else the clock)")
 
@@ -92,8 +95,8 @@ def make_parser() -> argparse.ArgumentParser:
     imp.add_argument("sources", nargs="+", metavar="SOURCE",
                      help="a file, '-' for standard input, or an http(s) URL")
     imp.add_argument("--content", type=Path, default=Path("content"))
-    imp.add_argument("--format", default="auto",
-                     choices=["auto", "hf-page", "hf-api", "arxiv", "arxiv-rss", "jsonl"])
+    imp.add_argument("--format", default="auto", choices=["auto", *FORMAT_NAMES],
+                     help=FORMAT_HELP)
     imp.add_argument("--date", type=parse_date, help="the listing day (YYYY-MM-DD)")
     imp.add_argument("--topic", action="append", default=[], metavar="SLUG",
                      help="add this topic to every imported paper (repeatable)")
