@@ -215,7 +215,7 @@ class Mailer:
 
     def send(self, message: EmailMessage, recipient: str) -> str:
         """'' when sent, else why not; a ContentError when the server cannot be reached."""
-        from site_builder.email import close, smtp_reason
+        from site_builder.email.smtp import close, smtp_reason
 
         if self.smtp is None:
             self.smtp = self.server.connect()  # type: ignore[attr-defined]
@@ -232,7 +232,7 @@ class Mailer:
         return ""
 
     def close(self) -> None:
-        from site_builder.email import close
+        from site_builder.email.smtp import close
 
         close(self.smtp)
         self.smtp = None
@@ -250,7 +250,7 @@ class PendingRun:
 
 def send_pending(run: PendingRun, server: object) -> int:
     """Mail every closed, not yet mailed day of the state, oldest first."""
-    from site_builder.email import entry_date, read_feed
+    from site_builder.email.digest import entry_date, read_feed
 
     args = run.args
     state = load_state(args.content)
@@ -287,8 +287,9 @@ def send_pending(run: PendingRun, server: object) -> int:
 def mail_day(run: PendingRun, state: State, record: DayState, kind: str, feed,
              in_feed: set[dt.date], mailer: Mailer) -> list[Problem]:
     """Send one day's mail to every recipient that has not had it; the failures."""
-    from site_builder.email import build_message, filter_day
-    from site_builder.email import read_day as read_digest_day
+    from site_builder.email.digest import filter_day
+    from site_builder.email.digest import read_day as read_digest_day
+    from site_builder.email.message import build_message
 
     args, day = run.args, record.day
     mail = record.mail(kind)

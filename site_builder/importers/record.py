@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from site_builder import schema
-from site_builder.errors import Problem, problem
+from site_builder.errors import source_problem  # noqa: F401 - re-exported for the importers
 from site_builder.slugs import slugify  # noqa: F401 - re-exported for the importers
 
 GITHUB_RE = re.compile(r"https?://(?:www\.)?github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
@@ -193,10 +193,3 @@ def deep_position(text: str) -> int:
         elif char in "]}":
             depth -= 1
     return 0
-
-
-def source_problem(source: str, message: str, line: int | None = None) -> Problem:
-    """A problem naming a source; URLs and '<stdin>' are kept as they are (not made paths)."""
-    if "://" in source or source.startswith("<"):
-        return Problem(source, line or 0, message)
-    return problem(source, message, line)
