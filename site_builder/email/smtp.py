@@ -122,30 +122,50 @@ def parse_server(value: str, use_ssl: bool, starttls: bool) -> SmtpServer | str:
     return SmtpServer(host, int(port_text), use_ssl, starttls)
 
 
+@dataclass
+class Session:
+    """One SMTP session for a run: opened when the first message goes out, and again after the
+    server dropped it."""
+
+    server: SmtpServer
+    sender: str
+    smtp: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage, recipient: str) -> str:
+        """'' when sent, else why not; a ContentError when the server cannot be reached."""
+        if self.smtp is None:
+            self.smtp = self.server.connect()
+        del message["To"]
+        message["To"] = recipient
+        try:
+            self.smtp.send_message(message, from_addr=parseaddr(self.sender)[1],
+                                   to_addrs=[parseaddr(recipient)[1]])
+        except (smtplib.SMTPException, OSError) as exc:
+            if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
+                self.close()
+            return smtp_reason(exc)
+        return ""
+
+    def close(self) -> None:
+        close(self.smtp)
+        self.smtp = None
+
+
 def send_all(message: EmailMessage, sender: str, recipients: list[str],
              server: SmtpServer) -> list[Problem]:
     """One message per recipient over one connection; the failures, reported per recipient."""
     failures: list[Problem] = []
-    smtp: smtplib.SMTP | None = server.connect()
+    session = Session(server, sender, server.connect())
     try:
         for recipient in recipients:
-            del message["To"]
-            message["To"] = recipient
             try:
-                if smtp is None:
-                    smtp = server.connect()
-                smtp.send_message(message, from_addr=parseaddr(sender)[1],
-                                  to_addrs=[parseaddr(recipient)[1]])
-                print(f"sent to {recipient}")
+                reason = session.send(message, recipient)
             except ContentError as exc:  # reconnecting failed
-                failures.append(source_problem(
-                    server.label, f"{recipient}: not sent: {exc.problems[0].message}"))
-            except (smtplib.SMTPException, OSError) as exc:
-                failures.append(source_problem(
-                    server.label, f"{recipient}: not sent: {smtp_reason(exc)}"))
-                if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
-                    close(smtp)
-                    smtp = None
+                reason = exc.problems[0].message
+            if reason:
+                failures.append(source_problem(server.label, f"{recipient}: not sent: {reason}"))
+            else:
+                print(f"sent to {recipient}")
     finally:
-        close(smtp)
+        session.close()
     return failures
