@@ -111,11 +111,8 @@ class SiteConfig:
         return dataclasses.replace(self, base_url=normalise_base_url(base_url))
 
 
-INT_KEYS = {"page_size", "feed_size", "topic_feed_size", "digest_size", "home_top_size"}
-STR_KEYS = {
-    "title", "description", "base_url", "language", "timezone",
-    "subscribe_form_url", "cname", "author",
-}
+# setting -> its type's name ("int", "str", or a section's class), from SiteConfig itself
+SETTINGS = {f.name: str(f.type) for f in dataclasses.fields(SiteConfig)}
 
 
 def did_you_mean(key: object, known: set[str]) -> str:
@@ -124,6 +121,15 @@ def did_you_mean(key: object, known: set[str]) -> str:
     if close:
         return f" (did you mean '{close[0]}'?)"
     return f" (known: {', '.join(sorted(known))})"
+
+
+def text_problem(label: str, value: Any) -> str:
+    """What is wrong with a text setting, or '': it must be text, without control characters."""
+    if not isinstance(value, str):
+        return f"{label} must be text"
+    if control_character(value):
+        return f"{label} contains a control character; remove it"
+    return ""
 
 
 def normalise_base_url(url: str) -> str:
@@ -184,23 +190,20 @@ def load_config(content_dir: Path) -> SiteConfig:
 def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems,
                  text: str = ""):
     values: dict[str, Any] = {}
-    known = INT_KEYS | STR_KEYS | {"email", "saved_searches", "daily"}
     for key, value in data.items():
         line = lines.get(str(key))
-        if key not in known:
-            problems.add(path, f"unknown setting '{key}'{did_you_mean(key, known)}", line)
-        elif key in INT_KEYS:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        kind = SETTINGS.get(key)
+        if kind is None:
+            problems.add(path, f"unknown setting '{key}'{did_you_mean(key, set(SETTINGS))}", line)
+        elif kind == "int":
+            if not whole_number(value, 1):
                 problems.add(path, f"'{key}' must be a whole number of at least 1", line)
             else:
                 values[key] = value
-        elif key in STR_KEYS:
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                problems.add(path, f"'{key}' must be text", line)
-            elif control_character(value):
-                problems.add(path, f"'{key}' contains a control character; remove it", line)
+        elif kind == "str" and value is not None:
+            message = text_problem(f"'{key}'", value)
+            if message:
+                problems.add(path, message, line)
             else:
                 values[key] = value.strip()
     check_base_url(values, path, lines, problems)
@@ -268,12 +271,11 @@ def parse_email(data: Any, path: Path, line: int | None, problems: Problems) -> 
     known = {f.name for f in dataclasses.fields(EmailSettings)}
     values = {}
     for key, value in data.items():
+        message = text_problem(f"'email.{key}'", value)
         if key not in known:
             problems.add(path, f"unknown setting 'email.{key}'{did_you_mean(key, known)}", line)
-        elif not isinstance(value, str):
-            problems.add(path, f"'email.{key}' must be text", line)
-        elif control_character(value):
-            problems.add(path, f"'email.{key}' contains a control character; remove it", line)
+        elif message:
+            problems.add(path, message, line)
         else:
             values[key] = value
     for key in ("subject", "from_name"):  # header values: one line each
