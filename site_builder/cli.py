@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import os
 import sys
 import traceback
@@ -187,33 +188,20 @@ def run_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_serve(args: argparse.Namespace) -> int:
-    from site_builder.server import serve
-
-    return serve(args)
-
-
-def run_email(args: argparse.Namespace) -> int:
-    from site_builder.email import send_digest_command
-
-    return send_digest_command(args)
+# commands that are a function of another module, loaded only when that command runs
+ELSEWHERE = {"serve": ("site_builder.server", "serve"),
+             "email": ("site_builder.email", "send_digest_command"),
+             "update": ("site_builder.daily", "run_update"),
+             "mark-mailed": ("site_builder.daily", "run_mark_mailed")}
 
 
-def run_update(args: argparse.Namespace) -> int:
-    from site_builder.daily import run_update as update
-
-    return update(args)
-
-
-def run_mark_mailed(args: argparse.Namespace) -> int:
-    from site_builder.daily import run_mark_mailed as mark
-
-    return mark(args)
+def run_elsewhere(args: argparse.Namespace) -> int:
+    module, name = ELSEWHERE[args.command]
+    return getattr(importlib.import_module(module), name)(args)
 
 
-COMMANDS = {"build": run_build, "check": run_check, "serve": run_serve, "init": run_init,
-            "import": run_import, "email": run_email, "update": run_update,
-            "mark-mailed": run_mark_mailed}
+COMMANDS = {"build": run_build, "check": run_check, "init": run_init, "import": run_import,
+            **dict.fromkeys(ELSEWHERE, run_elsewhere)}
 
 
 def main(argv: list[str] | None = None) -> int:
