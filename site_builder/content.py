@@ -361,11 +361,7 @@ class PaperReader(FieldReader):
 
     def read(self, field: schema.Field) -> Any:
         """A field's value, read as its kind says."""
-        readers = {schema.TEXT: self.text, schema.TEXTS: self.text_list,
-                   schema.SLUGS: self.slugs, schema.COUNT: self.integer,
-                   schema.DATE: self.date, schema.LINK: self.link,
-                   schema.ORGANIZATION: self.organization}
-        return readers[field.kind](field.name)
+        return KIND_READERS[field.kind](self, field.name)
 
     def title(self) -> str:
         title = self.text("title")
@@ -431,6 +427,12 @@ class PaperReader(FieldReader):
                        f"'{page}', a name some systems reserve; give a longer name")
             return None
         return Organization(name, fullname)
+
+
+KIND_READERS = {schema.TEXT: PaperReader.text, schema.TEXTS: PaperReader.text_list,
+                schema.SLUGS: PaperReader.slugs, schema.COUNT: PaperReader.integer,
+                schema.DATE: PaperReader.date, schema.LINK: PaperReader.link,
+                schema.ORGANIZATION: PaperReader.organization}
 
 
 def check_papers(content: Content, problems: Problems) -> None:
