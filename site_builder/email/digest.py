@@ -5,6 +5,7 @@ older version) from the RSS item's HTML, by the class names of ``theme/feeds/dig
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -421,6 +422,5 @@ def read_day(feed: feedparser.FeedParserDict, source: str, date: dt.date | None)
 
 def filter_day(day: DigestDay, search: SavedSearch) -> DigestDay:
     """Only the day's papers that match a saved search (as the site's own search page)."""
-    papers = [p for p in day.papers if saved_search_matches(search, p.as_paper(day.date))]
-    return DigestDay(day.date, day.guid, day.url, day.site_title, day.site_url, papers,
-                     day.note_html, day.note_text)
+    return dataclasses.replace(day, papers=[
+        p for p in day.papers if saved_search_matches(search, p.as_paper(day.date))])
