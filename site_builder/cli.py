@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import os
 import sys
 import traceback
@@ -11,10 +12,13 @@ from pathlib import Path
 
 from site_builder import __version__
 from site_builder.errors import ContentError, environment_problem
+from site_builder.schema import FORMAT_NAMES, IMPORT_FORMATS
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 TEMPLATES_HELP = ("your own templates, overriding the built-in theme file by file (default: "
                   "templates/ beside the content folder, if there is one)")
+FORMAT_HELP = "the sources' format (default: auto, told from each source's text): " + "; ".join(
+    f"{f.name}, {f.description}" for f in IMPORT_FORMATS)
 NOW_HELP = ("the time to act as if it were, e.g. 2026-04-21T22:43:00Z (default: "
             "SITE_BUILDER_NOW, else the clock)")
 
@@ -92,8 +96,8 @@ def make_parser() -> argparse.ArgumentParser:
     imp.add_argument("sources", nargs="+", metavar="SOURCE",
                      help="a file, '-' for standard input, or an http(s) URL")
     imp.add_argument("--content", type=Path, default=Path("content"))
-    imp.add_argument("--format", default="auto",
-                     choices=["auto", "hf-page", "hf-api", "arxiv", "arxiv-rss", "jsonl"])
+    imp.add_argument("--format", default="auto", choices=["auto", *FORMAT_NAMES],
+                     help=FORMAT_HELP)
     imp.add_argument("--date", type=parse_date, help="the listing day (YYYY-MM-DD)")
     imp.add_argument("--topic", action="append", default=[], metavar="SLUG",
                      help="add this topic to every imported paper (repeatable)")
@@ -184,33 +188,20 @@ def run_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_serve(args: argparse.Namespace) -> int:
-    from site_builder.server import serve
-
-    return serve(args)
-
-
-def run_email(args: argparse.Namespace) -> int:
-    from site_builder.email import send_digest_command
-
-    return send_digest_command(args)
+# commands that are a function of another module, loaded only when that command runs
+ELSEWHERE = {"serve": ("site_builder.server", "serve"),
+             "email": ("site_builder.email", "send_digest_command"),
+             "update": ("site_builder.daily", "run_update"),
+             "mark-mailed": ("site_builder.daily", "run_mark_mailed")}
 
 
-def run_update(args: argparse.Namespace) -> int:
-    from site_builder.daily import run_update as update
-
-    return update(args)
-
-
-def run_mark_mailed(args: argparse.Namespace) -> int:
-    from site_builder.daily import run_mark_mailed as mark
-
-    return mark(args)
+def run_elsewhere(args: argparse.Namespace) -> int:
+    module, name = ELSEWHERE[args.command]
+    return getattr(importlib.import_module(module), name)(args)
 
 
-COMMANDS = {"build": run_build, "check": run_check, "serve": run_serve, "init": run_init,
-            "import": run_import, "email": run_email, "update": run_update,
-            "mark-mailed": run_mark_mailed}
+COMMANDS = {"build": run_build, "check": run_check, "init": run_init, "import": run_import,
+            **dict.fromkeys(ELSEWHERE, run_elsewhere)}
 
 
 def main(argv: list[str] | None = None) -> int:

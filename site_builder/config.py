@@ -111,11 +111,8 @@ class SiteConfig:
         return dataclasses.replace(self, base_url=normalise_base_url(base_url))
 
 
-INT_KEYS = {"page_size", "feed_size", "topic_feed_size", "digest_size", "home_top_size"}
-STR_KEYS = {
-    "title", "description", "base_url", "language", "timezone",
-    "subscribe_form_url", "cname", "author",
-}
+# setting -> its type's name ("int", "str", or a section's class), from SiteConfig itself
+SETTINGS = {f.name: str(f.type) for f in dataclasses.fields(SiteConfig)}
 
 
 def did_you_mean(key: object, known: set[str]) -> str:
@@ -124,6 +121,15 @@ def did_you_mean(key: object, known: set[str]) -> str:
     if close:
         return f" (did you mean '{close[0]}'?)"
     return f" (known: {', '.join(sorted(known))})"
+
+
+def text_problem(label: str, value: Any) -> str:
+    """What is wrong with a text setting, or '': it must be text, without control characters."""
+    if not isinstance(value, str):
+        return f"{label} must be text"
+    if control_character(value):
+        return f"{label} contains a control character; remove it"
+    return ""
 
 
 def normalise_base_url(url: str) -> str:
@@ -184,23 +190,20 @@ def load_config(content_dir: Path) -> SiteConfig:
 def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems,
                  text: str = ""):
     values: dict[str, Any] = {}
-    known = INT_KEYS | STR_KEYS | {"email", "saved_searches", "daily"}
     for key, value in data.items():
         line = lines.get(str(key))
-        if key not in known:
-            problems.add(path, f"unknown setting '{key}'{did_you_mean(key, known)}", line)
-        elif key in INT_KEYS:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        kind = SETTINGS.get(key)
+        if kind is None:
+            problems.add(path, f"unknown setting '{key}'{did_you_mean(key, set(SETTINGS))}", line)
+        elif kind == "int":
+            if not whole_number(value, 1):
                 problems.add(path, f"'{key}' must be a whole number of at least 1", line)
             else:
                 values[key] = value
-        elif key in STR_KEYS:
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                problems.add(path, f"'{key}' must be text", line)
-            elif control_character(value):
-                problems.add(path, f"'{key}' contains a control character; remove it", line)
+        elif kind == "str" and value is not None:
+            message = text_problem(f"'{key}'", value)
+            if message:
+                problems.add(path, message, line)
             else:
                 values[key] = value.strip()
     check_base_url(values, path, lines, problems)
@@ -268,12 +271,11 @@ def parse_email(data: Any, path: Path, line: int | None, problems: Problems) -> 
     known = {f.name for f in dataclasses.fields(EmailSettings)}
     values = {}
     for key, value in data.items():
+        message = text_problem(f"'email.{key}'", value)
         if key not in known:
             problems.add(path, f"unknown setting 'email.{key}'{did_you_mean(key, known)}", line)
-        elif not isinstance(value, str):
-            problems.add(path, f"'email.{key}' must be text", line)
-        elif control_character(value):
-            problems.add(path, f"'email.{key}' contains a control character; remove it", line)
+        elif message:
+            problems.add(path, message, line)
         else:
             values[key] = value
     for key in ("subject", "from_name"):  # header values: one line each
@@ -339,60 +341,52 @@ def parse_saved_searches(
     return tuple(searches)
 
 
-def parse_saved_search(item: Any, where: str, path: Path, line: int | None, problems: Problems):
+def parse_saved_search(item: Any, where: str, path: Path, line: int | None,
+                       problems: Problems) -> SavedSearch | None:
     if not isinstance(item, dict):
         problems.add(path, f"{where} must be a mapping with 'slug' and 'title'", line)
         return None
-    known = {"slug", "title", "any", "none", "topics", "organizations", "min_upvotes"}
-    ok = True
+    start = len(problems.items)
+
+    def report(message: str) -> None:
+        problems.add(path, where + message, line)
+
+    known = {f.name for f in dataclasses.fields(SavedSearch)}
     for key in item:
         if key not in known:
-            problems.add(path, f"{where}.{key}: unknown key (known: {', '.join(sorted(known))})",
-                         line)
-            ok = False
+            report(f".{key}: unknown key (known: {', '.join(sorted(known))})")
     slug = item.get("slug")
     if not isinstance(slug, str) or not SLUG_RE.match(slug) or slug in DEVICE_NAMES:
-        problems.add(path, f"{where}.slug: required, lowercase letters, digits and '-' (not a "
-                     "reserved name such as 'con' or 'aux')", line)
-        ok = False
+        report(".slug: required, lowercase letters, digits and '-' (not a reserved name such "
+               "as 'con' or 'aux')")
     title = item.get("title")
     if not isinstance(title, str) or not title.strip():
-        problems.add(path, f"{where}.title: required text", line)
-        ok = False
+        report(".title: required text")
     for key in ("title", "any", "organizations"):  # they reach pages, feeds and emails
         value = item.get(key)
         texts = value if isinstance(value, list) else [value]
         if any(isinstance(text, str) and control_character(text) for text in texts):
-            problems.add(path, f"{where}.{key}: contains a control character; remove it", line)
-            ok = False
+            report(f".{key}: contains a control character; remove it")
     lists = {}
     for key in ("any", "none", "topics", "organizations"):
         value = item.get(key, [])
-        if isinstance(value, str):
-            value = [value]
+        value = [value] if isinstance(value, str) else value
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            problems.add(path, f"{where}.{key}: must be a list of non-empty texts", line)
-            ok = False
+            report(f".{key}: must be a list of non-empty texts")
             value = []
         lists[key] = tuple(v.strip() for v in value)
     topics_dir = path.parent / "topics"
-    known = {p.stem for p in topics_dir.glob("*.md")} if topics_dir.is_dir() else set()
+    topics = {p.stem for p in topics_dir.glob("*.md")} if topics_dir.is_dir() else set()
     for topic in lists["topics"]:
-        if topic not in known:
-            problems.add(path, f"{where}.topics: unknown topic '{topic}': create "
-                         f"topics/{topic}.md" + (did_you_mean(topic, known) if known else ""),
-                         line)
-            ok = False
+        if topic not in topics:
+            report(f".topics: unknown topic '{topic}': create topics/{topic}.md"
+                   + (did_you_mean(topic, topics) if topics else ""))
     min_upvotes = item.get("min_upvotes", 0)
-    if not isinstance(min_upvotes, int) or isinstance(min_upvotes, bool) or min_upvotes < 0:
-        problems.add(path, f"{where}.min_upvotes: must be a whole number of at least 0", line)
-        ok = False
-    if ok and not (lists["any"] or lists["none"] or lists["topics"] or lists["organizations"]
-                   or min_upvotes):
-        problems.add(path, f"{where}: give at least one of any, none, topics, organizations, "
-                     "min_upvotes", line)
-        ok = False
-    if not ok:
+    if not whole_number(min_upvotes, 0):
+        report(".min_upvotes: must be a whole number of at least 0")
+    if len(problems.items) == start and not (any(lists.values()) or min_upvotes):
+        report(": give at least one of any, none, topics, organizations, min_upvotes")
+    if len(problems.items) > start:
         return None
     return SavedSearch(slug, title.strip(), lists["any"], lists["topics"],
                        lists["organizations"], min_upvotes, lists["none"])

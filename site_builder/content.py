@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from site_builder import urls
+from site_builder import schema, urls
 from site_builder.config import SLUG_RE, did_you_mean
 from site_builder.errors import ContentError, Problem, Problems, problem
 from site_builder.frontmatter import (
+    FieldReader,
     FrontMatterFile,
     InputError,
     check_inside,
@@ -30,12 +31,6 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 RESERVED_NAMES = {"index", "page", "feed", "atom", *DEVICE_NAMES}
 MAX_AUTHORS = 5_000  # the largest real author lists; feeds and pages slow down beyond
 MAX_ABSTRACT_CHARS = 20_000  # ten times a long abstract; text passes stay fast below it
-LINK_FIELDS = ("arxiv", "pdf", "code", "project_page", "thumbnail")
-PAPER_FIELDS = {
-    "title", "id", "authors", "author_count", "organization", "published", "upvotes",
-    "topics", "arxiv", "pdf", "code", "project_page", "github_stars", "thumbnail",
-    "ai_summary", "ai_keywords", "withdrawn", "doi", "journal_ref", "comment", "categories",
-}
 
 
 @dataclass(frozen=True)
@@ -336,152 +331,78 @@ def load_paper(path: Path, day: dt.date, problems: Problems) -> Paper | None:
     return paper_from_front_matter(doc, day, problems)
 
 
-def paper_from_front_matter(doc: FrontMatterFile, day: dt.date, problems: Problems):
-    path, meta = doc.path, doc.meta
+def paper_from_front_matter(doc: FrontMatterFile, day: dt.date,
+                            problems: Problems) -> Paper | None:
+    """A paper from its file's front matter, every field read and checked as the schema says;
+    None when any problem was found (each is recorded at its key's line)."""
     start = len(problems.items)
-    reader = FieldReader(doc, problems)
-    for key in meta:
-        if key not in PAPER_FIELDS:
-            reader.error(str(key), f"unknown field '{key}'{did_you_mean(key, PAPER_FIELDS)}")
-    title = reader.text("title")
-    if not title:
-        if "title" not in meta:
-            problems.add(path, "missing required field 'title'", 1)
-        elif "title" not in reader.failed:
-            reader.error("title", "'title' must not be empty")
-    paper_id = path.stem
-    declared = meta.get("id")
-    if declared is not None and str(declared) != paper_id:
-        hint = (f" (write it in quotes: id: \"{paper_id}\")"
-                if isinstance(declared, (int, float)) else "")
-        reader.error("id", f"id '{declared}' does not match the file name '{paper_id}.md'"
-                     + hint)
-    if not is_safe_id(paper_id):
-        problems.add(path, f"'{paper_id}' is not a usable paper id: use letters, digits, "
-                     "'.', '_' and '-' (the file name is the id)", 1)
-    authors = reader.text_list("authors")
+    reader = PaperReader(doc, problems)
+    for key in doc.meta:
+        if key not in schema.BY_NAME:
+            reader.error(str(key), f"unknown field '{key}'{did_you_mean(key, set(schema.NAMES))}")
+    title, paper_id = reader.title(), reader.file_id()
+    values = {field.name: reader.read(field) for field in schema.TYPED}
+    authors = values["authors"]
     if len(authors) > MAX_AUTHORS:
         reader.error("authors", f"more than {MAX_AUTHORS:,} authors ({len(authors):,}); keep "
                      "the first ones and give the total as 'author_count'")
+    values["author_count"] = len(authors) if authors else (values["author_count"] or 0)
     if len(doc.body) > MAX_ABSTRACT_CHARS:
-        problems.add(path, f"the abstract is {len(doc.body):,} characters long; the limit is "
-                     f"{MAX_ABSTRACT_CHARS:,} (is it the paper's full text?)", doc.body_line)
-    author_count = reader.integer("author_count")
-    paper = Paper(
-        id=paper_id,
-        title=title,
-        day=day,
-        abstract=doc.body,
-        authors=authors,
-        author_count=len(authors) if authors else (author_count or 0),
-        organization=reader.organization(),
-        published=reader.date("published"),
-        upvotes=reader.integer("upvotes"),
-        topics=reader.text_list("topics"),
-        github_stars=reader.integer("github_stars"),
-        ai_summary=reader.text("ai_summary"),
-        ai_keywords=reader.text_list("ai_keywords"),
-        withdrawn=reader.date("withdrawn"),
-        doi=reader.text("doi"),
-        journal_ref=reader.text("journal_ref"),
-        comment=reader.text("comment"),
-        categories=reader.text_list("categories"),
-        source=str(path),
-        digest=file_digest(path, doc.text + day.isoformat()),
-        **{name: reader.link(name) for name in LINK_FIELDS},
-    )
-    for slug in paper.topics:
-        if not SLUG_RE.match(slug):
-            reader.error("topics", f"topic '{slug}' is not a slug (lowercase letters, digits, '-')")
+        problems.add(doc.path, f"the abstract is {len(doc.body):,} characters long; the limit "
+                     f"is {MAX_ABSTRACT_CHARS:,} (is it the paper's full text?)", doc.body_line)
     if len(problems.items) > start:
         return None
-    return paper
+    return Paper(id=paper_id, title=title, day=day, abstract=doc.body, source=str(doc.path),
+                 digest=file_digest(doc.path, doc.text + day.isoformat()), **values)
 
 
-class FieldReader:
-    """Typed access to front matter fields; wrong types become problems at the key's line."""
+class PaperReader(FieldReader):
+    """A paper's fields, each read as the schema says."""
 
-    def __init__(self, doc: FrontMatterFile, problems: Problems):
-        self.doc = doc
-        self.problems = problems
-        self.failed: set[str] = set()  # keys already reported
+    def read(self, field: schema.Field) -> Any:
+        """A field's value, read as its kind says."""
+        return KIND_READERS[field.kind](self, field.name)
 
-    def error(self, key: str, message: str) -> None:
-        self.failed.add(key)
-        self.problems.add(self.doc.path, message, self.doc.line_of(key))
+    def title(self) -> str:
+        title = self.text("title")
+        if not title:
+            if "title" not in self.doc.meta:
+                self.problems.add(self.doc.path, "missing required field 'title'", 1)
+            elif "title" not in self.failed:
+                self.error("title", "'title' must not be empty")
+        return title
 
-    def text(self, key: str) -> str:
+    def file_id(self) -> str:
+        """The paper's id: its file name, which a declared ``id`` must equal."""
+        paper_id = self.doc.path.stem
+        declared = self.doc.meta.get("id")
+        if declared is not None and str(declared) != paper_id:
+            hint = (f" (write it in quotes: id: \"{paper_id}\")"
+                    if isinstance(declared, (int, float)) else "")
+            self.error("id", f"id '{declared}' does not match the file name '{paper_id}.md'"
+                       + hint)
+        if not is_safe_id(paper_id):
+            self.problems.add(self.doc.path, f"'{paper_id}' is not a usable paper id: use "
+                              "letters, digits, '.', '_' and '-' (the file name is the id)", 1)
+        return paper_id
+
+    def slugs(self, key: str) -> tuple[str, ...]:
+        values = self.text_list(key)
+        for slug in values:
+            if not SLUG_RE.match(slug):
+                self.error(key, f"topic '{slug}' is not a slug (lowercase letters, digits, '-')")
+        return values
+
+    def organization(self, key: str) -> Organization | None:
         value = self.doc.meta.get(key)
-        if value is None:
-            return ""
-        if not is_scalar_text(value):
-            self.error(key, f"'{key}' must be text (got {type_name(value)})")
-            return ""
-        return self.clean(key, str(value).strip())
-
-    def clean(self, key: str, value: str) -> str:
-        """A text without control characters (feeds and XML cannot carry them)."""
-        bad = control_character(value)
-        if bad:
-            self.error(key, f"'{key}' contains the control character U+{ord(bad):04X}; "
-                       "remove it")
-            return ""
-        return value
-
-    def text_list(self, key: str) -> tuple[str, ...]:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(is_scalar_text(v) for v in value):
-            self.error(key, f"'{key}' must be a list of texts, one per line starting with '- '")
-            return ()
-        items = (self.clean(key, str(v).strip()) for v in value)
-        return tuple(item for item in items if item)
-
-    def integer(self, key: str) -> int | None:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.error(key, f"'{key}' must be a whole number (got {value!r})")
-            return None
-        return value
-
-    def date(self, key: str) -> dt.date | None:
-        value = self.doc.meta.get(key)
-        if value is None or value == "":
-            return None
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value.strip()[:10])
-            except ValueError:
-                pass
-        self.error(key, f"'{key}' must be a date like 2024-04-29 (got {value!r})")
-        return None
-
-    def link(self, key: str) -> str:
-        value = self.text(key)
-        if value and not re.match(r"^https?://[^\s]+$", value, re.IGNORECASE):
-            self.error(key, f"'{key}' must be an http:// or https:// URL")
-            return ""
-        return value
-
-    def organization(self) -> Organization | None:
-        value = self.doc.meta.get("organization")
         if value is None:
             return None
         if isinstance(value, str) and value.strip():
             return self.checked_organization(value.strip(), "")
         if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"].strip():
-            for key in value:
-                if key not in ("name", "fullname"):
-                    self.error("organization", f"unknown field 'organization.{key}' "
+            for inner in value:
+                if inner not in ("name", "fullname"):
+                    self.error("organization", f"unknown field 'organization.{inner}' "
                                "(an organization has name and fullname)")
             fullname = value.get("fullname") or ""
             if not isinstance(fullname, str):
@@ -508,16 +429,10 @@ class FieldReader:
         return Organization(name, fullname)
 
 
-def is_scalar_text(value: object) -> bool:
-    """A YAML value that reads as text: a string, a number or a date (not a list, a mapping, a
-    boolean, or binary data)."""
-    return isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool)
-
-
-def type_name(value: object) -> str:
-    names = {dict: "a mapping", list: "a list", bool: "true/false", bytes: "binary data",
-             set: "a set"}
-    return names.get(type(value), type(value).__name__)
+KIND_READERS = {schema.TEXT: PaperReader.text, schema.TEXTS: PaperReader.text_list,
+                schema.SLUGS: PaperReader.slugs, schema.COUNT: PaperReader.integer,
+                schema.DATE: PaperReader.date, schema.LINK: PaperReader.link,
+                schema.ORGANIZATION: PaperReader.organization}
 
 
 def check_papers(content: Content, problems: Problems) -> None:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import smtplib
 import sys
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -41,6 +40,9 @@ from site_builder.transaction import (
     finish_interrupted_import,
     remove_dead_temporaries,
 )
+
+if TYPE_CHECKING:  # the email package loads only when a run mails
+    from site_builder.email.smtp import Session, SmtpServer
 
 NOW_VARIABLE = "SITE_BUILDER_NOW"
 
@@ -206,39 +208,6 @@ def run_update(args: argparse.Namespace) -> int:
 
 
 @dataclass
-class Mailer:
-    """One SMTP session for a run, opened when the first message goes out."""
-
-    server: object  # email.SmtpServer
-    sender: str
-    smtp: smtplib.SMTP | None = None
-
-    def send(self, message: EmailMessage, recipient: str) -> str:
-        """'' when sent, else why not; a ContentError when the server cannot be reached."""
-        from site_builder.email import close, smtp_reason
-
-        if self.smtp is None:
-            self.smtp = self.server.connect()  # type: ignore[attr-defined]
-        del message["To"]
-        message["To"] = recipient
-        try:
-            self.smtp.send_message(message, from_addr=parseaddr(self.sender)[1],
-                                   to_addrs=[parseaddr(recipient)[1]])
-        except (smtplib.SMTPException, OSError) as exc:
-            if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
-                close(self.smtp)
-                self.smtp = None
-            return smtp_reason(exc)
-        return ""
-
-    def close(self) -> None:
-        from site_builder.email import close
-
-        close(self.smtp)
-        self.smtp = None
-
-
-@dataclass
 class PendingRun:
     args: argparse.Namespace
     config: SiteConfig
@@ -248,9 +217,10 @@ class PendingRun:
     now: dt.datetime
 
 
-def send_pending(run: PendingRun, server: object) -> int:
+def send_pending(run: PendingRun, server: SmtpServer) -> int:
     """Mail every closed, not yet mailed day of the state, oldest first."""
-    from site_builder.email import entry_date, read_feed
+    from site_builder.email.digest import entry_date, read_feed
+    from site_builder.email.smtp import Session
 
     args = run.args
     state = load_state(args.content)
@@ -262,7 +232,7 @@ def send_pending(run: PendingRun, server: object) -> int:
         return 0
     feed = read_feed(args.feed)
     in_feed = {d for d in (entry_date(e) for e in feed.entries) if d is not None}
-    mailer = Mailer(server, args.sender)
+    mailer = Session(server, args.sender)
     failures: list[Problem] = []
     try:
         for day in sorted(state.days):
@@ -285,10 +255,11 @@ def send_pending(run: PendingRun, server: object) -> int:
 
 
 def mail_day(run: PendingRun, state: State, record: DayState, kind: str, feed,
-             in_feed: set[dt.date], mailer: Mailer) -> list[Problem]:
+             in_feed: set[dt.date], mailer: Session) -> list[Problem]:
     """Send one day's mail to every recipient that has not had it; the failures."""
-    from site_builder.email import build_message, filter_day
-    from site_builder.email import read_day as read_digest_day
+    from site_builder.email.digest import filter_day
+    from site_builder.email.digest import read_day as read_digest_day
+    from site_builder.email.message import build_message
 
     args, day = run.args, record.day
     mail = record.mail(kind)
@@ -316,7 +287,7 @@ def mail_day(run: PendingRun, state: State, record: DayState, kind: str, feed,
             continue  # had it from an earlier run
         reason = mailer.send(message, recipient)
         if reason:
-            failures.append(Problem(mailer.server.label, 0,  # type: ignore[attr-defined]
+            failures.append(Problem(mailer.server.label, 0,
                                     f"{day}: {recipient}: not sent: {reason}"))
             continue
         mail.recipients[key] = run.now

@@ -14,6 +14,7 @@ from site_builder import urls
 from site_builder.content import Paper
 from site_builder.markup import text_of
 from site_builder.model import Day
+from site_builder.schema import SHOWN_LINKS
 
 EXTENSION = "_digest"  # JSON Feed extensions start with an underscore
 VERSION = 1
@@ -21,10 +22,10 @@ VERSION = 1
 
 def paper_links(paper: Paper, url: Callable[[str], str]) -> list[dict]:
     """The paper's page, then its PDF, code, arXiv and project page when known."""
-    code = "Code" + (f" (★ {paper.github_stars:,})" if paper.github_stars else "")
-    links = [("paper", "Paper page", url(urls.paper(paper.id))), ("pdf", "PDF", paper.pdf),
-             ("code", code, paper.code), ("arxiv", "arXiv", paper.arxiv),
-             ("project", "Project page", paper.project_page)]
+    stars = f" (★ {paper.github_stars:,})" if paper.github_stars else ""
+    links = [("paper", "Paper page", url(urls.paper(paper.id)))] + [
+        (link.kind, link.label + (stars if link.field == "code" else ""),
+         getattr(paper, link.field)) for link in SHOWN_LINKS]
     return [{"kind": kind, "label": label, "url": href} for kind, label, href in links if href]
 
 

@@ -33,6 +33,15 @@ def problem(path: Path | str, message: str, line: int | None = None) -> Problem:
     return Problem(display_path(path), line or 0, message)
 
 
+def source_problem(source: Path | str, message: str, line: int | None = None) -> Problem:
+    """A problem naming an input: a file (shown as a path), or a URL, '<stdin>' or an option
+    such as '--to' (kept as they are)."""
+    text = str(source)
+    if "://" in text or text.startswith(("<", "--")):
+        return Problem(text, line or 0, message)
+    return problem(text, message, line)
+
+
 def display_path(path: Path | str) -> str:
     """A path as the user would type it: relative to the current folder when inside it (symbolic
     links are not followed), with control characters escaped so a message stays on one line."""

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from site_builder.cli import main
-from site_builder.email import DigestParser
+from site_builder.email.digest import DigestParser
 from tests.test_feeds import BASE, DAY_ORDER, HOSTILE_TITLE, TEMPLATES, build_into, write_content
 
 TITLES = {  # plain titles of the papers of 2026-04-21, as in the content

@@ -183,3 +183,39 @@ def test_the_corpus_scale_is_handled(tmp_path: Path) -> None:
     assert "50 days from 2025-01-01 to 2025-02-19" in summary.report()
     again = import_sources([str(source)], ImportOptions(content_dir=content))
     assert again.count("unchanged") == 2000
+
+
+EVERY_FIELD = {
+    "id": "2604.00001", "title": "Every Field Paper", "authors": ["Ada Lovelace", "Alan Turing"],
+    "organization": {"name": "acme", "fullname": "Acme Labs"}, "published": "2026-04-19",
+    "upvotes": 12, "topics": ["llm"], "arxiv": "https://arxiv.org/abs/2604.00001",
+    "pdf": "https://arxiv.org/pdf/2604.00001", "code": "https://github.com/acme/every",
+    "project_page": "https://acme.example/every", "github_stars": 1234,
+    "thumbnail": "https://acme.example/every.png", "ai_summary": "A summary.",
+    "ai_keywords": ["fields"], "withdrawn": "2026-04-22", "doi": "10.1000/every",
+    "journal_ref": "Journal of Fields 1", "comment": "5 pages", "categories": ["cs.LG"],
+}
+
+
+def test_every_field_round_trips_in_the_files_order(tmp_path: Path) -> None:
+    """A JSON Lines paper with every front matter field becomes a file with them all, in the
+    documented order (author_count is left out: the names are there), which check reads back."""
+    source = tmp_path / "every.jsonl"
+    line = {**EVERY_FIELD, "abstract": "The abstract.", "listed": "2026-04-21"}
+    source.write_text(json.dumps(line) + "\n", "utf-8")
+    content = tmp_path / "content"
+    import_sources([str(source)], ImportOptions(content_dir=content))
+    path = content / "days" / "2026-04-21" / "2604.00001.md"
+    doc = read_front_matter(path)
+    assert list(doc.meta) == list(EVERY_FIELD)
+    assert doc.body == "The abstract."
+    (paper,) = load_content(content).papers
+    assert paper.organization is not None and paper.organization.label == "Acme Labs"
+    assert (paper.title, paper.authors, paper.author_count) == (
+        "Every Field Paper", ("Ada Lovelace", "Alan Turing"), 2)
+    assert (paper.published, paper.withdrawn) == (dt.date(2026, 4, 19), dt.date(2026, 4, 22))
+    assert (paper.upvotes, paper.github_stars, paper.topics) == (12, 1234, ("llm",))
+    for key in ("arxiv", "pdf", "code", "project_page", "thumbnail", "ai_summary", "doi",
+                "journal_ref", "comment"):
+        assert getattr(paper, key) == EVERY_FIELD[key], key
+    assert (paper.ai_keywords, paper.categories) == (("fields",), ("cs.LG",))

@@ -197,3 +197,19 @@ def test_format_option_forces_the_parser(tmp_path: Path,
     err = capsys.readouterr().err
     assert "arxiv_rss.xml:1: invalid JSON" in err
     assert "Traceback" not in err
+
+
+def test_every_import_format_is_a_choice_and_explained(capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "500")  # argparse would break 'arxiv-rss' at its hyphen
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for name in ("hf-page", "hf-api", "arxiv", "arxiv-rss", "jsonl"):
+        assert f"{name}, " in help_text
+        assert name in importers.FORMATS
+    assert set(importers.PARSERS) == set(importers.FORMATS)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import", "x.txt", "--format", "bibtex"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'bibtex'" in capsys.readouterr().err

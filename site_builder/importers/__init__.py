@@ -33,6 +33,7 @@ from site_builder.importers.record import (
     without_controls,
 )
 from site_builder.importers.store import Change, ContentStore, StoredPaper, topic_file_text
+from site_builder.schema import FORMAT_NAMES
 from site_builder.transaction import (
     Transaction,
     finish_interrupted_import,
@@ -123,16 +124,15 @@ def site_today(content_dir: Path) -> dt.date:
     return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
 
 
-# format name -> (detector on the text, parser). Detection tries them in this order: the
-# structured formats first (each recognises its own opening: '[{' or '{' with the API's keys,
-# an Atom <feed> or an RSS <rss> from arXiv, a '{' line), then the copied page (its chrome).
-FORMATS: dict[str, tuple[Callable[[str], bool], Parser]] = {
+PARSERS: dict[str, tuple[Callable[[str], bool], Parser]] = {  # (detector on the text, parser)
     "hf-api": (looks_like_hf_api, parse_hf_api),
     "arxiv": (looks_like_arxiv, parse_arxiv),
     "arxiv-rss": (looks_like_arxiv_rss, parse_arxiv_rss),
     "jsonl": (looks_like_jsonl, parse_jsonl),
     "hf-page": (looks_like_hf_page, parse_hf_page_source),
 }
+# In schema.IMPORT_FORMATS' order, which is the order detection tries them in.
+FORMATS = {name: PARSERS[name] for name in FORMAT_NAMES}
 
 
 def detect_format(text: str, name: str) -> str:

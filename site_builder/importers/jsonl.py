@@ -17,8 +17,9 @@ import json
 import re
 from typing import Any
 
+from site_builder import schema
 from site_builder.config import SLUG_RE
-from site_builder.content import PAPER_FIELDS, is_safe_id
+from site_builder.content import is_safe_id
 from site_builder.errors import ContentError, Problem
 from site_builder.importers.record import (
     ImportedPaper,
@@ -31,12 +32,7 @@ from site_builder.importers.record import (
     source_problem,
 )
 
-KEYS = frozenset(PAPER_FIELDS | {"abstract", "listed"})
-TEXT_KEYS = ("ai_summary", "doi", "journal_ref", "comment")
-LINK_KEYS = ("arxiv", "pdf", "code", "project_page", "thumbnail")
-LIST_KEYS = ("authors", "ai_keywords", "categories", "topics")
-COUNT_KEYS = ("upvotes", "github_stars", "author_count")
-DATE_KEYS = ("published", "withdrawn", "listed")
+KEYS = frozenset((*schema.NAMES, schema.BODY_KEY, schema.DAY_KEY))
 MAX_PROBLEMS = 20
 FIRST_LINE_RE = re.compile(r"\A\s*\{")
 
@@ -98,29 +94,11 @@ def paper_from_line(value: Any, origin: str) -> ImportedPaper:
             raise LineError(f"'id' {paper_id!r} is not a usable paper id (letters, digits, "
                             "'.', '_' and '-')")
         paper.id = paper_id.strip()
-    for key in DATE_KEYS:
-        if value.get(key) is not None:
-            setattr(paper, key, date_value(value[key], key))
-    for key in COUNT_KEYS:
-        if value.get(key) is not None:
-            setattr(paper, key, count_value(value[key], key))
-    for key in LIST_KEYS:
-        if value.get(key) is not None:
-            setattr(paper, key, text_list(value[key], key))
-    for slug in paper.topics:
-        if not SLUG_RE.match(slug):
-            raise LineError(f"topic '{slug}' is not a slug (lowercase letters, digits, '-')")
-    for key in TEXT_KEYS:
-        if value.get(key) is not None:
-            setattr(paper, key, text_value(value[key], key))
-    for key in LINK_KEYS:
-        if value.get(key) is not None:
-            link = text_value(value[key], key)
-            if link and not is_http_url(link):
-                raise LineError(f"'{key}' must be an http:// or https:// URL")
-            setattr(paper, key, link)
-    if value.get("organization") is not None:
-        paper.organization = organization_value(value["organization"])
+    if value.get(schema.DAY_KEY) is not None:
+        paper.listed = date_value(value[schema.DAY_KEY], schema.DAY_KEY)
+    for field in schema.TYPED:
+        if value.get(field.name) is not None:
+            setattr(paper, field.name, READERS[field.kind](value[field.name], field.name))
     return paper
 
 
@@ -137,6 +115,13 @@ def text_value(value: Any, key: str) -> str:
     raise LineError(f"'{key}' must be text, got {json_type(value)}")
 
 
+def link_value(value: Any, key: str) -> str:
+    link = text_value(value, key)
+    if link and not is_http_url(link):
+        raise LineError(f"'{key}' must be an http:// or https:// URL")
+    return link
+
+
 def text_list(value: Any, key: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
@@ -144,6 +129,14 @@ def text_list(value: Any, key: str) -> list[str]:
         raise LineError(f"'{key}' must be a list of texts, got {json_type(value)}")
     items = [text_value(item, key) for item in value]
     return list(dict.fromkeys(item for item in items if item))
+
+
+def slug_list(value: Any, key: str) -> list[str]:
+    slugs = text_list(value, key)
+    for slug in slugs:
+        if not SLUG_RE.match(slug):
+            raise LineError(f"topic '{slug}' is not a slug (lowercase letters, digits, '-')")
+    return slugs
 
 
 def count_value(value: Any, key: str) -> int:
@@ -171,3 +164,8 @@ def organization_value(value: Any) -> dict[str, str]:
             org["fullname"] = fullname.strip()
         return org
     raise LineError("'organization' must have a 'name' (and an optional 'fullname')")
+
+
+READERS = {schema.TEXT: text_value, schema.LINK: link_value, schema.TEXTS: text_list,
+           schema.SLUGS: slug_list, schema.COUNT: count_value, schema.DATE: date_value,
+           schema.ORGANIZATION: lambda value, _key: organization_value(value)}

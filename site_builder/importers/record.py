@@ -6,10 +6,12 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
+from typing import Any
 
-from site_builder.errors import Problem, problem
+from site_builder import schema
+from site_builder.errors import source_problem  # noqa: F401 - re-exported for the importers
 from site_builder.slugs import slugify  # noqa: F401 - re-exported for the importers
 
 GITHUB_RE = re.compile(r"https?://(?:www\.)?github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
@@ -20,38 +22,31 @@ NOT_ALNUM_RE = re.compile(r"[\W_]+")
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
-@dataclass
-class ImportedPaper:
-    """One paper read from a source, before it is merged into the content folder.
+# How a record holds each kind of field; "" / [] / None mean "the source does not say".
+RECORD_TYPES: dict[str, tuple[Any, Any]] = {  # kind -> (type, default or default factory)
+    schema.TEXT: (str, ""), schema.LINK: (str, ""), schema.ID: (str, ""),
+    schema.TEXTS: (list[str], list), schema.SLUGS: (list[str], list),
+    schema.COUNT: (int | None, None), schema.DATE: (dt.date | None, None),
+    schema.ORGANIZATION: (dict[str, str] | None, None),
+}
 
-    ``None`` (or an empty value) means "the source does not say": merging keeps what the
-    content folder already has.
-    """
 
-    title: str
-    abstract: str = ""
-    listed: dt.date | None = None
-    id: str = ""
-    authors: list[str] = field(default_factory=list)
-    author_count: int | None = None
-    organization: dict[str, str] | None = None
-    published: dt.date | None = None
-    upvotes: int | None = None
-    topics: list[str] = field(default_factory=list)
-    arxiv: str = ""
-    pdf: str = ""
-    code: str = ""
-    project_page: str = ""
-    github_stars: int | None = None
-    thumbnail: str = ""
-    ai_summary: str = ""
-    ai_keywords: list[str] = field(default_factory=list)
-    withdrawn: dt.date | None = None
-    doi: str = ""
-    journal_ref: str = ""
-    comment: str = ""
-    categories: list[str] = field(default_factory=list)
-    origin: str = ""  # "source:line" or "source item 3", for messages
+def record_field(name: str, kind: str) -> tuple[str, Any, Any]:
+    kind_type, default = RECORD_TYPES[kind]
+    made = field(default_factory=default) if callable(default) else field(default=default)
+    return name, kind_type, made
+
+
+# One paper read from a source, before it is merged into the content folder: the schema's
+# fields (merging keeps what the content folder has where a record says nothing), plus the
+# abstract, the listing day and where it came from ("source:line", for messages).
+ImportedPaper = make_dataclass("ImportedPaper", [
+    ("title", str),
+    record_field("abstract", schema.TEXT),
+    record_field("listed", schema.DATE),
+    *(record_field(f.name, f.kind) for f in schema.FIELDS if f.name != "title"),
+    record_field("origin", schema.TEXT),
+], namespace={"__module__": __name__, "__doc__": "One paper read from a source."})
 
 
 @dataclass(frozen=True)
@@ -198,10 +193,3 @@ def deep_position(text: str) -> int:
         elif char in "]}":
             depth -= 1
     return 0
-
-
-def source_problem(source: str, message: str, line: int | None = None) -> Problem:
-    """A problem naming a source; URLs and '<stdin>' are kept as they are (not made paths)."""
-    if "://" in source or source.startswith("<"):
-        return Problem(source, line or 0, message)
-    return problem(source, message, line)

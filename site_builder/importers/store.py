@@ -15,8 +15,8 @@ try:  # libyaml's emitter is several times faster (10,000 new papers: 1.5 s inst
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeDumper as FastDumper  # type: ignore[assignment]
 
-from site_builder import urls
-from site_builder.content import PAPER_FIELDS, is_safe_id, parse_day
+from site_builder import schema, urls
+from site_builder.content import is_safe_id, parse_day
 from site_builder.errors import Problems
 from site_builder.frontmatter import InputError, read_front_matter
 from site_builder.importers.record import (
@@ -28,15 +28,6 @@ from site_builder.importers.record import (
     slugify,
 )
 from site_builder.transaction import Transaction
-
-# The order of keys in a written paper file (SPEC's order); unknown keys are kept after them.
-FIELD_ORDER = (
-    "id", "title", "authors", "author_count", "organization", "published", "upvotes", "topics",
-    "arxiv", "pdf", "code", "project_page", "github_stars", "thumbnail", "ai_summary",
-    "ai_keywords", "withdrawn", "doi", "journal_ref", "comment", "categories",
-)
-REFRESHED = ("upvotes", "github_stars")  # popularity: the newer source wins
-LINKS = ("arxiv", "pdf", "code", "project_page", "thumbnail")
 
 
 @dataclass
@@ -215,48 +206,52 @@ def as_list(value: Any) -> list[Any]:
 def record_meta(record: ImportedPaper, extra_topics: tuple[str, ...]) -> dict[str, Any]:
     """The front matter an imported record brings (only the fields it knows)."""
     meta: dict[str, Any] = {"title": record.title.strip()}
-    arxiv = arxiv_id_from(record.id) or arxiv_id_from(record.arxiv)
-    if arxiv:
+    arxiv = record_arxiv_id(record)
+    if arxiv:  # an arXiv paper always links its abstract page and PDF
         abs_url, pdf_url = arxiv_links(arxiv)
         meta["arxiv"] = record.arxiv if is_http_url(record.arxiv) else abs_url
         meta["pdf"] = record.pdf if is_http_url(record.pdf) else pdf_url
-    if record.authors:
-        meta["authors"] = list(record.authors)
-    elif record.author_count:
-        meta["author_count"] = record.author_count
-    if record.organization and record.organization.get("name"):
-        org = {"name": record.organization["name"]}
-        if record.organization.get("fullname"):
-            org["fullname"] = record.organization["fullname"]
-        meta["organization"] = org
-    for key in ("published", "withdrawn"):
-        if getattr(record, key):
-            meta[key] = getattr(record, key)
-    for key in ("upvotes", "github_stars"):
-        if getattr(record, key) is not None:
-            meta[key] = getattr(record, key)
+    for spec in schema.TYPED:
+        value = getattr(record, spec.name)
+        if spec.name not in meta and brings(spec, value, record):
+            meta[spec.name] = meta_value(spec.kind, value)
     topics = list(dict.fromkeys([*record.topics, *extra_topics]))
     if topics:
         meta["topics"] = topics
-    for key in LINKS:
-        value = getattr(record, key)
-        if value and is_http_url(value) and key not in meta:
-            meta[key] = value
-    for key in ("ai_summary", "doi", "journal_ref", "comment"):
-        if getattr(record, key):
-            meta[key] = getattr(record, key).strip()
-    for key in ("ai_keywords", "categories"):
-        if getattr(record, key):
-            meta[key] = list(getattr(record, key))
     return meta
+
+
+def brings(spec: schema.Field, value: Any, record: ImportedPaper) -> bool:
+    """Whether a record's value says something (a count of 0 does; an author count does only
+    for a record without author names)."""
+    if spec.name == "author_count":
+        return bool(value) and not record.authors
+    if spec.kind == schema.COUNT:
+        return value is not None
+    if spec.kind == schema.LINK:
+        return is_http_url(value)
+    if spec.kind == schema.ORGANIZATION:
+        return bool(value and value.get("name"))
+    return bool(value)
+
+
+def meta_value(kind: str, value: Any) -> Any:
+    if kind == schema.TEXT:
+        return value.strip()
+    if kind in (schema.TEXTS, schema.SLUGS):
+        return list(value)
+    if kind == schema.ORGANIZATION:
+        return {key: value[key] for key in ("name", "fullname") if value.get(key)}
+    return value
 
 
 def merge_meta(existing: dict[str, Any], incoming: dict[str, Any]) -> None:
     """Unite topics, refresh popularity, fill in what the content folder lacks."""
     for key, value in incoming.items():
-        if key == "topics":
-            existing["topics"] = list(dict.fromkeys([*as_list(existing.get("topics")), *value]))
-        elif key in REFRESHED:
+        merge = schema.BY_NAME[key].merge
+        if merge == schema.UNITE:
+            existing[key] = list(dict.fromkeys([*as_list(existing.get(key)), *value]))
+        elif merge == schema.REFRESH:
             existing[key] = value
         elif key == "author_count" and existing.get("authors"):
             continue
@@ -271,11 +266,8 @@ def serialise(paper: StoredPaper) -> str:
     """A paper file with its keys in a stable order, so re-imports are byte-identical."""
     meta = dict(paper.meta)
     meta["id"] = paper.id
-    ordered = {key: meta[key] for key in FIELD_ORDER if key in meta and meta[key] not in ("", [])}
-    ordered.update({key: meta[key] for key in sorted(meta, key=str)
-                    if key not in ordered and key not in FIELD_ORDER and key in PAPER_FIELDS})
-    ordered.update({key: meta[key] for key in sorted(meta, key=str) if key not in ordered
-                    and key not in PAPER_FIELDS})
+    ordered = {key: meta[key] for key in schema.NAMES if key in meta and meta[key] not in ("", [])}
+    ordered.update({key: meta[key] for key in sorted(meta, key=str) if key not in schema.BY_NAME})
     front = dump_yaml(ordered)
     body = paper.body.strip("\n")
     return f"---\n{front}---\n\n{body}\n" if body else f"---\n{front}---\n"
