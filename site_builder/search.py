@@ -54,6 +54,10 @@ class SearchIndexError(RuntimeError):
     """Pagefind ran but failed: the message carries its output."""
 
 
+class PagefindUnusable(OSError):
+    """The binary is there but cannot run here (e.g. another platform's build)."""
+
+
 class PaperPage(NamedTuple):
     """A paper page as search sees it: its listing month ("2026-04") and its bytes' hash."""
 
@@ -121,7 +125,11 @@ def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]
     gone = sorted({*old["months"], *list_folders(folder)} - set(months))
     for name in gone:
         remove_tree(folder / name)  # a month that has no papers any more
-    made, ui = index_months(binary, site_dir, {month: months[month] for month in stale})
+    try:
+        made, ui = index_months(binary, site_dir, {month: months[month] for month in stale})
+    except PagefindUnusable as exc:
+        warn_once(f"{exc}; the site has no search index")
+        return leave_out(folder)
     newest_first = sorted(months, reverse=True)
     top_changed = write_top_files(folder, newest_first, ui) or (not months and bool(gone))
     rewritten = ([urls.PAGEFIND] if top_changed
@@ -334,7 +342,7 @@ def run_pagefind(binary: Path, source: Path, output: Path) -> None:
                                 text=True, check=False, timeout=600,
                                 preexec_fn=die_with_parent)
     except OSError as exc:  # not executable here, e.g. another platform's binary
-        raise SearchIndexError(f"could not run Pagefind ({binary}: {exc})") from exc
+        raise PagefindUnusable(f"could not run Pagefind ({binary}: {exc})") from exc
     if result.returncode != 0:
         output_text = (result.stderr or result.stdout).strip()
         raise SearchIndexError(f"Pagefind failed (exit {result.returncode}): {output_text}")

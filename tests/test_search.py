@@ -88,6 +88,10 @@ def test_a_new_day_reindexes_only_its_month(content, tmp_path, search_on):
     assert only_bytes(month_files(after, "2026-06")) != only_bytes(month_files(before, "2026-06"))
     for name in ("indexes.json", *search.UI_FILES):
         assert after[name] == before[name]
+    # the next day starts from the output before the last one (the writer's spare folder)
+    write_paper(content, "2026-06-29", "another-june-paper", "Another June Paper")
+    build_site(content, out)
+    assert month_files(index_files(out), "2026-03") == month_files(before, "2026-03")
     reference = tmp_path / "clean"
     build_site(content, reference, clean=True)
     assert tree_differences(out, reference) == []
