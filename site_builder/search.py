@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -46,6 +46,8 @@ BODY_MARK = b"data-pagefind-body"
 TAG_START = re.compile(rb"<([a-zA-Z][a-zA-Z0-9-]*)[^>]*$")
 MARKED_TAG = re.compile(rb"<[^<>]*data-pagefind-[^<>]*>[^<]*")  # with its text: a filter
 LANG = re.compile(rb"<html[^>]*>")
+PLAIN_NAME = re.compile(r"[A-Za-z0-9._%-]+")  # a paper folder a glob can name as it is
+MAX_ARGUMENT = 100_000  # Linux takes up to 128 KiB in one command-line argument
 
 _warned = False
 
@@ -236,9 +238,19 @@ def file_record(path: Path) -> list:
     return [hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_size, stat.st_mtime_ns]
 
 
+def walk_files(folder: Path, prefix: str = "") -> Iterator[tuple[str, os.DirEntry]]:
+    """(relative name, entry) of every file under the folder, without a stat per file
+    beyond what ``os.scandir`` caches (an index holds a file per paper)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from walk_files(Path(entry.path), f"{prefix}{entry.name}/")
+            else:
+                yield f"{prefix}{entry.name}", entry
+
+
 def files_of(folder: Path) -> dict[str, list]:
-    return {path.relative_to(folder).as_posix(): file_record(path)
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {name: file_record(Path(entry.path)) for name, entry in sorted(walk_files(folder))}
 
 
 def files_intact(folder: Path, recorded: Mapping[str, list], only: bool = False) -> bool:
@@ -248,17 +260,17 @@ def files_intact(folder: Path, recorded: Mapping[str, list], only: bool = False)
     try:
         if not recorded:
             return False
-        if not only:
-            found = {path.relative_to(folder).as_posix()
-                     for path in folder.rglob("*") if path.is_file()}
-            if found != set(recorded):
+        if only:
+            found = {name: os.stat(folder / name) for name in recorded}
+        else:
+            found = {name: entry.stat() for name, entry in walk_files(folder)}
+            if found.keys() != recorded.keys():
                 return False
         for name, (digest, size, mtime) in recorded.items():
-            path = folder / name
-            stat = path.stat()
+            stat = found[name]
             if (stat.st_size, stat.st_mtime_ns) != (size, mtime) and (
                     stat.st_size != size
-                    or hashlib.sha256(path.read_bytes()).hexdigest() != digest):
+                    or hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest):
                 return False
     except (OSError, ValueError, TypeError):
         return False
@@ -308,12 +320,16 @@ def index_months(binary: Path, site_dir: Path, months: Mapping[str, Mapping[str,
 
 def index_month(binary: Path, site_dir: Path, work: Path, month: str,
                 pages: Mapping[str, str]) -> tuple[dict, dict[str, bytes]]:
-    """Run Pagefind over one month's pages (hard-linked into a folder of their own, at the
-    same site paths, so result links are right) and move its index into place."""
-    source, output = work / "site", work / "index"
-    for path in sorted(pages):
-        link_or_copy(site_dir / path, source / path)
-    run_pagefind(binary, source, output)
+    """Run Pagefind over one month's pages of the site and move its index into place."""
+    output = work / "index"
+    pattern = month_glob(pages)
+    if pattern is not None:
+        run_pagefind(binary, site_dir, pattern, output)
+    else:  # names a glob cannot spell: the pages, hard-linked at the same site paths
+        source = work / "site"
+        for path in sorted(pages):
+            link_or_copy(site_dir / path, source / path)
+        run_pagefind(binary, source, f"{urls.PAPERS}**/*.html", output)
     canonical_filters(output)
     ui = trim_bundle(output)
     target = site_dir / urls.PAGEFIND / month
@@ -321,6 +337,19 @@ def index_month(binary: Path, site_dir: Path, work: Path, month: str,
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(output, target)
     return {"key": month_key(pages), "files": files_of(target)}, ui
+
+
+def month_glob(pages: Iterable[str]) -> str | None:
+    """One glob naming exactly these pages (``papers/{a,b}/index.html``), or None when a
+    name holds a glob character or the glob would be too long for one argument."""
+    folders, prefix, suffix = [], urls.PAPERS, "/index.html"
+    for path in sorted(pages):
+        folder = path[len(prefix):-len(suffix)]
+        if not (path.startswith(prefix) and path.endswith(suffix) and PLAIN_NAME.match(folder)):
+            return None
+        folders.append(folder)
+    pattern = f"{prefix}{{{','.join(folders)}}}{suffix}"
+    return pattern if len(pattern) < MAX_ARGUMENT else None
 
 
 def link_or_copy(source: Path, target: Path) -> None:
@@ -331,14 +360,15 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def pagefind_command(binary: Path, source: Path, output: Path) -> list[str]:
-    return [str(binary), "--site", str(source), "--glob", f"{urls.PAPERS}**/*.html",
+def pagefind_command(binary: Path, source: Path, pattern: str, output: Path) -> list[str]:
+    return [str(binary), "--site", str(source), "--glob", pattern,
             "--output-path", str(output), "--silent"]
 
 
-def run_pagefind(binary: Path, source: Path, output: Path) -> None:
+def run_pagefind(binary: Path, source: Path, pattern: str, output: Path) -> None:
     try:
-        result = subprocess.run(pagefind_command(binary, source, output), capture_output=True,
+        result = subprocess.run(pagefind_command(binary, source, pattern, output),
+                                capture_output=True,
                                 text=True, check=False, timeout=600,
                                 preexec_fn=die_with_parent)
     except OSError as exc:  # not executable here, e.g. another platform's binary
