@@ -116,6 +116,8 @@ def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]
             warn_once("the Pagefind binary is not available (pip install 'pagefind[bin]'), "
                       "so the site has no search index this time")
         return leave_out(folder)
+    if not paper_pages:
+        return leave_out(folder)  # nothing to index (and Pagefind refuses an empty index)
     old = trusted_record(previous)
     keys = index_keys(site_dir, paper_pages, old["pages"])
     months = pages_by_month(paper_pages, keys)
@@ -133,7 +135,8 @@ def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]
         warn_once(f"{exc}; the site has no search index")
         return leave_out(folder)
     newest_first = sorted(months, reverse=True)
-    top_changed = write_top_files(folder, newest_first, ui) or (not months and bool(gone))
+    strays = remove_strays(folder)
+    top_changed = write_top_files(folder, newest_first, ui) or strays
     rewritten = ([urls.PAGEFIND] if top_changed
                  else [f"{urls.PAGEFIND}{month}/" for month in [*stale, *gone]])
     top = {name: file_record(folder / name) for name in (LISTING, *UI_FILES)
@@ -141,6 +144,16 @@ def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]
     return {"format": FORMAT, "pages": {path: [paper_pages[path][1], key]
                                           for path, key in sorted(keys.items())},
             "months": {**kept, **made}, "top": top, "rewritten": rewritten}
+
+
+def remove_strays(folder: Path) -> bool:
+    """Remove files of ``pagefind/`` itself that this module does not write (an index in
+    an older layout, a write cut short); True if there were any."""
+    strays = [entry for entry in (folder.iterdir() if folder.is_dir() else [])
+              if not entry.is_dir() and entry.name not in (LISTING, *UI_FILES)]
+    for entry in strays:
+        entry.unlink()
+    return bool(strays)
 
 
 def month_intact(folder: Path, recorded: Mapping | None, pages: Mapping[str, str]) -> bool:

@@ -161,3 +161,16 @@ def test_without_pagefind_the_index_is_left_out(content, tmp_path, search_on, mo
     write_paper(content, "2026-06-30", "a-late-june-paper", "A Late June Paper")
     build_site(content, out)
     assert not (out / "pagefind").exists()
+
+
+def test_an_index_in_the_old_single_folder_layout_is_replaced(content, tmp_path, search_on):
+    out = tmp_path / "output"
+    build_site(content, out)
+    (out / "pagefind" / "pagefind-entry.json").write_text("{}", "utf-8")  # as builds before
+    (out / "pagefind" / "fragment").mkdir()  # the split wrote them
+    (out / "pagefind" / "fragment" / "en_1234567.pf_fragment").write_bytes(b"old")
+    write_paper(content, "2026-06-30", "a-late-june-paper", "A Late June Paper")
+    build_site(content, out)
+    reference = tmp_path / "clean"
+    build_site(content, reference, clean=True)
+    assert tree_differences(out, reference) == []
