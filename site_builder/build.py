@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_builder import urls
+from site_builder import search, urls
 from site_builder.cache import (
     BuildState,
     PaperMemo,
@@ -56,7 +56,6 @@ from site_builder.render import (
     site_templates,
     template_folders,
 )
-from site_builder.search import index_site, pagefind_executable
 from site_builder.writer import SiteWriter, lock_parent, remove_leftovers, unlock
 
 OUTPUT_UMASK = 0o022  # a web server running as another user must be able to read the site
@@ -183,31 +182,24 @@ def dirty_pages(pages: list[Page], fingerprints: list[str], state: BuildState,
     return dirty
 
 
-def search_key(state_files: dict[str, str]) -> str:
-    """What the search index is made from: the bytes of every paper page."""
-    papers = sorted((f, h) for f, h in state_files.items() if f.startswith(urls.PAPERS))
-    return digest(*(f"{f}={h}" for f, h in papers))
+def update_search(writer: SiteWriter, pages: list[Page], state: BuildState) -> None:
+    """Bring the search index up to date (``search.update`` owns ``pagefind/``) and tell the
+    writer which folders it made afresh."""
+    record = search.update(writer.staging, search_pages(pages, writer.files),
+                           state.extras.get("search"))
+    writer.changes.replaced.extend(record["rewritten"])
+    state.extras["search"] = record
 
 
-def update_search(writer: SiteWriter, state: BuildState,
-                  staged: dict[str, tuple[int, ...]]) -> None:
-    """Re-index search only when a paper page changed; otherwise keep the previous index,
-    if it is still there as it was made and search is still on."""
-    key = search_key(writer.files)
-    if (key and state.extras.get("search") == key and index_intact(staged, state)
-            and pagefind_executable() is not None):
-        return
-    writer.replace_folder(urls.PAGEFIND)
-    state.extras["search"] = key if index_site(writer.staging) else ""
-
-
-def index_intact(staged: dict[str, tuple[int, ...]], state: BuildState) -> bool:
-    """The staged search index is exactly the files the last build recorded for it."""
-    def index(files: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
-        return {file: stat for file, stat in files.items() if file.startswith(urls.PAGEFIND)}
-
-    found = index(staged)
-    return bool(found) and found == index(state.output)
+def search_pages(pages: list[Page], files: dict[str, str]) -> dict[str, search.PaperPage]:
+    """Every paper page: its listing month (one search index each) and its bytes' hash."""
+    found = {}
+    for page in pages:
+        if page.path.startswith(urls.PAPERS) and "paper" in page.context:
+            file = urls.output_file(page.path)
+            found[file] = search.PaperPage(page.context["paper"].day.strftime("%Y-%m"),
+                                           files[file])
+    return found
 
 
 def build(options: BuildOptions) -> BuildReport:
@@ -301,7 +293,7 @@ def build_locked(options: BuildOptions, lock: int | None) -> BuildReport:
         writer.copy_tree(static, urls.STATIC)
         writer.remove_stale({f for f in staged if not f.startswith(urls.PAGEFIND)})
         progress.stage("indexing search")
-        update_search(writer, state, staged)
+        update_search(writer, pages, state)
         if options.strict:
             progress.stage("checking links")
             require_links(writer.staging, site.config.base_url, options.out_dir)

@@ -1,31 +1,70 @@
-"""Static full-text search: run Pagefind over the built paper pages.
+"""Static full-text search: one Pagefind index per month, merged by the search page.
 
-Pagefind (the ``pagefind[bin]`` package) reads the finished HTML and writes its index and
-its UI (``pagefind-ui.js``/``.css``) into ``pagefind/`` of the site. Only paper pages are
-indexed; ``templates/paper.html`` marks what counts (``data-pagefind-body``) and the topic
-filter (``data-pagefind-filter="topic"``). Without the binary the build warns once and
-leaves search out; the search page then says so instead of failing.
+Pagefind (the ``pagefind[bin]`` package) reads finished paper pages and writes an index.
+The papers of each listing month get their own index in ``pagefind/<YYYY-MM>/``; the search
+page loads the newest month as Pagefind's primary index and merges the others
+(``mergeIndex``), listed newest first in ``pagefind/indexes.json``. So a new day re-indexes
+only its month, whatever the size of the archive. ``templates/paper.html`` marks what is
+indexed (``data-pagefind-body``) and the topic filter (``data-pagefind-filter="topic"``).
+
+Pagefind writes its filter files in hash-map order, so two runs over the same pages differ
+there (and in the names that follow from their hashes). ``canonical_filters`` sorts each
+filter's values and renames the filter and metadata files after their new bytes, so the
+same pages always give the same index, byte for byte.
+
+``update`` is the one call a build makes; everything under ``pagefind/`` is its own. Without
+the binary the build warns once and leaves search out; the search page then says so.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 from site_builder import urls
 from site_builder.workers import die_with_parent
 
-PAPER_GLOB = f"{urls.PAPERS}**/*.html"
 BINARY_ENV = "SITE_BUILDER_PAGEFIND"  # a path to the binary, or "off" to skip search
+FORMAT = 1  # of the record update() returns; a record of another format is not trusted
+LISTING = "indexes.json"  # the month folders, newest first, for the search page
+UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")  # once, in pagefind/ itself
+MONTH_TOP_FILES = ("pagefind-entry.json", "pagefind.js", "pagefind-worker.js")
+MONTH_FOLDERS = ("index", "fragment", "filter")
+SIGNATURE = b"pagefind_dcd"  # starts every decompressed Pagefind data file
+BODY_MARK = b"data-pagefind-body"
+TAG_START = re.compile(rb"<([a-zA-Z][a-zA-Z0-9-]*)[^>]*$")
+MARKED_TAG = re.compile(rb"<[^<>]*data-pagefind-[^<>]*>[^<]*")  # with its text: a filter
+LANG = re.compile(rb"<html[^>]*>")
+PLAIN_NAME = re.compile(r"[A-Za-z0-9._%-]+")  # a paper folder a glob can name as it is
+MAX_ARGUMENT = 100_000  # Linux takes up to 128 KiB in one command-line argument
 
 _warned = False
 
 
 class SearchIndexError(RuntimeError):
     """Pagefind ran but failed: the message carries its output."""
+
+
+class PagefindUnusable(OSError):
+    """The binary is there but cannot run here (e.g. another platform's build)."""
+
+
+class PaperPage(NamedTuple):
+    """A paper page as search sees it: its listing month ("2026-04") and its bytes' hash."""
+
+    month: str
+    hash: str
 
 
 def search_switched_off() -> bool:
@@ -58,29 +97,426 @@ def warn_once(message: str) -> None:
         print(f"warning: {message}", file=sys.stderr)
 
 
-def pagefind_command(binary: Path, site_dir: Path) -> list[str]:
-    return [str(binary), "--site", str(site_dir), "--glob", PAPER_GLOB,
-            "--output-subdir", urls.PAGEFIND.rstrip("/"), "--silent"]
+# the one call ---------------------------------------------------------------------------
 
 
-def index_site(site_dir: Path) -> bool:
-    """Index the paper pages of a built site in place; False when search was left out."""
+def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]],
+           previous: Mapping | None) -> dict:
+    """Bring ``site_dir/pagefind/`` up to date with the paper pages; return the record the
+    next build passes back as ``previous``.
+
+    ``paper_pages`` maps each paper page's site path (``papers/<id>/index.html``) to its
+    listing month and the hash of its bytes. ``site_dir`` holds the previous build's output;
+    a month whose pages and index files are as the record says is left alone, file for file.
+    The record's ``rewritten`` lists the site folders this call made afresh."""
+    folder = site_dir / urls.PAGEFIND
     binary = pagefind_executable()
-    if binary is None and search_switched_off():
-        return False  # asked for: nothing to warn about (every test build runs like this)
     if binary is None:
-        warn_once("the Pagefind binary is not available (pip install 'pagefind[bin]'), "
-                  "so the site has no search index this time")
-        return False
-    shutil.rmtree(site_dir / urls.PAGEFIND, ignore_errors=True)  # no stale index files
+        if not search_switched_off():  # asked for: nothing to warn about
+            warn_once("the Pagefind binary is not available (pip install 'pagefind[bin]'), "
+                      "so the site has no search index this time")
+        return leave_out(folder)
+    if not paper_pages:
+        return leave_out(folder)  # nothing to index (and Pagefind refuses an empty index)
+    old = trusted_record(previous)
+    keys = index_keys(site_dir, paper_pages, old["pages"])
+    months = pages_by_month(paper_pages, keys)
+    kept = {month: old["months"][month] for month, pages in months.items()
+            if month_intact(folder / month, old["months"].get(month), pages)}
+    stale = sorted(set(months) - set(kept))
+    if months and not stale and not ui_intact(folder, old["top"]):
+        stale = [max(months)]  # the UI comes with an index: make the newest month again
+    gone = sorted({*old["months"], *list_folders(folder)} - set(months))
+    for name in gone:
+        remove_tree(folder / name)  # a month that has no papers any more
     try:
-        result = subprocess.run(pagefind_command(binary, site_dir), capture_output=True,
+        made, ui = index_months(binary, site_dir, {month: months[month] for month in stale})
+    except PagefindUnusable as exc:
+        warn_once(f"{exc}; the site has no search index")
+        return leave_out(folder)
+    newest_first = sorted(months, reverse=True)
+    strays = remove_strays(folder)
+    top_changed = write_top_files(folder, newest_first, ui) or strays
+    rewritten = ([urls.PAGEFIND] if top_changed
+                 else [f"{urls.PAGEFIND}{month}/" for month in [*stale, *gone]])
+    top = {name: file_record(folder / name) for name in (LISTING, *UI_FILES)
+           if (folder / name).is_file()}
+    return {"format": FORMAT, "pages": {path: [paper_pages[path][1], key]
+                                          for path, key in sorted(keys.items())},
+            "months": {**kept, **made}, "top": top, "rewritten": rewritten}
+
+
+def remove_strays(folder: Path) -> bool:
+    """Remove files of ``pagefind/`` itself that this module does not write (an index in
+    an older layout, a write cut short); True if there were any."""
+    strays = [entry for entry in (folder.iterdir() if folder.is_dir() else [])
+              if not entry.is_dir() and entry.name not in (LISTING, *UI_FILES)]
+    for entry in strays:
+        entry.unlink()
+    return bool(strays)
+
+
+def month_intact(folder: Path, recorded: Mapping | None, pages: Mapping[str, str]) -> bool:
+    """The month's index was made from these pages and is still there as it was made."""
+    return (isinstance(recorded, Mapping) and recorded.get("key") == month_key(pages)
+            and files_intact(folder, recorded.get("files") or {}))
+
+
+def ui_intact(folder: Path, recorded: Mapping[str, list]) -> bool:
+    return all(name in recorded and files_intact(folder, {name: recorded[name]}, only=True)
+               for name in UI_FILES)
+
+
+def leave_out(folder: Path) -> dict:
+    """Search is off: no index folder, as a clean build without search."""
+    existed = folder.exists()
+    remove_tree(folder)
+    return {"format": FORMAT, "months": {}, "top": {},
+            "rewritten": [urls.PAGEFIND] if existed else []}
+
+
+def trusted_record(previous: Mapping | None) -> dict:
+    if (not isinstance(previous, Mapping) or previous.get("format") != FORMAT
+            or not isinstance(previous.get("months"), Mapping)):
+        return {"pages": {}, "months": {}, "top": {}}
+    return {"pages": dict(previous.get("pages") or {}), "months": dict(previous["months"]),
+            "top": dict(previous.get("top") or {})}
+
+
+def index_keys(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]],
+               known: Mapping[str, list]) -> dict[str, str]:
+    """Each page's ``indexed_part`` hash; read again only from pages whose bytes changed
+    (a new day changes the related papers of hundreds of pages, not what search sees)."""
+    keys = {}
+    for path, (_month, page_hash) in paper_pages.items():
+        before = known.get(path)
+        if isinstance(before, list) and len(before) == 2 and before[0] == page_hash:
+            keys[path] = before[1]
+        else:
+            data = indexed_part((site_dir / path).read_bytes())
+            keys[path] = hashlib.sha256(data).hexdigest()[:32]
+    return keys
+
+
+def indexed_part(page: bytes) -> bytes:
+    """What Pagefind reads of a page, or a little more: the ``data-pagefind-body`` element,
+    the ``<html>`` tag (the language), and every tag marked for Pagefind with its text.
+    A page without a body element is indexed whole, so all of it counts."""
+    mark = page.find(BODY_MARK)
+    opening = page.rfind(b"<", 0, mark) if mark >= 0 else -1
+    tag = TAG_START.match(page, opening, mark) if opening >= 0 else None
+    if tag is None:
+        return page
+    end = element_end(page, opening, tag.group(1))
+    html = LANG.search(page)
+    rest = page[:opening] + page[end:]
+    return b"\0".join([html.group(0) if html else b"", page[opening:end],
+                       *MARKED_TAG.findall(rest)])
+
+
+def element_end(page: bytes, start: int, name: bytes) -> int:
+    """Where the element opened at ``start`` closes (same-name elements nest)."""
+    pattern = re.compile(rb"<(/?)" + re.escape(name) + rb"[\s>/]", re.IGNORECASE)
+    depth = 0
+    for found in pattern.finditer(page, start):
+        depth += -1 if found.group(1) else 1
+        if depth == 0:
+            close = page.find(b">", found.end() - 1)
+            return len(page) if close < 0 else close + 1
+    return len(page)
+
+
+def pages_by_month(paper_pages: Mapping[str, PaperPage | tuple[str, str]],
+                   keys: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """month -> {page: its index key}"""
+    months: dict[str, dict[str, str]] = {}
+    for path, (month, _page_hash) in paper_pages.items():
+        months.setdefault(month, {})[path] = keys[path]
+    return months
+
+
+def month_key(pages: Mapping[str, str]) -> str:
+    """What a month's index is made from: what search reads of its pages, and this
+    module's format."""
+    text = "\n".join(f"{path}={key}" for path, key in sorted(pages.items()))
+    return hashlib.sha256(f"{FORMAT}\n{text}".encode()).hexdigest()
+
+
+# the files an index is made of ----------------------------------------------------------
+
+
+def file_record(path: Path) -> list:
+    """[sha256, size, mtime_ns] of a file."""
+    stat = path.stat()
+    return [hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_size, stat.st_mtime_ns]
+
+
+def walk_files(folder: Path, prefix: str = "") -> Iterator[tuple[str, os.DirEntry]]:
+    """(relative name, entry) of every file under the folder, without a stat per file
+    beyond what ``os.scandir`` caches (an index holds a file per paper)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from walk_files(Path(entry.path), f"{prefix}{entry.name}/")
+            else:
+                yield f"{prefix}{entry.name}", entry
+
+
+def files_of(folder: Path) -> dict[str, list]:
+    return {name: file_record(Path(entry.path)) for name, entry in sorted(walk_files(folder))}
+
+
+def files_intact(folder: Path, recorded: Mapping[str, list], only: bool = False) -> bool:
+    """The folder holds exactly the recorded files (with ``only``: at least them) with the
+    recorded bytes. Size and mtime as recorded are taken as the same bytes; other files are
+    hashed, so a copied index (new mtimes) is still recognised."""
+    try:
+        if not recorded:
+            return False
+        if only:
+            found = {name: os.stat(folder / name) for name in recorded}
+        else:
+            found = {name: entry.stat() for name, entry in walk_files(folder)}
+            if found.keys() != recorded.keys():
+                return False
+        for name, (digest, size, mtime) in recorded.items():
+            stat = found[name]
+            if (stat.st_size, stat.st_mtime_ns) != (size, mtime) and (
+                    stat.st_size != size
+                    or hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest):
+                return False
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def list_folders(folder: Path) -> list[str]:
+    return [entry.name for entry in folder.iterdir() if entry.is_dir()] if folder.is_dir() else []
+
+
+def remove_tree(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write by rename: the file may be a hard link shared with the live output."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+# running Pagefind -----------------------------------------------------------------------
+
+
+def index_months(binary: Path, site_dir: Path, months: Mapping[str, Mapping[str, str]]
+                 ) -> tuple[dict[str, dict], dict[str, bytes]]:
+    """Index each month afresh into ``pagefind/<month>/``; returns their records and the
+    UI files (the same for every month; they go to ``pagefind/`` once)."""
+    if not months:
+        return {}, {}
+    work = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=site_dir.parent))
+    try:
+        # Pagefind uses every core, but little of them while it starts and writes
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(
+                lambda month: index_month(binary, site_dir, work / month, month,
+                                          months[month]), sorted(months)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    made = {month: record for month, (record, _ui) in zip(sorted(months), results, strict=True)}
+    return made, results[-1][1]
+
+
+def index_month(binary: Path, site_dir: Path, work: Path, month: str,
+                pages: Mapping[str, str]) -> tuple[dict, dict[str, bytes]]:
+    """Run Pagefind over one month's pages of the site and move its index into place."""
+    output = work / "index"
+    pattern = month_glob(pages)
+    if pattern is not None:
+        run_pagefind(binary, site_dir, pattern, output)
+    else:  # names a glob cannot spell: the pages, hard-linked at the same site paths
+        source = work / "site"
+        for path in sorted(pages):
+            link_or_copy(site_dir / path, source / path)
+        run_pagefind(binary, source, f"{urls.PAPERS}**/*.html", output)
+    canonical_filters(output)
+    ui = trim_bundle(output)
+    target = site_dir / urls.PAGEFIND / month
+    remove_tree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(output, target)
+    return {"key": month_key(pages), "files": files_of(target)}, ui
+
+
+def month_glob(pages: Iterable[str]) -> str | None:
+    """One glob naming exactly these pages (``papers/{a,b}/index.html``), or None when a
+    name holds a glob character or the glob would be too long for one argument."""
+    folders, prefix, suffix = [], urls.PAPERS, "/index.html"
+    for path in sorted(pages):
+        folder = path[len(prefix):-len(suffix)]
+        if not (path.startswith(prefix) and path.endswith(suffix) and PLAIN_NAME.match(folder)):
+            return None
+        folders.append(folder)
+    pattern = f"{prefix}{{{','.join(folders)}}}{suffix}"
+    return pattern if len(pattern) < MAX_ARGUMENT else None
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def pagefind_command(binary: Path, source: Path, pattern: str, output: Path) -> list[str]:
+    return [str(binary), "--site", str(source), "--glob", pattern,
+            "--output-path", str(output), "--silent"]
+
+
+def run_pagefind(binary: Path, source: Path, pattern: str, output: Path) -> None:
+    try:
+        result = subprocess.run(pagefind_command(binary, source, pattern, output),
+                                capture_output=True,
                                 text=True, check=False, timeout=600,
                                 preexec_fn=die_with_parent)
     except OSError as exc:  # not executable here, e.g. another platform's binary
-        warn_once(f"could not run Pagefind ({binary}: {exc}); the site has no search index")
-        return False
+        raise PagefindUnusable(f"could not run Pagefind ({binary}: {exc})") from exc
     if result.returncode != 0:
-        output = (result.stderr or result.stdout).strip()
-        raise SearchIndexError(f"Pagefind failed (exit {result.returncode}): {output}")
-    return True
+        output_text = (result.stderr or result.stdout).strip()
+        raise SearchIndexError(f"Pagefind failed (exit {result.returncode}): {output_text}")
+
+
+def trim_bundle(output: Path) -> dict[str, bytes]:
+    """Keep what a month's index needs as the primary or a merged index: its entry, meta,
+    chunks, the search library, its worker and the WebAssembly its languages use. Returns
+    the UI files, taken out; the other UIs Pagefind writes are not used."""
+    entry = json.loads((output / "pagefind-entry.json").read_text("utf-8"))
+    languages = entry["languages"].values()
+    keep = {*MONTH_TOP_FILES, *MONTH_FOLDERS,
+            *(f"wasm.{language.get('wasm') or 'unknown'}.pagefind" for language in languages),
+            *(f"pagefind.{language['hash']}.pf_meta" for language in languages)}
+    ui = {name: (output / name).read_bytes() for name in UI_FILES}
+    for path in output.iterdir():
+        if path.name not in keep:
+            remove_tree(path)
+    return ui
+
+
+def write_top_files(folder: Path, months_newest_first: list[str], ui: Mapping[str, bytes]
+                    ) -> bool:
+    """``pagefind/`` itself: the month list and the UI (when a month was just indexed).
+    Written only when their bytes change, so an ordinary new day leaves them alone.
+    True when something was written."""
+    if not months_newest_first:
+        return False
+    wanted = {LISTING: (json.dumps({"months": months_newest_first}, indent=1) + "\n").encode(),
+              **ui}
+    changed = False
+    for name, data in wanted.items():
+        path = folder / name
+        if not path.is_file() or path.read_bytes() != data:
+            write_file(path, data)
+            changed = True
+    return changed
+
+
+# a deterministic index ------------------------------------------------------------------
+
+
+def canonical_filters(output: Path) -> None:
+    """Sort the values of every filter file and rename the filter and metadata files after
+    their bytes, so the index depends only on the pages (see the module's note)."""
+    names: dict[bytes, bytes] = {}  # old file name -> new, as the metadata spells them
+    for path in sorted((output / "filter").glob("*.pf_filter")):
+        data = sorted_filter(decompress(path.read_bytes()))
+        new_name = renamed(path.stem, data)
+        names[path.stem.encode()] = new_name.encode()
+        path.unlink()
+        (output / "filter" / f"{new_name}.pf_filter").write_bytes(compress(data))
+    entry_path = output / "pagefind-entry.json"
+    entry = json.loads(entry_path.read_text("utf-8"))
+    for language in entry["languages"].values():
+        meta_path = output / f"pagefind.{language['hash']}.pf_meta"
+        meta = decompress(meta_path.read_bytes())
+        for old, new in names.items():
+            meta = meta.replace(old, new)
+        language["hash"] = renamed(language["hash"], meta)
+        meta_path.unlink()
+        (output / f"pagefind.{language['hash']}.pf_meta").write_bytes(compress(meta))
+    entry_path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")),
+                          "utf-8")
+
+
+def renamed(name: str, data: bytes) -> str:
+    """``en_1e42c4a`` -> the same language prefix and length, hex of the new bytes' hash."""
+    prefix, _, old = name.rpartition("_")
+    return f"{prefix}_{hashlib.sha256(data).hexdigest()[:len(old)]}"
+
+
+def decompress(data: bytes) -> bytes:
+    raw = gzip.decompress(data)
+    if not raw.startswith(SIGNATURE):
+        raise SearchIndexError("Pagefind wrote a data file this builder cannot read")
+    return raw
+
+
+def compress(raw: bytes) -> bytes:
+    return gzip.compress(raw, compresslevel=9, mtime=0)
+
+
+def sorted_filter(raw: bytes) -> bytes:
+    """A filter file is CBOR ``[name, [[value, [page, ...]], ...]]`` after the signature;
+    its values come in hash-map order. The same file with the values sorted."""
+    body = raw[len(SIGNATURE):]
+    header_end, count = item_header(body, 0)  # the outer array of 2
+    name_end = item_end(body, header_end)
+    values_start, values = item_header(body, name_end)
+    if count != 2 or body[name_end] >> 5 != 4:
+        raise SearchIndexError("Pagefind wrote a filter file of an unknown shape")
+    spans, start = [], values_start
+    for _ in range(values):
+        end = item_end(body, start)
+        spans.append(body[start:end])
+        start = end
+    if start != len(body):
+        raise SearchIndexError("Pagefind wrote a filter file of an unknown shape")
+    spans.sort(key=lambda span: text_value(span))
+    return SIGNATURE + body[:values_start] + b"".join(spans)
+
+
+def text_value(item: bytes) -> bytes:
+    """The first text string of a CBOR ``[value, pages]`` pair: the filter value."""
+    start, _ = item_header(item, 0)
+    text_start, length = item_header(item, start)
+    return item[text_start:text_start + length]
+
+
+def item_header(data: bytes, pos: int) -> tuple[int, int]:
+    """(where the item's content starts, its argument: length, count or value)."""
+    info = data[pos] & 0x1F
+    if info < 24:
+        return pos + 1, info
+    if info > 27:
+        raise SearchIndexError("Pagefind wrote CBOR this builder does not read")
+    size = 1 << (info - 24)
+    return pos + 1 + size, int.from_bytes(data[pos + 1:pos + 1 + size], "big")
+
+
+def item_end(data: bytes, pos: int) -> int:
+    """Where the CBOR item starting at ``pos`` ends (unsigned, strings, arrays, maps)."""
+    major = data[pos] >> 5
+    start, argument = item_header(data, pos)
+    if major in (0, 1):
+        return start
+    if major in (2, 3):
+        return start + argument
+    if major in (4, 5):
+        for _ in range(argument * (2 if major == 5 else 1)):
+            start = item_end(data, start)
+        return start
+    raise SearchIndexError("Pagefind wrote CBOR this builder does not read")

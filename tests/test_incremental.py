@@ -292,7 +292,7 @@ def test_a_search_index_switched_off_or_damaged_is_not_kept(tmp_path, monkeypatc
     options = BuildOptions(content, TEMPLATES, tmp_path / "output", quiet=True)
     build(options)
     index = tmp_path / "output" / "pagefind"
-    entry = index / "pagefind-entry.json"
+    entry = index / "2026-04" / "pagefind-entry.json"
     entry.unlink()
     add_an_editors_note(content, TEMPLATES)  # something to build; no paper page changes
     build(options)

@@ -251,12 +251,16 @@ def test_a_hostile_title_cannot_break_out_of_json_ld(content_copy: Path,
 def test_search_index_covers_every_paper(built_subpath: Path) -> None:
     """pagefind[bin] is a dependency: its binary is always there, so search is always built."""
     bundle = built_subpath / "pagefind"
-    for name in ("pagefind.js", "pagefind-ui.js", "pagefind-ui.css", "pagefind-entry.json"):
+    for name in ("pagefind-ui.js", "pagefind-ui.css", "indexes.json"):
         assert (bundle / name).is_file(), name
-    entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
-    pages = sum(language["page_count"] for language in entry["languages"].values())
+    months = json.loads((bundle / "indexes.json").read_text("utf-8"))["months"]
+    pages = 0
+    for month in months:  # one index per listing month
+        entry = json.loads((bundle / month / "pagefind-entry.json").read_text("utf-8"))
+        pages += sum(language["page_count"] for language in entry["languages"].values())
+        assert (bundle / month / "pagefind.js").is_file()
+        assert list((bundle / month / "filter").iterdir()), "the topic filter is indexed"
     assert pages == len(list((built_subpath / "papers").iterdir())) == 227
-    assert list((bundle / "filter").iterdir()), "the topic filter is indexed"
 
 
 def test_paper_pages_mark_what_search_indexes(built_subpath: Path) -> None:

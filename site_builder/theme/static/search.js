@@ -1,5 +1,7 @@
 // The search page: loads Pagefind's UI from the site's pagefind/ folder (written by the
 // build) and runs the query of ?q= (the header search box of every page sends it here).
+// The index is one Pagefind index per listing month (pagefind/<YYYY-MM>/, listed newest
+// first in pagefind/indexes.json): the newest is the primary index, the others are merged.
 (function () {
   "use strict";
   var root = document.getElementById("search");
@@ -35,15 +37,22 @@
     status.hidden = false;
   }
 
-  function start() {
+  function start(months) {
+    if (!months.length) {
+      unavailable();
+      return;
+    }
     var style = document.createElement("link");
     style.rel = "stylesheet";
     style.href = bundle + "pagefind-ui.css";
     document.head.appendChild(style);
     var ui = new window.PagefindUI({
       element: "#search",
-      bundlePath: bundle,
+      bundlePath: bundle + months[0] + "/",
       baseUrl: base,
+      mergeIndex: months.slice(1).map(function (month) {
+        return { bundlePath: bundle + month + "/", baseUrl: base };
+      }),
       showSubResults: false,
       showImages: false,
       excerptLength: 24,
@@ -63,9 +72,21 @@
     }
   }
 
-  var script = document.createElement("script");
-  script.src = bundle + "pagefind-ui.js";
-  script.onload = start;
-  script.onerror = unavailable;
-  document.head.appendChild(script);
+  function loadUi(months) {
+    var script = document.createElement("script");
+    script.src = bundle + "pagefind-ui.js";
+    script.onload = function () { start(months); };
+    script.onerror = unavailable;
+    document.head.appendChild(script);
+  }
+
+  fetch(bundle + "indexes.json")
+    .then(function (response) {
+      if (!response.ok) {
+        throw new Error("no search index");
+      }
+      return response.json();
+    })
+    .then(function (listing) { loadUi(listing.months || []); })
+    .catch(unavailable);
 })();
