@@ -229,8 +229,7 @@ def build_locked(options: BuildOptions, lock: int | None) -> BuildReport:
     writer = SiteWriter(options.out_dir, manifest_from_data(record.get("manifest")),
                         spare_folder(options.out_dir), lock)
     try:
-        if not options.clean:
-            writer.seed(output)
+        writer.seed(None if options.clean else output)
         progress.stage("checking what changed")
         keys = page_keys(pages, shared["paper_card"].made_from)
         stale = stale_pages(writer, env, pages, keys)
@@ -245,7 +244,7 @@ def build_locked(options: BuildOptions, lock: int | None) -> BuildReport:
         writer.copy_tree([folder / "static" for folder in reversed(template_folders(
             own_templates))], urls.STATIC, lambda name, path: known_file_hash(
                 store, f"static/{name}", path))
-        writer.remove_stale(owned=urls.PAGEFIND)
+        writer.remove_stale({f for f in writer.staged if not f.startswith(urls.PAGEFIND)})
         progress.stage("indexing search")
         search = update_search(writer, record.get("search"))
         if options.strict:

@@ -16,13 +16,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_builder.cache import Stat, scan_output
+from site_builder.cache import Stat, file_hash, scan_output
 from site_builder.errors import ContentError, problem
 from site_builder.paths import (  # noqa: F401 - the writer's path policy, re-exported
     DEVICE_NAMES,
@@ -40,7 +39,6 @@ except ImportError:  # pragma: no cover - Windows: builds of one folder must not
 
 STAGING_MARK = ".staging-"
 OLD_MARK = ".old-"
-TRASH_FOLDER = ".site-builder-trash"  # previous outputs being deleted
 # what an output folder must never be: replacing it would destroy work
 NOT_AN_OUTPUT = {
     ".git": "a git checkout",
@@ -165,10 +163,6 @@ def remove_leftovers(out_dir: Path) -> None:
     parent = out_dir.parent
     if not parent.is_dir():
         return
-    trash = out_dir.parent / TRASH_FOLDER
-    if trash.is_dir():
-        delete_in_background([entry for entry in sorted(trash.iterdir())
-                              if entry.name.startswith(f"{out_dir.name}-")])
     for entry in sorted(parent.iterdir()):
         if entry.name.startswith(f".{out_dir.name}{STAGING_MARK}"):
             remove_until_gone(entry)
@@ -188,26 +182,6 @@ def remove_until_gone(path: Path, attempts: int = 40) -> None:
         if not path.exists():
             return
         time.sleep(0.05)
-
-
-def discard_later(folder: Path, out_dir: Path) -> None:
-    """Move an old output out of the way and delete it in the background (a big site takes
-    a while); whatever is left when the process ends is removed by the next build."""
-    trash = out_dir.parent / TRASH_FOLDER
-    try:
-        trash.mkdir(exist_ok=True)
-        doomed = trash / f"{out_dir.name}-{os.getpid()}-{time.time_ns()}"
-        folder.rename(doomed)
-    except OSError:
-        remove_tree(folder)
-        return
-    delete_in_background([doomed])
-
-
-def delete_in_background(folders: list[Path]) -> None:
-    if folders:
-        threading.Thread(target=lambda: [remove_tree(f) for f in folders], daemon=True,
-                         name="site-builder-trash").start()
 
 
 def link_tree(source: Path, target: Path) -> bool:
@@ -291,30 +265,36 @@ class SiteWriter:
         self.written = 0
         self.bytes_written = 0
 
-    def seed(self, output: dict[str, Stat]) -> None:
+    def seed(self, output: dict[str, Stat] | None) -> None:
         """Start the staging folder as the previous output (scanned as ``output``), in hard
-        links: from the spare when there is one, else by linking every file."""
-        if not self.out_dir.is_dir():
+        links: from the spare when there is one, else by linking every file.  Without
+        ``output`` (a clean build) the spare is still the start: every file is written
+        anew, and what the build does not make is removed, which costs less than deleting
+        the spare as a whole."""
+        if self._from_spare(output):
             return
-        spare = self.spare
-        if spare is not None and spare.is_dir():
-            try:
-                self.staging.rmdir()
-                spare.rename(self.staging)
-                mirror(self.staging, self.out_dir, output)
-                self.staged = output
-                return
-            except OSError:
-                self._empty_staging()
-        if link_tree(self.out_dir, self.staging):
+        if output and link_tree(self.out_dir, self.staging):
             self.staged = output
         else:
-            self._empty_staging()
+            remove_tree(self.staging)
+            self.staging.mkdir(parents=True)
 
-    def _empty_staging(self) -> None:
-        if self.staging.exists():
-            discard_later(self.staging, self.out_dir)
-        self.staging.mkdir(parents=True)
+    def _from_spare(self, output: dict[str, Stat] | None) -> bool:
+        if self.spare is None or not self.spare.is_dir():
+            return False
+        try:
+            self.staging.rmdir()
+            self.spare.rename(self.staging)
+            if output is None:
+                self.staged = scan_output(self.staging)
+            else:
+                mirror(self.staging, self.out_dir, output)
+                self.staged = output
+            return True
+        except OSError:
+            remove_tree(self.staging)
+            self.staging.mkdir(parents=True)
+            return False
 
     def claim(self, site_path: str, source: str) -> Path:
         """Claim a path for a source (see ``paths.Claims``); no file system work."""
@@ -354,15 +334,16 @@ class SiteWriter:
             self.written += 1
             self.bytes_written += entry.stat[1]
 
-    def write(self, site_path: str, data: bytes | str, made_from: str = "",
-              source: str = "") -> None:
+    def write(self, site_path: str, data: bytes | str, source: str = "",
+              made_from: str = "") -> None:
         """Claim a path and write its file, unless the staging folder holds these bytes."""
         self.claim(site_path, source or site_path)
         self.write_claimed(site_path, data.encode("utf-8") if isinstance(data, str) else data,
                            made_from)
 
     def copy_tree(self, folders: Sequence[Path], prefix: str,
-                  hash_of: Callable[[str, Path], str]) -> None:
+                  hash_of: Callable[[str, Path], str] = lambda _name, path: file_hash(path),
+                  ) -> None:
         """Copy static assets under a site path prefix; a file in a later folder replaces the
         one of the same name in an earlier folder (a site's own ``static/`` over the theme's).
         ``hash_of(name, path)`` gives a source file's hash: an unchanged asset is not read."""
@@ -407,16 +388,13 @@ class SiteWriter:
         for file, stat in staged.items():
             self.manifest[folder + file] = Entry(made_from, "", stat)
 
-    def remove_stale(self, owned: str) -> None:
-        """Delete staged files (and emptied folders) that this build does not make, but for
-        those under ``owned`` (a tool's folder, which the tool keeps or makes afresh).
+    def remove_stale(self, staged: set[str]) -> None:
+        """Delete staged files (and emptied folders) that this build does not make.
 
         On a case-folding disk (macOS, Windows) a page renamed only in case (``GPT4o`` ->
         ``gpt4o``) was written over the old name's file, which is then not stale.
         """
-        for file in sorted(set(self.staged) - set(self.manifest)):
-            if file.startswith(owned):
-                continue
+        for file in sorted(staged - set(self.manifest)):
             twin = self.claims.twin(file)
             if twin is not None and self._same_file(file, twin):
                 continue
@@ -462,14 +440,13 @@ class SiteWriter:
         """The replaced output becomes the spare for the next build, or is deleted."""
         if self.spare is not None:
             try:
-                if self.spare.exists() or self.spare.is_symlink():
-                    discard_later(self.spare, self.out_dir)
+                remove_tree(self.spare)  # none left, but for a build that did not seed
                 self.spare.parent.mkdir(parents=True, exist_ok=True)
                 previous.rename(self.spare)
                 return
             except OSError:
                 pass
-        discard_later(previous, self.out_dir)
+        remove_tree(previous)
 
     def _unlock(self) -> None:
         if self._owns_lock:
