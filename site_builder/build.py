@@ -11,6 +11,7 @@ byte for byte what a clean build (``--clean``) of the same inputs makes.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -216,11 +217,12 @@ def build_locked(options: BuildOptions, lock: int | None) -> BuildReport:
         remove_leftovers(lock_target(options.out_dir))
         return finish(BuildReport(pages=record["pages"], files=len(output), unchanged=True),
                       started, progress, options)
-    papers = PaperMemo(store, options.content_dir)
+    papers, related = PaperMemo(store, options.content_dir), related_folder(options.out_dir)
+    if options.clean:  # related papers keep their own files (for now)
+        shutil.rmtree(related, ignore_errors=True)
     parse_ahead(options, papers, store)
     _config, _content, site = load_site(options.content_dir, options.base_url, papers,
-                                        store.memo, related_folder(options.out_dir),
-                                        options.jobs)
+                                        store.memo, related, options.jobs)
     env = make_environment(own_templates)
     store.preload("card")  # render workers find the cards in memory
     shared = site_globals(site, env, store.memo)

@@ -30,7 +30,7 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NO
           "CREATE TABLE IF NOT EXISTS memo (key TEXT PRIMARY KEY, namespace TEXT NOT NULL, "
           "value TEXT NOT NULL);"
           "CREATE INDEX IF NOT EXISTS memo_namespace ON memo (namespace);")
-News = tuple[dict[str, tuple[str, str]], set[str]]  # new rows, keys touched
+News = tuple[dict[str, tuple[str, Any]], set[str]]  # new values, keys touched
 
 
 def warn(message: str) -> None:
@@ -46,8 +46,12 @@ class Store:
         self._pid = os.getpid()
         self._db: sqlite3.Connection | None = None
         self._rows: dict[str, dict[str, str]] = {}  # namespace -> key -> JSON, as stored
-        self._fresh: dict[str, tuple[str, str]] = {}  # key -> (namespace, JSON), new now
+        # key -> (namespace, value) learnt now: turned into JSON only when saved, so a value
+        # shares its strings with the model it is part of (never change one after memo())
+        self._fresh: dict[str, tuple[str, Any]] = {}
         self._touched: set[str] = set()
+        self._inherited: dict[str, tuple[str, Any]] = {}  # a worker: the build's _fresh
+        self._news_pid = self._pid
         if path is not None and (clean or not self._usable(path)):
             path.unlink(missing_ok=True)
 
@@ -77,15 +81,18 @@ class Store:
     def memo(self, namespace: str, inputs: tuple[str, ...], compute: Callable[[], T]) -> T:
         """What ``compute()`` gave for these inputs, remembered; computed when not known."""
         key = self.key(namespace, inputs)
-        stored = self._fresh.get(key)
-        text = stored[1] if stored else self._namespace(namespace).get(key)
+        self._after_fork()
+        fresh = self._fresh.get(key) or self._inherited.get(key)
+        if fresh is not None:
+            self._touched.add(key)
+            return fresh[1]
+        text = self._namespace(namespace).get(key)
         if text is not None:
             self._touched.add(key)
             return json.loads(text)
         value = compute()
         if value is not None:
-            self._fresh[key] = (namespace, json.dumps(value, ensure_ascii=False,
-                                                      separators=(",", ":")))
+            self._fresh[key] = (namespace, value)
             self._touched.add(key)
         return value
 
@@ -96,6 +103,7 @@ class Store:
     def write(self, namespace: str, inputs: tuple[str, ...], value: Any) -> None:
         """Remember ``value`` for these inputs (a record of this build, like its output)."""
         key = self.key(namespace, inputs)
+        self._after_fork()
         self._namespace(namespace).pop(key, None)
         self._fresh.pop(key, None)
         self.memo(namespace, inputs, lambda: value)
@@ -122,8 +130,16 @@ class Store:
             self._db, self._pid = sqlite3.connect(self.path), os.getpid()
         return self._db
 
+    def _after_fork(self) -> None:
+        """In a forked worker, what the build had learnt is only looked up, never sent
+        back: the news a worker sends are its own."""
+        if self._news_pid != os.getpid():
+            self._inherited = {**self._inherited, **self._fresh}
+            self._fresh, self._touched, self._news_pid = {}, set(), os.getpid()
+
     def take_news(self) -> News:
         """What this process learnt since the last call (a worker sends it to the build)."""
+        self._after_fork()
         news = (self._fresh, self._touched)
         self._fresh, self._touched = {}, set()
         return news
@@ -144,7 +160,9 @@ class Store:
         db.executescript(SCHEMA)
         with db:
             db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?, ?)",
-                           [(key, ns, text) for key, (ns, text) in self._fresh.items()])
+                           ((key, ns, json.dumps(value, ensure_ascii=False,
+                                                 separators=(",", ":")))
+                            for key, (ns, value) in self._fresh.items()))
             db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (key TEXT PRIMARY KEY)")
             db.execute("DELETE FROM touched")
             db.executemany("INSERT OR IGNORE INTO touched VALUES (?)",
