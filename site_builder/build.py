@@ -1,9 +1,10 @@
-"""The build pipeline: read -> validate -> model -> render -> write, in that order.
+"""The build pipeline: load -> model -> outputs -> render what is stale -> sync.
 
-Builds are incremental and atomic. The cache (``cache.py``) remembers what the previous
-build read and wrote; the staging folder starts as hard links to the previous output,
-only pages whose fingerprint changed are rendered, only files whose bytes changed are
-written, and the staging folder replaces the output in one step at the end. The result is
+Builds are incremental and atomic. The store (``store.py``) remembers what earlier builds
+computed and the manifest of the output they made (``writer.Entry``: what each file is made
+from, its hash and stat); the staging folder starts as hard links to the previous output,
+only outputs made from something new are made, only files whose bytes changed are written,
+and the staging folder replaces the output in one step at the end (``sync``). The result is
 byte for byte what a clean build (``--clean``) of the same inputs makes.
 """
 
@@ -17,48 +18,63 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_builder import search, urls
+from site_builder import urls
 from site_builder.cache import (
-    BuildState,
     PaperMemo,
-    cache_folder,
-    forget_state,
-    load_cards,
-    load_state,
-    save_cards,
-    save_state,
+    known_file_hash,
+    related_folder,
     scan_inputs,
     scan_output,
     spare_folder,
-    trusted_files,
+    store_file,
 )
 from site_builder.citations import planned_bib_files
 from site_builder.config import SiteConfig, load_config
 from site_builder.content import Content, load_content, load_topics, parse_day
 from site_builder.errors import Problems
-from site_builder.feeds import PlannedFeed, planned_feeds
-from site_builder.fingerprint import Fingerprinter, TemplateKeys, builder_key, digest
+from site_builder.feeds import planned_feeds
+from site_builder.fingerprint import Fingerprinter, builder_key, digest
 from site_builder.linkcheck import require_links
-from site_builder.model import RULES_KEY, Site, build_site, text_key, topic_rules
+from site_builder.model import (
+    Memo,
+    Site,
+    build_site,
+    no_memo,
+    text_key,
+    topic_rules,
+    topic_rules_key,
+)
+from site_builder.outputs import fixed, produce, update_search
 from site_builder.pages import Page, site_pages
 from site_builder.parallel import (
     MIN_FILES_PER_WORKER,
     RenderJob,
+    made_from,
     parse_papers,
     render_pages,
 )
 from site_builder.publishing import publishing_files
 from site_builder.render import (
-    CARD_TEMPLATE,
-    CardRenderer,
+    THEME_DIR,
+    RecordingEnvironment,
     make_environment,
     site_globals,
     site_templates,
     template_folders,
 )
-from site_builder.writer import SiteWriter, lock_parent, remove_leftovers, unlock
+from site_builder.store import Store
+from site_builder.writer import (
+    Manifest,
+    SiteWriter,
+    lock_parent,
+    manifest_from_data,
+    manifest_to_data,
+    remove_leftovers,
+    unlock,
+)
 
 OUTPUT_UMASK = 0o022  # a web server running as another user must be able to read the site
+RECORD = ("last build",)  # the store's record of the output it made: inputs, manifest, search
 
 
 @dataclass(frozen=True)
@@ -120,86 +136,51 @@ class Progress:
             sys.stderr.flush()
 
 
-def load_site(content_dir: Path, base_url: str | None = None, memo: PaperMemo | None = None,
-              cache_dir: Path | None = None, state: BuildState | None = None, jobs: int = 0,
+def load_site(content_dir: Path, base_url: str | None = None, papers: PaperMemo | None = None,
+              memo: Memo = no_memo, related_cache: Path | None = None, jobs: int = 0,
               ) -> tuple[SiteConfig, Content, Site]:
     """Read and validate the content folder and turn it into the site model."""
     config = load_config(content_dir).with_base_url(base_url)
-    content = load_content(content_dir, memo)
-    if state is None:
-        return config, content, build_site(content, config, cache_dir, jobs=jobs)
-    return config, content, build_site(content, config, cache_dir, state.markup, state.topics,
-                                       jobs)
+    content = load_content(content_dir, papers)
+    return config, content, build_site(content, config, memo, jobs, related_cache)
 
 
-def parse_ahead(options: BuildOptions, inputs: dict[str, tuple[int, int]], memo: PaperMemo,
-                state: BuildState) -> None:
+def parse_ahead(options: BuildOptions, papers: PaperMemo, store: Store) -> None:
     """Parse new and changed paper files (and render their Markdown) in worker processes,
     so the serial loader finds them ready; worth it for big first builds."""
-    days_prefix = str(options.content_dir / "days") + os.sep
     files = []
-    for path, stat in inputs.items():
-        if not path.startswith(days_prefix) or not path.endswith(".md"):
-            continue
-        folder, _sep, name = path[len(days_prefix):].partition(os.sep)
-        day = parse_day(folder)
-        known = state.papers.get(path)
-        if day is None or name == "index.md" or os.sep in name or (known and known[:2] == stat):
-            continue
-        files.append((path, day))
+    for path in sorted((options.content_dir / "days").glob("*/*.md")):
+        day = parse_day(path.parent.name)
+        if (day is not None and path.name != "index.md" and path.is_file()
+                and store.read("paper", papers.inputs(path, day)) is None):
+            files.append((str(path), day))
     if len(files) < 2 * MIN_FILES_PER_WORKER:
         return
     rules = topic_rules(load_topics(options.content_dir / "topics", Problems()))
-    if state.topics.get(RULES_KEY) != (repr(rules),):
-        state.topics.clear()
-        state.topics[RULES_KEY] = (repr(rules),)
-    for parsed in parse_papers(sorted(files), rules, options.jobs):
-        memo.offer(parsed.path, parsed.paper)
-        state.markup[text_key(parsed.paper)] = parsed.markup
-        state.topics[text_key(parsed.paper)] = parsed.topics
+    for parsed in parse_papers(files, rules, options.jobs):
+        papers.offer(Path(parsed.path), parsed.paper.day, parsed.paper)
+        store.write("markup", (text_key(parsed.paper),), parsed.markup)
+        store.write("topics", (topic_rules_key(rules), text_key(parsed.paper)), parsed.topics)
 
 
-def options_key(options: BuildOptions, config: SiteConfig, templates: Path | None) -> str:
-    """What, besides the inputs, makes every output different: the cache is per this key."""
-    return digest(config.base_url, str(options.content_dir.resolve()),
-                  *(str(folder.resolve()) for folder in template_folders(templates)),
-                  repr(options.strict))
+def input_folders(options: BuildOptions, own_templates: Path | None) -> dict[str, Path]:
+    """Every folder a build reads, by a name that does not depend on where it is."""
+    folders = {"content": options.content_dir, "theme": THEME_DIR}
+    return {**folders, "templates": own_templates} if own_templates else folders
 
 
-def output_matches(out_dir: Path, state: BuildState) -> bool:
-    """The output folder holds exactly what the last build wrote (same files, same stats)."""
-    return bool(state.output) and out_dir.is_dir() and scan_output(out_dir) == state.output
+def options_key(options: BuildOptions, own_templates: Path | None) -> str:
+    """What, besides the inputs, changes the output (or what a build checks)."""
+    return digest(repr(options.base_url), repr(options.strict), repr(own_templates is None))
 
 
-def dirty_pages(pages: list[Page], fingerprints: list[str], state: BuildState,
-                trusted: dict[str, str]) -> list[int]:
-    """Indices of the pages whose inputs changed, or whose file is not as last built."""
-    dirty = []
-    for index, (page, key) in enumerate(zip(pages, fingerprints, strict=True)):
-        file = urls.output_file(page.path)
-        if file not in trusted or state.pages.get(file) != key:
-            dirty.append(index)
-    return dirty
-
-
-def update_search(writer: SiteWriter, pages: list[Page], state: BuildState) -> None:
-    """Bring the search index up to date (``search.update`` owns ``pagefind/``) and tell the
-    writer which folders it made afresh."""
-    record = search.update(writer.staging, search_pages(pages, writer.files),
-                           state.extras.get("search"))
-    writer.changes.replaced.extend(record["rewritten"])
-    state.extras["search"] = record
-
-
-def search_pages(pages: list[Page], files: dict[str, str]) -> dict[str, search.PaperPage]:
-    """Every paper page: its listing month (one search index each) and its bytes' hash."""
-    found = {}
-    for page in pages:
-        if page.path.startswith(urls.PAPERS) and "paper" in page.context:
-            file = urls.output_file(page.path)
-            found[file] = search.PaperPage(page.context["paper"].day.strftime("%Y-%m"),
-                                           files[file])
-    return found
+def up_to_date(record: dict, inputs: dict, option_key: str, output: dict) -> bool:
+    """Nothing read has changed since the last build, whose output is there as it made it."""
+    if record.get("inputs") != inputs or record.get("options") != option_key:
+        return False
+    files = record.get("manifest", {}).get("files", {})
+    return bool(files) and len(files) == len(output) and all(
+        tuple(entry[2]) == output.get(path) for path, entry in files.items())
 
 
 def build(options: BuildOptions) -> BuildReport:
@@ -224,116 +205,91 @@ def lock_target(out_dir: Path) -> Path:
 
 
 def build_locked(options: BuildOptions, lock: int | None) -> BuildReport:
-    started = time.perf_counter()
-    progress = Progress(options.quiet)
+    started, progress = time.perf_counter(), Progress(options.quiet)
     own_templates = site_templates(options.templates_dir, options.content_dir)
     progress.stage("reading content")
-    config = load_config(options.content_dir).with_base_url(options.base_url)
-    builder, option_key = builder_key(), options_key(options, config, own_templates)
-    state = (BuildState(builder, option_key) if options.clean
-             else load_state(options.out_dir, builder, option_key))
-    inputs = scan_inputs(options.content_dir, *template_folders(own_templates))
-    if (not options.clean and state.inputs == inputs
-            and output_matches(options.out_dir, state)):
+    inputs = scan_inputs(input_folders(options, own_templates))
+    option_key = options_key(options, own_templates)
+    store = Store(store_file(options.out_dir), builder_key(), clean=options.clean)
+    record = store.read("build", RECORD) or {}
+    output = scan_output(options.out_dir) if options.out_dir.is_dir() else {}
+    if not options.clean and up_to_date(record, inputs, option_key, output):
         remove_leftovers(lock_target(options.out_dir))
-        report = BuildReport(seconds=time.perf_counter() - started, unchanged=True,
-                             pages=len(state.pages), files=len(state.files))
-        finish(report, progress, options)
-        return report
-    if options.clean:
-        forget_state(options.out_dir)
-    memo = PaperMemo(inputs, state.papers)
-    parse_ahead(options, inputs, memo, state)
-    cache_dir = cache_folder(options.out_dir) / f"{options.out_dir.resolve().name}.related"
-    if options.clean:  # ignore what is cached, but leave a fresh cache for the next build
-        shutil.rmtree(cache_dir, ignore_errors=True)
-    _config, content, site = load_site(options.content_dir, options.base_url, memo,
-                                       cache_dir, state, options.jobs)
+        return finish(BuildReport(pages=record["pages"], files=len(output), unchanged=True),
+                      started, progress, options)
+    papers, related = PaperMemo(store, options.content_dir), related_folder(options.out_dir)
+    if options.clean:  # related papers keep their own files (for now)
+        shutil.rmtree(related, ignore_errors=True)
+    parse_ahead(options, papers, store)
+    _config, _content, site = load_site(options.content_dir, options.base_url, papers,
+                                        store.memo, related, options.jobs)
     env = make_environment(own_templates)
-    templates = TemplateKeys(env, state.templates)
-    shared = site_globals(site, env, templates)
+    store.preload("card")  # render workers find the cards in memory
+    shared = site_globals(site, env, store.memo)
+    shared["paper_card"].made_from = Fingerprinter().globals_key(env.globals, shared)
     pages = site_pages(site)
-    report = BuildReport(pages=len(pages))
-    writer = SiteWriter(options.out_dir, spare_folder(options.out_dir), lock)
+    writer = SiteWriter(options.out_dir, manifest_from_data(record.get("manifest")),
+                        spare_folder(options.out_dir), lock)
     try:
-        seeded = not options.clean and bool(state.files) and writer.seed(state.changes)
-        staged = scan_output(writer.staging) if seeded else {}
-        writer.previous = trusted_files(state, staged)
+        writer.seed(None if options.clean else output)
         progress.stage("checking what changed")
-        fingerprinter = Fingerprinter(templates, shared_key(site, shared))
-        fingerprints = [fingerprinter.page_key(page) for page in pages]
-        for page in pages:
-            writer.claim(urls.output_file(page.path), page_source(page))
-        dirty = dirty_pages(pages, fingerprints, state, writer.previous)
-        cards: CardRenderer = shared["paper_card"]
-        card_salt = digest(builder, option_key, fingerprinter.templates[CARD_TEMPLATE],
-                           fingerprinter.shared_key)
-        if dirty:
-            cards.use_store({} if options.clean else load_cards(options.out_dir, card_salt),
-                            card_salt)
-        progress.stage(f"rendering {len(dirty):,} of {len(pages):,} pages")
-        job = RenderJob(env, shared, [pages[i] for i in dirty], writer.staging, writer.previous)
-        rendered = {r.file: r for r in render_pages(job, options.jobs)}
-        new_pages: dict[str, str] = {}
-        for page, key in zip(pages, fingerprints, strict=True):
-            file = urls.output_file(page.path)
-            new_pages[file] = key
-            if file in rendered:
-                result = rendered[file]
-                writer.record(file, result.hash, result.size, result.written)
-            else:
-                writer.files[file] = state.files[file]
-        report.rendered = len(dirty)
+        keys = page_keys(pages, shared["paper_card"].made_from)
+        stale = stale_pages(writer, env, pages, keys)
+        progress.stage(f"rendering {len(stale):,} of {len(pages):,} pages")
+        job = RenderJob(env, shared, [pages[i] for i in stale], [keys[i] for i in stale],
+                        writer, store)
+        for rendered in render_pages(job, options.jobs):
+            writer.record(rendered.file, rendered.entry, rendered.written)
         progress.stage("writing feeds")
-        feeds = write_feeds(writer, planned_feeds(site, env) + planned_bib_files(site),
-                            state.feeds)
-        for output in publishing_files(site, pages):
-            writer.write(output.path, output.data, output.source)
-        static = [folder / "static" for folder in reversed(template_folders(own_templates))]
-        writer.copy_tree(static, urls.STATIC)
-        writer.remove_stale({f for f in staged if not f.startswith(urls.PAGEFIND)})
+        produce(writer, [*planned_feeds(site, env), *planned_bib_files(site),
+                         *fixed(publishing_files(site, pages))])
+        writer.copy_tree([folder / "static" for folder in reversed(template_folders(
+            own_templates))], urls.STATIC, lambda name, path: known_file_hash(
+                store, f"static/{name}", path))
+        writer.remove_stale({f for f in writer.staged if not f.startswith(urls.PAGEFIND)})
         progress.stage("indexing search")
-        update_search(writer, pages, state)
+        search = update_search(writer, pages, record.get("search"))
         if options.strict:
             progress.stage("checking links")
             require_links(writer.staging, site.config.base_url, options.out_dir)
-        output = writer.output_stats(staged)
-        writer.commit()
+        manifest = writer.sync()
     except BaseException:
         writer.abort()
         raise
-    state.inputs, state.pages, state.files = inputs, new_pages, writer.files
-    state.changes, state.feeds = writer.changes, feeds
-    state.templates = templates.used
-    state.output = output
-    state.papers = memo.current
-    keys = [text_key(paper) for paper in content.papers]
-    state.markup = {key: state.markup[key] for key in keys if key in state.markup}
-    state.topics = {key: state.topics[key] for key in [RULES_KEY, *keys] if key in state.topics}
-    save_state(options.out_dir, state)
-    if cards.fresh:
-        save_cards(options.out_dir, card_salt, cards.store(site.papers))
-    report.files, report.written = len(writer.files), writer.written
-    report.bytes_written = writer.bytes_written
-    report.out_dir = options.out_dir
-    report.output_files = len(output)
-    report.output_bytes = sum(stat[1] for stat in output.values())
-    report.seconds = time.perf_counter() - started
-    finish(report, progress, options)
-    return report
+    store.write("build", RECORD, {"inputs": inputs, "options": option_key, "pages": len(pages),
+                                  "manifest": manifest_to_data(manifest), "search": search})
+    store.save()
+    return finish(report_of(manifest, writer, len(pages), len(stale), options.out_dir),
+                  started, progress, options)
 
 
-def write_feeds(writer: SiteWriter, feeds: list[PlannedFeed],
-                previous: dict[str, str]) -> dict[str, str]:
-    """Write the feeds made from something new; keep the others.  Returns what each feed
-    file was made from, for the next build."""
-    made_from = {}
-    for feed in feeds:
-        if not (feed.key and previous.get(feed.path) == feed.key
-                and writer.keep(feed.path, feed.source)):
-            writer.write(feed.path, feed.make(), feed.source)
-        made_from[feed.path] = feed.key
-    return made_from
+def page_keys(pages: list[Page], globals_key: str) -> list[str]:
+    """Each page's own fingerprint with the values every template sees."""
+    fingerprinter = Fingerprinter()
+    return [digest(fingerprinter.page_key(page), globals_key) for page in pages]
+
+
+def stale_pages(writer: SiteWriter, env: RecordingEnvironment, pages: list[Page],
+                keys: list[str]) -> list[int]:
+    """Claim every page's file; the indices of those not made from the same things as the
+    file the staging folder holds (with the templates it was rendered with last time)."""
+    stale = []
+    for index, page in enumerate(pages):
+        file = urls.output_file(page.path)
+        writer.claim(file, page_source(page))
+        entry = writer.previous.get(file)
+        if entry is None or not writer.keep(file, made_from(env, keys[index], entry.served)):
+            stale.append(index)
+    return stale
+
+
+def report_of(manifest: Manifest, writer: SiteWriter, pages: int, rendered: int,
+              out_dir: Path) -> BuildReport:
+    files = [path for path in manifest if not path.startswith(urls.PAGEFIND)]
+    return BuildReport(pages=pages, rendered=rendered, files=len(files),
+                       written=writer.written, bytes_written=writer.bytes_written,
+                       out_dir=out_dir, output_files=len(manifest),
+                       output_bytes=sum(entry.stat[1] for entry in manifest.values()))
 
 
 def page_source(page: Page) -> str:
@@ -346,15 +302,13 @@ def page_source(page: Page) -> str:
     return f"{page.template} ({page.title or page.path})"
 
 
-def shared_key(site: Site, shared: dict) -> str:
-    """The fingerprint of what every page sees besides its own context."""
-    return digest(repr(site.config), repr(sorted(site.topic_titles().items())))
-
-
-def finish(report: BuildReport, progress: Progress, options: BuildOptions) -> None:
+def finish(report: BuildReport, started: float, progress: Progress,
+           options: BuildOptions) -> BuildReport:
+    report.seconds = time.perf_counter() - started
     progress.done()
     if not options.quiet:
         print(report.summary(), file=sys.stderr)
+    return report
 
 
 def check(content_dir: Path, templates_dir: Path | None = None, strict: bool = False) -> Site:

@@ -17,6 +17,7 @@ from site_builder.content import Paper
 from site_builder.fingerprint import digest
 from site_builder.markup import MATH_RE
 from site_builder.model import Site
+from site_builder.outputs import Planned
 
 ARXIV_ID_RE = re.compile(
     r"arxiv\.org/(?:abs|pdf)/((?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?)",
@@ -99,19 +100,16 @@ def bib_file(papers: list[Paper], base_url: str, about: str) -> bytes:
     return (header + "\n".join(bibtex(p, base_url) for p in papers)).encode("utf-8")
 
 
-def planned_bib_files(site: Site) -> list:
-    """papers.bib of every listing day and every topic (made like the feeds, kept when
-    unchanged)."""
-    from site_builder.feeds import PlannedFeed  # feeds imports render, which imports this
+def planned_bib_files(site: Site) -> list[Planned]:
+    """papers.bib of every listing day and every topic, made from the papers' own digests
+    (so an unchanged listing's file is kept without making its entries)."""
     base = site.config.base_url
     files = [(urls.day_bib(day.date), day.papers, f"Papers listed on {day.date.isoformat()} "
               f"on {site.config.title}") for day in site.days]
     files += [(urls.topic_bib(listing.topic.slug), listing.papers,
                f"Papers of the topic {listing.topic.title} on {site.config.title}")
               for listing in site.topics]
-    planned = []
-    for path, papers, about in files:
-        data = bib_file(papers, base, about)
-        planned.append(PlannedFeed(path, f"bib:{path}:{digest(data.decode('utf-8'))}",
-                                   f"citations {path}", lambda data=data: data))
-    return planned
+    return [Planned(path, digest("bib", path, base, about, *(p.digest for p in papers)),
+                    f"citations {path}",
+                    lambda papers=papers, about=about: bib_file(papers, base, about))
+            for path, papers, about in files]

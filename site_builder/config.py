@@ -21,7 +21,7 @@ from site_builder.frontmatter import (
     load_yaml,
     read_text,
 )
-from site_builder.writer import DEVICE_NAMES
+from site_builder.paths import DEVICE_NAMES
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")  # a BCP 47 tag: en, pt-BR

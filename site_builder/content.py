@@ -23,9 +23,9 @@ from site_builder.frontmatter import (
     read_front_matter,
     read_text,
 )
+from site_builder.paths import DEVICE_NAMES, UnsafePathError, check_relative_path
 from site_builder.state import STATE_DIR, Published, first_published
 from site_builder.transaction import finish_interrupted_import
-from site_builder.writer import DEVICE_NAMES, UnsafePathError, check_relative_path
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 RESERVED_NAMES = {"index", "page", "feed", "atom", *DEVICE_NAMES}
@@ -146,8 +146,9 @@ def is_safe_id(value: str) -> bool:
 def load_content(content_dir: Path, memo: Any = None) -> Content:
     """Read and validate every file under the content folder; raise ContentError listing all.
 
-    ``memo`` (a ``cache.PaperMemo``) hands back papers parsed by an earlier build from
-    files that have not changed since, so a rebuild parses only new and edited files.
+    ``memo`` (a ``cache.PaperMemo``: path, day, parse -> paper) hands back papers parsed by
+    an earlier build from files that have not changed since, so a rebuild parses only new
+    and edited files.
     """
     problems = Problems()
     content = Content(memo=memo)
@@ -290,11 +291,10 @@ def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
                 if note:
                     content.notes[day] = note
             else:
-                paper = content.memo.reuse(path, day) if content.memo else None
-                if paper is None:
-                    paper = load_paper(path, day, problems)
-                    if paper is not None and content.memo:
-                        content.memo.remember(path, paper)
+                def parse(path: Path = path, day: dt.date = day) -> Paper | None:
+                    return load_paper(path, day, problems)
+
+                paper = content.memo(path, day, parse) if content.memo else parse()
                 if paper:
                     content.papers.append(paper)
 

@@ -34,7 +34,7 @@ from site_builder.feedstyle import with_stylesheet
 from site_builder.fingerprint import digest
 from site_builder.markup import math_as_tex, plain_text, truncate
 from site_builder.model import Day, Site, Week
-from site_builder.outputs import FileOutput
+from site_builder.outputs import FileOutput, Planned
 from site_builder.render import make_environment
 
 EPOCH = dt.date(1970, 1, 1)  # the date of a feed of a site with no listing day at all
@@ -405,15 +405,7 @@ def opml_bytes(site: Site, specs: list[FeedSpec]) -> bytes:
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
 
-@dataclass(frozen=True)
-class PlannedFeed:
-    """A feed file before its bytes are made: a build keeps the file when ``key`` is the same
-    as last time (serialising every feed is most of what feeds cost)."""
-
-    path: str
-    key: str  # everything its bytes are made from: format, channel, items, site settings
-    source: str
-    make: Callable[[], bytes]
+PlannedFeed = Planned  # a feed file before its bytes are made (see outputs.Planned)
 
 
 def planned_feeds(site: Site, env: jinja2.Environment | None = None) -> list[PlannedFeed]:

@@ -1,9 +1,11 @@
-"""Fingerprints: what a page was made from, so an unchanged page is never rendered again.
+"""Fingerprints: what an output was made from, so an unchanged one is never made again.
 
-A page's fingerprint hashes its template (with everything it includes, imports or
-extends), the site-wide values every page sees, its path, and the values of its context.
-Papers stand in by their content digest and computed topics; other model objects by their
-fields, memoised per build, so a listing of ten thousand papers is hashed once.
+A page's fingerprint hashes its path, title and the values of its context; the build adds
+the values every template sees and the templates the loader served while rendering it
+(``render.RecordingEnvironment``). Papers stand in by their content digest and computed
+topics; other model objects by their fields, memoised per build, so a listing of ten
+thousand papers is hashed once. Code (modules, functions, classes) stands in by its name:
+the builder's own source is in every key already (``builder_key``).
 """
 
 from __future__ import annotations
@@ -11,17 +13,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import types
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import jinja2
-import jinja2.meta
+from typing import TYPE_CHECKING, Any
 
 from site_builder import __version__
 from site_builder.content import Paper
-from site_builder.pages import Page
 from site_builder.related import Related
+
+if TYPE_CHECKING:  # pages imports the model, which hashes with digest()
+    from site_builder.pages import Page
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -51,61 +53,6 @@ def builder_key() -> str:
     return hasher.hexdigest()
 
 
-class TemplateKeys:
-    """The fingerprint of each page template together with what it uses.
-
-    What a template extends, includes or imports is found by parsing it; ``references``
-    (kept by the build cache) remembers it by the template's name and source, so an
-    unchanged template is not parsed again.  ``used`` is what this build needed of it.
-    """
-
-    def __init__(self, env: jinja2.Environment,
-                 references: dict[str, tuple[str, ...]] | None = None):
-        self.env = env
-        self.references = references if references is not None else {}
-        self.used: dict[str, tuple[str, ...]] = {}
-        self._sources: dict[str, str] = {}
-        self._keys: dict[str, str] = {}
-
-    def source_key(self, name: str) -> str:
-        if name not in self._sources:
-            self._sources[name] = digest(name, self.source(name))
-        return self._sources[name]
-
-    def source(self, name: str) -> str:
-        """The template's text."""
-        assert self.env.loader is not None
-        source, _filename, _uptodate = self.env.loader.get_source(self.env, name)
-        return source
-
-    def referenced(self, name: str) -> tuple[str, ...]:
-        """The templates ``name`` extends, includes or imports by a constant name."""
-        key = self.source_key(name)
-        found = self.references.get(key)
-        if found is None:
-            parsed = self.env.parse(self.source(name))
-            found = tuple(sorted({referenced for referenced
-                                  in jinja2.meta.find_referenced_templates(parsed)
-                                  if referenced is not None}))
-        self.used[key] = found
-        return found
-
-    def names(self, name: str) -> set[str]:
-        """A template and every template it extends, includes or imports, recursively."""
-        seen, waiting = set(), [name]
-        while waiting:
-            current = waiting.pop()
-            if current not in seen:
-                seen.add(current)
-                waiting.extend(self.referenced(current))
-        return seen
-
-    def __getitem__(self, name: str) -> str:
-        if name not in self._keys:
-            self._keys[name] = digest(*(self.source_key(n) for n in sorted(self.names(name))))
-        return self._keys[name]
-
-
 def paper_key(paper: Paper) -> str:
     return f"P{paper.digest}:{','.join(paper.topic_slugs)}"
 
@@ -117,9 +64,7 @@ def related_key(related: Related) -> str:
 class Fingerprinter:
     """Hashes page contexts; one per build (it memoises objects by identity)."""
 
-    def __init__(self, templates: TemplateKeys, shared_key: str):
-        self.templates = templates
-        self.shared_key = shared_key
+    def __init__(self) -> None:
         self._memo: dict[int, str] = {}
         self._keep: list[Any] = []  # keeps memoised objects alive, so ids stay unique
         self._fields: dict[type, tuple[str, ...]] = {}
@@ -155,8 +100,26 @@ class Fingerprinter:
                 self._fields[type(value)] = names
             return digest(type(value).__name__,
                           *[f"{name}={self.value_key(getattr(value, name))}" for name in names])
+        if callable(value) or isinstance(value, types.ModuleType):
+            return code_name(value)
         return repr(value)
 
     def page_key(self, page: Page) -> str:
-        return digest(self.templates[page.template], self.shared_key, page.path, page.title,
-                      repr(page.rooted), repr(page.feeds), self.value_key(page.context))
+        """Everything of the page itself (the template's name, not yet its source)."""
+        return digest(page.template, page.path, page.title, repr(page.rooted),
+                      repr(page.feeds), self.value_key(page.context))
+
+    def globals_key(self, *namespaces: dict[str, Any]) -> str:
+        """The values every template sees: the environment's globals, the build's shared
+        values; whatever is added there is in the key without naming it here."""
+        return digest(*(f"{name}={self.value_key(value)}" for namespace in namespaces
+                        for name, value in sorted(namespace.items())))
+
+
+def code_name(value: Any) -> str:
+    """A module, class or function by its name; another object that is called by templates
+    (the card renderer) by its class: what it serves is recorded where it is used."""
+    if isinstance(value, types.ModuleType):
+        return f"module {value.__name__}"
+    kind = value if isinstance(value, type) or hasattr(value, "__qualname__") else type(value)
+    return f"code {getattr(kind, '__module__', '')}.{getattr(kind, '__qualname__', kind)}"

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from site_builder import urls
 from site_builder.config import SavedSearch, SiteConfig
 from site_builder.content import Content, DayNote, Organization, Paper, Topic
+from site_builder.fingerprint import digest
 from site_builder.markup import MarkupRenderer
 from site_builder.related import Related, related_papers
 from site_builder.state import Published
 
 WORD_RE = re.compile(r"\w+")
+T = TypeVar("T")
+Memo = Callable[[str, tuple[str, ...], Callable[[], Any]], Any]  # store.Store.memo
+
+
+def no_memo(namespace: str, inputs: tuple[str, ...], compute: Callable[[], T]) -> T:
+    """Remember nothing (a check, a test): compute every time."""
+    return compute()
 
 
 @dataclass
@@ -135,27 +144,15 @@ def matches_any(text_words: str, phrases: list[str]) -> bool:
     return any(phrase in text_words for phrase in phrases)
 
 
-def assign_topics(papers: list[Paper], topics: dict[str, Topic],
-                  memo: dict[str, tuple[str, ...]] | None = None) -> None:
-    """A paper's topics: its own plus every topic whose keywords occur in title or abstract.
-
-    ``memo`` keeps keyword matches across builds, keyed by the rules and ``text_key``.
-    """
+def assign_topics(papers: list[Paper], topics: dict[str, Topic], memo: Memo = no_memo) -> None:
+    """A paper's topics: its own plus every topic whose keywords occur in title or abstract
+    (remembered by ``memo`` per rules and text)."""
     rules = topic_rules(topics)
-    if memo is not None and memo.get(RULES_KEY) != (repr(rules),):
-        memo.clear()
-        memo[RULES_KEY] = (repr(rules),)
+    rules_key = topic_rules_key(rules)
     for paper in papers:
-        key = text_key(paper) if memo is not None else ""
-        matched = memo.get(key) if memo is not None else None
-        if matched is None:
-            matched = matching_topics(topic_text(paper), rules)
-            if memo is not None:
-                memo[key] = matched
+        matched = memo("topics", (rules_key, text_key(paper)),
+                       lambda paper=paper: list(matching_topics(topic_text(paper), rules)))
         paper.topic_slugs = tuple(sorted(set(paper.topics).union(matched)))
-
-
-RULES_KEY = "\0rules"  # the topic memo's entry naming the rules its matches were made with
 
 
 def topic_rules(topics: dict[str, Topic]) -> list[tuple[str, list[str]]]:
@@ -163,15 +160,18 @@ def topic_rules(topics: dict[str, Topic]) -> list[tuple[str, list[str]]]:
     return [(slug, phrases) for slug, phrases in rules if phrases]
 
 
+def topic_rules_key(rules: list[tuple[str, list[str]]]) -> str:
+    return digest(repr(rules))
+
+
 def topic_text(paper: Paper) -> str:
     return paper.title + " " + paper.abstract
 
 
 def text_key(paper: Paper) -> str:
-    """What the build cache knows a paper's title and abstract by (rendered Markdown, topic
-    matches): a hash, so the cache does not hold every text again."""
-    text = paper.title + "\0" + paper.abstract
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    """What the build's store knows a paper's title and abstract by (rendered Markdown,
+    topic matches): a hash, so the store does not hold every text again."""
+    return digest(paper.title, paper.abstract)
 
 
 def matching_topics(text: str, rules: list[tuple[str, list[str]]]) -> tuple[str, ...]:
@@ -180,20 +180,13 @@ def matching_topics(text: str, rules: list[tuple[str, list[str]]]) -> tuple[str,
     return tuple(slug for slug, phrases in rules if matches_any(words, phrases))
 
 
-def render_markup(content: Content, renderer: MarkupRenderer,
-                  memo: dict[str, tuple[str, str, str]] | None = None) -> None:
-    """Render every title, abstract and topic description once.
-
-    ``memo`` maps ``text_key`` to the rendered forms across builds (the build cache).
-    """
+def render_markup(content: Content, renderer: MarkupRenderer, memo: Memo = no_memo) -> None:
+    """Render every title, abstract and topic description once (remembered by ``memo``)."""
     for paper in content.papers:
-        key = text_key(paper)
-        rendered = memo.get(key) if memo is not None else None
-        if rendered is None:
-            rendered = (renderer.inline(paper.title), *renderer.block_and_plain(paper.abstract))
-            if memo is not None:
-                memo[key] = rendered
-        paper.title_html, paper.abstract_html, paper.summary = rendered
+        paper.title_html, paper.abstract_html, paper.summary = memo(
+            "markup", (text_key(paper),),
+            lambda paper=paper: [renderer.inline(paper.title),
+                                 *renderer.block_and_plain(paper.abstract)])
     for topic in content.topics.values():
         topic.description_html = renderer.block(topic.description)
 
@@ -295,17 +288,16 @@ def build_saved_searches(config: SiteConfig, papers: list[Paper]) -> list[SavedS
     ]
 
 
-def build_site(content: Content, config: SiteConfig, cache_dir: Path | None = None,
-               markup_memo: dict[str, tuple[str, str, str]] | None = None,
-               topic_memo: dict[str, tuple[str, ...]] | None = None, jobs: int = 0) -> Site:
+def build_site(content: Content, config: SiteConfig, memo: Memo = no_memo, jobs: int = 0,
+               related_cache: Path | None = None) -> Site:
     """Turn loaded content into the index every page and feed is rendered from.
 
-    ``cache_dir`` keeps the related-papers computation between builds, ``markup_memo``
-    rendered Markdown and ``topic_memo`` keyword matches; ``jobs`` as ``--jobs``.
+    ``memo`` (``store.Store.memo``) remembers rendered Markdown and keyword matches between
+    builds; ``related_cache`` is where related papers keep theirs; ``jobs`` as ``--jobs``.
     """
     renderer = MarkupRenderer()
-    render_markup(content, renderer, markup_memo)
-    assign_topics(content.papers, content.topics, topic_memo)
+    render_markup(content, renderer, memo)
+    assign_topics(content.papers, content.topics, memo)
     days = build_days(content, renderer)
     return Site(
         config=config,
@@ -316,6 +308,6 @@ def build_site(content: Content, config: SiteConfig, cache_dir: Path | None = No
         orgs=build_orgs(content),
         saved_searches=build_saved_searches(config, content.papers),
         papers={p.id: p for p in sorted(content.papers, key=lambda p: p.id)},
-        related=related_papers(content.papers, cache_dir, jobs),
+        related=related_papers(content.papers, related_cache, jobs),
         published=content.published,
     )

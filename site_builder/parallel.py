@@ -11,61 +11,71 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from site_builder import urls
+from site_builder.fingerprint import digest
 from site_builder.pages import Page
-from site_builder.render import render_page
+from site_builder.render import RecordingEnvironment, render_page
+from site_builder.store import News, Store
 from site_builder.workers import can_fork, fork_map, worker_count
-from site_builder.writer import content_hash, replace_file
+from site_builder.writer import Entry, SiteWriter, content_hash, replace_file
 
 MIN_PAGES_PER_WORKER = 150  # below this, starting workers costs more than it saves
 
 
 @dataclass
 class RenderJob:
-    env: jinja2.Environment
+    env: RecordingEnvironment
     shared: dict[str, Any]
     pages: list[Page]
-    staging: Path
-    previous: dict[str, str]  # output file -> hash of the bytes the last build wrote
+    keys: list[str]  # each page's own fingerprint and the values every template sees
+    writer: SiteWriter
+    store: Store | None = None  # what workers learn (paper cards) goes back to the build
 
 
 @dataclass(frozen=True)
 class Rendered:
     file: str  # output file (site path)
-    hash: str
-    size: int
+    entry: Entry
     written: bool  # False when the bytes equal what the staging folder already holds
 
 
-def render_one(job: RenderJob, page: Page) -> Rendered:
-    data = render_page(job.env, page, job.shared).encode("utf-8")
+def made_from(env: RecordingEnvironment, key: str, served: tuple[str, ...]) -> str:
+    """A page's fingerprint: its own, and the templates the loader served while rendering."""
+    return digest(key, env.templates_key(served))
+
+
+def render_one(job: RenderJob, index: int) -> Rendered:
+    page, env = job.pages[index], job.env
+    env.recording = set()
+    try:
+        data = render_page(env, page, job.shared).encode("utf-8")
+    finally:
+        served, env.recording = tuple(sorted(env.recording or ())), None
     file = urls.output_file(page.path)
-    digest = content_hash(data)
-    target = job.staging / file
-    if job.previous.get(file) == digest and target.is_file():
-        return Rendered(file, digest, len(data), False)
-    replace_file(target, data)
-    return Rendered(file, digest, len(data), True)
+    digest_ = content_hash(data)
+    same = job.writer.unchanged(file, digest_)
+    stat = same.stat if same else replace_file(job.writer.staging / file, data)
+    entry = Entry(made_from(env, job.keys[index], served), digest_, stat, served)
+    return Rendered(file, entry, same is None)
 
 
-def render_slice(job: RenderJob, indices: list[int]) -> tuple[list[Rendered], dict]:
-    """A worker's pages, and the paper cards it made for them (for the build's card store)."""
-    rendered = [render_one(job, job.pages[i]) for i in indices]
-    return rendered, job.shared["paper_card"].take_fresh()
+def render_slice(job: RenderJob, indices: list[int]) -> tuple[list[Rendered], News | None]:
+    """A worker's pages, and what its store learnt (the paper cards it made)."""
+    rendered = [render_one(job, i) for i in indices]
+    return rendered, job.store.take_news() if job.store is not None else None
 
 
 def render_pages(job: RenderJob, jobs: int) -> list[Rendered]:
     """Render every page of the job, in order of the job's pages."""
     workers = min(worker_count(jobs), len(job.pages) // MIN_PAGES_PER_WORKER)
     if workers <= 1 or not can_fork():
-        return [render_one(job, page) for page in job.pages]
+        return [render_one(job, index) for index in range(len(job.pages))]
     slices = [list(range(start, len(job.pages), workers * 4)) for start in range(workers * 4)]
     parts = fork_map(render_slice, job, slices, workers)
     results: list[Rendered | None] = [None] * len(job.pages)
-    for indices, (part, cards) in zip(slices, parts, strict=True):
-        job.shared["paper_card"].fresh.update(cards)
+    for indices, (part, news) in zip(slices, parts, strict=True):
+        if job.store is not None and news is not None:
+            job.store.absorb(news)
         for index, rendered in zip(indices, part, strict=True):
             results[index] = rendered
     return [r for r in results if r is not None]
@@ -78,8 +88,8 @@ MIN_FILES_PER_WORKER = 1000  # parsing: below this, starting workers costs more 
 class Parsed:
     path: str
     paper: Any
-    markup: tuple[str, str, str]  # title HTML, abstract HTML, plain summary
-    topics: tuple[str, ...]  # topics its keywords match
+    markup: list[str]  # title HTML, abstract HTML, plain summary
+    topics: list[str]  # topics its keywords match
 
 
 def parse_slice(work: tuple[list[tuple[str, Any]], list[tuple[str, list[str]]]],
@@ -100,8 +110,9 @@ def parse_slice(work: tuple[list[tuple[str, Any]], list[tuple[str, list[str]]]],
         paper = load_paper(Path(path), day, problems)
         if paper is None or problems:
             continue
-        markup = (renderer.inline(paper.title), *renderer.block_and_plain(paper.abstract))
-        parsed.append(Parsed(path, paper, markup, matching_topics(topic_text(paper), rules)))
+        markup = [renderer.inline(paper.title), *renderer.block_and_plain(paper.abstract)]
+        parsed.append(Parsed(path, paper, markup,
+                             list(matching_topics(topic_text(paper), rules))))
     return parsed
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-import secrets
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +13,13 @@ from site_builder import __version__, citations, urls
 from site_builder.content import Paper
 from site_builder.dates import count, long_date, month_name, plain_date, short_date
 from site_builder.errors import ContentError, problem
-from site_builder.fingerprint import TemplateKeys, paper_key
+from site_builder.fingerprint import digest, paper_key
 from site_builder.markup import linkify, plain_title, snippet
 from site_builder.model import Site
 from site_builder.pages import Page
 
 CARD_TEMPLATE = "_paper.html"  # its ``card`` macro is every listing's paper card
+Memo = Callable[[str, tuple[str, ...], Callable[[], Any]], Any]  # store.Store.memo
 
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"  # the built-in templates and static/
@@ -42,9 +42,9 @@ def site_templates(templates_dir: Path | None, content_dir: Path) -> Path | None
     return beside if beside.is_dir() else None
 
 
-def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
+def make_environment(templates_dir: Path | None = None) -> RecordingEnvironment:
     """Templates from ``templates_dir`` where it has them, otherwise from the built-in theme."""
-    env = jinja2.Environment(
+    env = RecordingEnvironment(
         loader=jinja2.FileSystemLoader([str(p) for p in template_folders(templates_dir)]),
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -92,35 +92,32 @@ def hint_terms(terms: tuple[str, ...]) -> list[str]:
     return shown
 
 
-CardKey = tuple[str, int, bool]  # paper id, heading level, whether the listing day shows
-Card = tuple[str, ...]  # a card's HTML in the parts that go around the paper's abstract
-StoredCard = tuple[str, Card]  # the fingerprint it was made from, the card
-ABSTRACT = f"\ue002abstract-{secrets.token_hex(8)}\ue003"  # where the abstract goes in a card
+class RecordingEnvironment(jinja2.Environment):
+    """Notes every template it hands out (a page, what it extends, includes or imports, by
+    a constant name or not) while ``recording`` is a set: what an output was made from."""
 
+    recording: set[str] | None = None
 
-PLAIN_ABSTRACT_RE = re.compile(r"\{\{\s*paper\.abstract_html\s*\|\s*safe\s*\}\}")
+    def _load_template(self, name: str, globals: Any) -> jinja2.Template:  # noqa: A002
+        template = super()._load_template(name, globals)
+        if self.recording is not None:
+            self.recording.add(template.name or name)
+        return template
 
+    def source_key(self, name: str) -> str:
+        """The hash of the template the loader serves under ``name`` now."""
+        keys: dict[str, str] = self.__dict__.setdefault("_source_keys", {})
+        if name not in keys:
+            assert self.loader is not None
+            try:
+                source = self.loader.get_source(self, name)[0]
+            except jinja2.TemplateNotFound:
+                source = "\0missing"
+            keys[name] = digest(name, source)
+        return keys[name]
 
-def abstract_shown_as_is(templates: TemplateKeys) -> bool:
-    """Whether the card templates only ever print ``{{ paper.abstract_html|safe }}`` (so a
-    marker in its place is the same as the abstract); a customised card that tests, cuts or
-    filters the abstract keeps whole cards instead."""
-    sources = [templates.source(name) for name in templates.names(CARD_TEMPLATE)]
-    return all(source.count("abstract_html") == len(PLAIN_ABSTRACT_RE.findall(source))
-               for source in sources)
-
-
-class CardPaper:
-    """A paper as a card template sees it, with a marker instead of its abstract's HTML: the
-    card is kept without the abstract (which the paper holds anyway), in half the memory."""
-
-    __slots__ = ("_paper",)
-
-    def __init__(self, paper: Paper):
-        self._paper = paper
-
-    def __getattr__(self, name: str) -> Any:
-        return ABSTRACT if name == "abstract_html" else getattr(self._paper, name)
+    def templates_key(self, names: Iterable[str]) -> str:
+        return digest(*(self.source_key(name) for name in sorted(names)))
 
 
 class CardRenderer:
@@ -128,63 +125,71 @@ class CardRenderer:
 
     A card is the same on every page except for its links, so it is rendered with
     ``FragmentLinks`` (a marker instead of the page's ``../../``) and the marker is replaced
-    per page: listing pages cost string joins instead of template calls.  With a store
-    (``use_store``), cards made by earlier builds are reused while their fingerprint (the
-    card template, the site-wide values, the paper) is the same, and the new ones are kept
-    in ``fresh`` for the next build.
+    per page: listing pages cost string joins instead of template calls.  With the build's
+    store (``memo``) cards are kept between builds without the abstract (the paper holds
+    it), made from the templates they were rendered with, the values every template sees
+    (``made_from``) and the paper; the templates a card used count as served to every page
+    that shows it.
     """
 
-    def __init__(self, env: jinja2.Environment, shared: dict[str, Any],
-                 templates: TemplateKeys | None = None):
+    def __init__(self, env: RecordingEnvironment, shared: dict[str, Any],
+                 memo: Memo | None = None):
         config = shared["config"]
         links = urls.FragmentLinks(config.base_url, config.base_path)
-        self._module = env.get_template(CARD_TEMPLATE).make_module({**shared, "links": links})
-        self._split = abstract_shown_as_is(templates or TemplateKeys(env))
-        self._cards: dict[CardKey, Card] = {}
-        self._stored: dict[CardKey, StoredCard] = {}
-        self._salt = ""
-        self.fresh: dict[CardKey, StoredCard] = {}
+        self._env = env
+        env.recording = set()
+        try:
+            self._module = env.get_template(CARD_TEMPLATE).make_module(
+                {**shared, "links": links})
+        finally:
+            self._served, env.recording = tuple(sorted(env.recording)), None
+        self._memo = memo
+        self._cards: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+        self.made_from = ""  # the values every template sees (set by the build)
 
-    def use_store(self, stored: dict[CardKey, StoredCard], salt: str) -> None:
-        """Reuse ``stored`` cards made with this ``salt`` (what every card is made from)."""
-        self._stored, self._salt = stored, salt
-
-    def __call__(self, paper: Paper, links: urls.Links, level: int = 2,
-                 show_day: bool = False) -> Markup:
-        key = (paper.id, level, show_day)
-        card = self._cards.get(key)
+    def __call__(self, paper: Paper, links: urls.Links, *args: Any, **kwargs: Any) -> Markup:
+        arguments = repr((args, sorted(kwargs.items())))
+        card = self._cards.get((paper.id, arguments))
         if card is None:
-            card = self._card(paper, key)
-            self._cards[key] = card
-        return Markup(urls.place_fragment(paper.abstract_html.join(card), links))
+            card = self._cards[(paper.id, arguments)] = self._card(paper, args, kwargs)
+        parts, served = card
+        if self._env.recording is not None:
+            self._env.recording.update(self._served, served)
+        return Markup(urls.place_fragment(paper.abstract_html.join(parts), links))
 
-    def _card(self, paper: Paper, key: CardKey) -> Card:
-        made_from = f"{self._salt}:{paper_key(paper)}"
-        stored = self._stored.get(key)
-        if stored is not None and stored[0] == made_from:
-            return stored[1]
-        shown = CardPaper(paper) if self._split else paper
-        card = tuple(str(self._module.card(shown, level=key[1], show_day=key[2])).split(ABSTRACT))
-        if self._salt:
-            self.fresh[key] = (made_from, card)
-        return card
+    def _card(self, paper: Paper, args: tuple, kwargs: dict) -> tuple[list[str], list[str]]:
+        if self._memo is None:
+            return self.render_card(paper, args, kwargs)[:2]
+        inputs = (self._env.templates_key(self._served), self.made_from, paper_key(paper),
+                  repr((args, sorted(kwargs.items()))))
+        parts, served, key = self._memo("card", inputs,
+                                        lambda: list(self.render_card(paper, args, kwargs)))
+        if key == self._env.templates_key(served):
+            return parts, served
+        # a template the card used when it was kept has changed since: make it again
+        parts, served, key = self._memo("card", (*inputs, self._env.templates_key(served)),
+                                        lambda: list(self.render_card(paper, args, kwargs)))
+        return parts, served
 
-    def take_fresh(self) -> dict[CardKey, StoredCard]:
-        """The cards made since the last call (a render worker sends them to the build)."""
-        fresh, self.fresh = self.fresh, {}
-        return fresh
+    def render_card(self, paper: Paper, args: tuple, kwargs: dict
+                    ) -> tuple[list[str], list[str], str]:
+        """The card's HTML split around the abstract (whole unless the template shows it
+        once as it is), the templates the call used, and their key."""
+        outer, self._env.recording = self._env.recording, set()
+        try:
+            html = str(self._module.card(paper, *args, **kwargs))
+        finally:
+            served, self._env.recording = sorted(self._env.recording or ()), outer
+        abstract = paper.abstract_html
+        parts = html.split(abstract) if abstract and html.count(abstract) == 1 else [html]
+        return parts, served, self._env.templates_key(served)
 
-    def store(self, papers: dict[str, Paper]) -> dict[CardKey, StoredCard]:
-        """The store for the next build: stored and fresh cards of the papers still there."""
-        merged = {**self._stored, **self.fresh}
-        return {key: card for key, card in merged.items() if key[0] in papers}
 
-
-def site_globals(site: Site, env: jinja2.Environment,
-                 templates: TemplateKeys | None = None) -> dict[str, Any]:
+def site_globals(site: Site, env: RecordingEnvironment,
+                 memo: Memo | None = None) -> dict[str, Any]:
     """What every page may show besides its own context (kept small: it is in every page)."""
     shared: dict[str, Any] = {"config": site.config, "topic_titles": site.topic_titles()}
-    shared["paper_card"] = CardRenderer(env, shared, templates)
+    shared["paper_card"] = CardRenderer(env, shared, memo)
     return shared
 
 

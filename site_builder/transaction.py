@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from site_builder.writer import signals_held
+from site_builder.workers import signals_held
 
 JOURNAL = ".import-journal.json"
 TEMPORARY_RE = re.compile(r"^\..+\.tmp-(\d+)$")

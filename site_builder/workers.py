@@ -6,11 +6,12 @@ without pickling it; only the items handed out and the results travel between pr
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 Item = TypeVar("Item")
@@ -72,3 +73,18 @@ def fork_map(function: Callable[[Any, Item], Result], shared: Any, items: list[I
             return pool.map(_call, items, chunksize=1)
     finally:
         _SHARED, _FUNCTION = None, None
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM for a few system calls, so a swap is never left half done."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - no POSIX signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -1,46 +1,44 @@
-"""Atomic site writes: everything goes to a staging folder that replaces the output at the end.
+"""Atomic site writes through one output manifest.
 
-A failed, interrupted or killed build leaves the previous output as it was; the next build
-removes any staging folder a dead build left behind. Builds of one output folder take turns
-(a lock on the folder that holds it). The writer refuses paths outside the output folder,
-two outputs that claim the same path, and output folders that are plainly not a built site
-(the content folder, a git checkout, the current folder).
+Every output file of a build is an ``Entry`` of the manifest: what it is made from, the hash
+of its bytes, its stat as written, and (for pages) the templates it was rendered with. The
+staging folder starts as the previous output in hard links; an output whose ``made_from``
+and file are as the manifest says is kept, any other is made, and written only when its
+bytes changed. ``sync()`` then swaps the staging folder in, in one step: a failed,
+interrupted or killed build leaves the previous output as it was, and the next build
+removes what a dead build left behind. Builds of one output take turns (a lock on the
+folder that holds it). Paths are checked by ``paths.Claims``; output folders that are
+plainly not a built site (the content folder, a git checkout) are refused.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
 import hashlib
 import os
-import re
 import shutil
-import signal
-import subprocess
 import time
-import unicodedata
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from site_builder.cache import scan_output
+from site_builder.cache import Stat, file_hash, scan_output
 from site_builder.errors import ContentError, problem
-from site_builder.workers import die_with_parent
+from site_builder.paths import (  # noqa: F401 - the writer's path policy, re-exported
+    DEVICE_NAMES,
+    Claims,
+    DuplicateOutputError,
+    UnsafePathError,
+    check_relative_path,
+)
+from site_builder.workers import signals_held
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: builds of one folder must not overlap
     fcntl = None  # type: ignore[assignment]
 
-RENAME_EXCHANGE = 2
 STAGING_MARK = ".staging-"
 OLD_MARK = ".old-"
-TRASH_FOLDER = ".site-builder-trash"  # previous outputs being deleted in the background
-DEVICE_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-                          *(f"lpt{i}" for i in range(10))})
-HIDDEN_ALLOWED = frozenset({".nojekyll", ".well-known"})
-UNSAFE_CHARACTER_RE = re.compile(r"[\x00-\x1f\x7f\\:]")  # control characters, \ and :
 # what an output folder must never be: replacing it would destroy work
 NOT_AN_OUTPUT = {
     ".git": "a git checkout",
@@ -52,43 +50,45 @@ NOT_AN_OUTPUT = {
 }
 
 
-class UnsafePathError(ValueError):
-    """An output path that would leave the output folder or is not a plain relative path."""
+@dataclass(frozen=True)
+class Entry:
+    """One output file as a build made it."""
+
+    made_from: str  # everything its bytes depend on ("" : made every build)
+    hash: str  # of its bytes ("" : made by a tool, see ``adopt``)
+    stat: Stat
+    served: tuple[str, ...] = ()  # the templates it was rendered with (pages)
 
 
-class DuplicateOutputError(ValueError):
-    """Two outputs claim the same file."""
+Manifest = dict[str, Entry]
 
 
-def check_relative_path(site_path: str) -> str:
-    """Reject absolute paths, ``..``, NUL bytes, backslashes, colons, control characters,
-    hidden and reserved names (``con``, ``nul.txt``: Windows cannot create them).
-
-    Returns the path, which is then already in its normal form (no empty parts, no ``.``).
-    """
-    if not site_path or UNSAFE_CHARACTER_RE.search(site_path):
-        raise UnsafePathError(f"unsafe output path {site_path!r}")
-    parts = site_path.split("/")  # an absolute path starts with an empty part
-    if any(part in ("..", ".", "") for part in parts):
-        raise UnsafePathError(f"unsafe output path {site_path!r}")
-    for part in parts:
-        if part.startswith(".") and part not in HIDDEN_ALLOWED:
-            raise UnsafePathError(f"hidden output path {site_path!r}")
-        if part.split(".", 1)[0].lower() in DEVICE_NAMES:
-            raise UnsafePathError(f"reserved name {part!r} in output path {site_path!r}")
-    return site_path
+def manifest_to_data(manifest: Manifest) -> dict:
+    """The manifest as JSON data; the few distinct template lists are stored once."""
+    lists: dict[tuple[str, ...], int] = {}
+    files = {path: [e.made_from, e.hash, list(e.stat), lists.setdefault(e.served, len(lists))]
+             for path, e in manifest.items()}
+    return {"files": files, "served": [list(served) for served in lists]}
 
 
-def path_key(site_path: str) -> str:
-    """Two paths with one key would be one file on some file system (case, Unicode form)."""
-    return unicodedata.normalize("NFC", site_path).casefold()
+def manifest_from_data(data: dict | None) -> Manifest:
+    if not data:
+        return {}
+    lists = [tuple(served) for served in data["served"]]
+    return {path: Entry(made_from, digest, tuple(stat), lists[served])
+            for path, (made_from, digest, stat, served) in data["files"].items()}
 
 
 def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def replace_file(path: Path, data: bytes) -> None:
+def stat_of(path: Path) -> Stat:
+    stat = os.stat(path)
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def replace_file(path: Path, data: bytes) -> Stat:
     """Write a new file: never through a hard link shared with the previous output."""
     try:
         try:
@@ -100,12 +100,7 @@ def replace_file(path: Path, data: bytes) -> None:
         if exc.filename is None:
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
-
-
-def parent_keys(key: str) -> list[str]:
-    """``a/b/c.html`` -> ``["a/b", "a"]``: the folders a file needs."""
-    parts = key.split("/")[:-1]
-    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
+    return stat_of(path)
 
 
 def staging_folder(out_dir: Path) -> Path:
@@ -131,21 +126,6 @@ def check_output_folder(out_dir: Path) -> None:
                 raise ContentError([problem(
                     out_dir, f"refusing to replace this folder: it holds '{name}', so it looks "
                     f"like {what}, not a built site; choose a new or empty --out folder")])
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM for a few system calls, so a swap is never left half done."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, OSError, ValueError):  # pragma: no cover - no POSIX signals
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def lock_parent(out_dir: Path) -> int | None:
@@ -183,11 +163,6 @@ def remove_leftovers(out_dir: Path) -> None:
     parent = out_dir.parent
     if not parent.is_dir():
         return
-    trash = trash_folder(out_dir)
-    if trash.is_dir():
-        for entry in sorted(trash.iterdir()):
-            if entry.name.startswith(f"{out_dir.name}-"):
-                delete_in_background(entry)
     for entry in sorted(parent.iterdir()):
         if entry.name.startswith(f".{out_dir.name}{STAGING_MARK}"):
             remove_until_gone(entry)
@@ -209,72 +184,28 @@ def remove_until_gone(path: Path, attempts: int = 40) -> None:
         time.sleep(0.05)
 
 
-def trash_folder(out_dir: Path) -> Path:
-    return out_dir.parent / TRASH_FOLDER
-
-
-def discard_later(folder: Path, out_dir: Path) -> None:
-    """Delete a previous output in the background: the new one is already in place, and a
-    big site takes a while to delete. Whatever is left is removed by the next build."""
-    trash = trash_folder(out_dir)
-    try:
-        trash.mkdir(exist_ok=True)
-        doomed = trash / f"{out_dir.name}-{os.getpid()}-{time.time_ns()}"
-        folder.rename(doomed)
-    except OSError:
-        remove_tree(folder)
-        return
-    delete_in_background(doomed)
-
-
-def delete_in_background(folder: Path) -> None:
-    try:
-        subprocess.Popen(["rm", "-rf", "--", str(folder)], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
-    except OSError:
-        remove_tree(folder)
-
-
-def exchange(a: Path, b: Path) -> bool:
-    """Swap two paths atomically with Linux's renameat2(RENAME_EXCHANGE); False if unsupported."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd = -100
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), RENAME_EXCHANGE)
-    return result == 0
-
-
-@dataclass
-class Changes:
-    """What one build changed in the output; the next build replays it onto the output
-    before (the spare) to get its starting point without linking every file again."""
-
-    written: list[str] = field(default_factory=list)  # files written (new bytes)
-    removed: list[str] = field(default_factory=list)  # files deleted
-    replaced: list[str] = field(default_factory=list)  # folders made afresh by a tool (search)
-
-
 def link_tree(source: Path, target: Path) -> bool:
     """Fill ``target`` with hard links to every file under ``source`` (no data copied)."""
     try:
-        subprocess.run(["cp", "-al", f"{source}/.", str(target)], check=True,
-                       capture_output=True, timeout=600, preexec_fn=die_with_parent)
+        for folder, dirs, files in os.walk(source):
+            relative = os.path.relpath(folder, source)
+            into = target if relative == "." else target / relative
+            for name in dirs:
+                (into / name).mkdir(exist_ok=True)
+            for name in files:
+                os.link(os.path.join(folder, name), into / name, follow_symlinks=False)
         return True
-    except (OSError, subprocess.SubprocessError):
+    except OSError:
         return False
 
 
 def remove_file(root: Path, file: str) -> None:
     """Delete ``root/file`` and the folders it leaves empty (up to ``root``)."""
     path = root / file
-    path.unlink(missing_ok=True)
+    if path.is_dir() and not path.is_symlink():
+        remove_tree(path)
+    else:
+        path.unlink(missing_ok=True)
     for folder in path.parents:
         if folder == root:
             break
@@ -284,23 +215,39 @@ def remove_file(root: Path, file: str) -> None:
             break
 
 
-class SiteWriter:
-    """Collects the files of one build in a staging folder, then swaps it in.
+def mirror(staging: Path, out_dir: Path, wanted: dict[str, Stat]) -> None:
+    """Make ``staging`` (an older output) hold exactly the files of ``out_dir`` (scanned as
+    ``wanted``) in hard links: only the files that differ are touched."""
+    found = scan_output(staging)
+    for file in sorted(set(found) - set(wanted)):
+        remove_file(staging, file)
+    for file, stat in wanted.items():
+        if found.get(file) != stat:
+            target = staging / file
+            if target.is_dir():
+                remove_file(staging, file)
+            target.unlink(missing_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(out_dir / file, target, follow_symlinks=False)
 
-    The staging folder starts as the previous output (``seed``), made of hard links.  With a
-    ``spare`` folder, the output replaced by a commit is kept there, and the next build
-    starts from it: it replays the changes of the build after it (a few hundred links for a
-    new day) instead of linking every file of the site again.
-    ``commit()`` or ``abort()`` must end every writer: both release the lock.
+
+class SiteWriter:
+    """Collects the files of one build in a staging folder, then swaps it in (``sync``).
+
+    ``previous`` is the manifest of the last build. With a ``spare`` folder, the output a
+    sync replaces is kept there, and the next build starts from it (``seed``): a few
+    hundred links for a new day, instead of linking every file of the site again.
+    ``sync()`` or ``abort()`` must end every writer: both release the lock.
     """
 
-    def __init__(self, out_dir: Path, spare: Path | None = None, lock: int | None = None):
+    def __init__(self, out_dir: Path, previous: Manifest | None = None,
+                 spare: Path | None = None, lock: int | None = None):
         check_output_folder(out_dir)
         if out_dir.is_symlink():  # replace the folder the link points to, keep the link
             out_dir = out_dir.resolve()
         self.out_dir = out_dir
+        self.previous = previous or {}
         self.spare = spare
-        self.changes = Changes()
         self._owns_lock = lock is None  # else the caller holds it, and releases it
         self._lock = lock_parent(out_dir) if lock is None else lock
         self.staging = staging_folder(out_dir)
@@ -312,139 +259,96 @@ class SiteWriter:
             remove_tree(self.staging)
             self._unlock()
             raise
-        self.claimed: dict[str, tuple[str, str]] = {}  # key -> (path, source)
-        self.folders: dict[str, str] = {}  # key of every parent folder -> a file under it
-        self.previous: dict[str, str] = {}  # file -> hash, for staged files as last built
-        self.files: dict[str, str] = {}  # file -> hash of what this build made
-        self.written_stats: dict[str, tuple[int, ...]] = {}  # file -> stat, as written
+        self.claims = Claims()
+        self.staged: dict[str, Stat] = {}  # the staging folder's files as seeded
+        self.manifest: Manifest = {}  # this build's outputs
         self.written = 0
         self.bytes_written = 0
 
-    def claim(self, site_path: str, source: str) -> Path:
-        """Claim a path for a source, refusing unsafe paths and duplicates; no file system
-        work (the folder is made when the file is written)."""
-        posix = check_relative_path(site_path)
-        key = path_key(posix)
-        if key in self.claimed:
-            first_path, first_source = self.claimed[key]
-            same = "" if first_path == site_path else f" (as {first_path!r})"
-            raise DuplicateOutputError(
-                f"two outputs claim {site_path!r}{same}: first {first_source}, then {source}")
-        if key in self.folders:
-            raise DuplicateOutputError(
-                f"{site_path!r} ({source}) would be a file, but {self.folders[key]!r} needs "
-                "a folder there")
-        parents = parent_keys(key)
-        for parent in parents:
-            if parent in self.claimed:
-                raise DuplicateOutputError(
-                    f"{site_path!r} ({source}) needs a folder where "
-                    f"{self.claimed[parent][0]!r} ({self.claimed[parent][1]}) is a file")
-        for parent in parents:
-            self.folders.setdefault(parent, site_path)
-        self.claimed[key] = (site_path, source)
-        return self.staging / posix
+    def seed(self, output: dict[str, Stat] | None) -> None:
+        """Start the staging folder as the previous output (scanned as ``output``), in hard
+        links: from the spare when there is one, else by linking every file.  Without
+        ``output`` (a clean build) the spare is still the start: every file is written
+        anew, and what the build does not make is removed, which costs less than deleting
+        the spare as a whole."""
+        if self._from_spare(output):
+            return
+        if output and link_tree(self.out_dir, self.staging):
+            self.staged = output
+        else:
+            remove_tree(self.staging)
+            self.staging.mkdir(parents=True)
 
-    def seed(self, changes: Changes | None) -> bool:
-        """Start the staging folder as the previous output, in hard links; False if there is
-        none.  From the spare and the changes since when both are there (see the class)."""
-        if not self.out_dir.is_dir():
+    def _from_spare(self, output: dict[str, Stat] | None) -> bool:
+        if self.spare is None or not self.spare.is_dir():
             return False
-        spare = self.spare
-        if spare is not None and spare.is_dir():
-            if changes is not None and self._seed_from_spare(spare, changes):
-                return True
-            discard_later(spare, self.out_dir)  # of no use: not the output before
-        if link_tree(self.out_dir, self.staging):
-            return True
-        self._empty_staging()
-        return False
-
-    def _seed_from_spare(self, spare: Path, changes: Changes) -> bool:
         try:
             self.staging.rmdir()
-            spare.rename(self.staging)
-            for file in changes.removed:
-                remove_file(self.staging, file)
-            for folder in changes.replaced:
-                remove_tree(self.staging / folder)
-                if (self.out_dir / folder).is_dir():
-                    (self.staging / folder).mkdir(parents=True)
-                    if not link_tree(self.out_dir / folder, self.staging / folder):
-                        raise OSError(f"could not link {folder}")
-            for file in changes.written:
-                target = self.staging / file
-                if target.is_dir() and not target.is_symlink():
-                    remove_tree(target)
-                else:
-                    target.unlink(missing_ok=True)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.link(self.out_dir / file, target, follow_symlinks=False)
+            self.spare.rename(self.staging)
+            if output is None:
+                self.staged = scan_output(self.staging)
+            else:
+                mirror(self.staging, self.out_dir, output)
+                self.staged = output
+            return True
         except OSError:
-            self._empty_staging()
+            remove_tree(self.staging)
+            self.staging.mkdir(parents=True)
             return False
+
+    def claim(self, site_path: str, source: str) -> Path:
+        """Claim a path for a source (see ``paths.Claims``); no file system work."""
+        return self.staging / self.claims.claim(site_path, source)
+
+    def trusted(self, site_path: str) -> Entry | None:
+        """The previous build's entry for a file the staging folder holds as it was made;
+        a file whose stat changed (a restored cache) is trusted when its bytes did not."""
+        entry = self.previous.get(site_path)
+        stat = self.staged.get(site_path)
+        if entry is None or stat is None:
+            return None
+        if stat != entry.stat:
+            path = self.staging / site_path
+            if not entry.hash or not path.is_file() or content_hash(path.read_bytes()) != \
+                    entry.hash:
+                return None
+        return Entry(entry.made_from, entry.hash, stat, entry.served)
+
+    def keep(self, site_path: str, made_from: str) -> bool:
+        """Keep the file as the last build made it, if it was made from the same things."""
+        entry = self.trusted(site_path) if made_from else None
+        if entry is None or entry.made_from != made_from:
+            return False
+        self.manifest[site_path] = entry
         return True
 
-    def _empty_staging(self) -> None:
-        """An empty staging folder; what it held is deleted in the background."""
-        if self.staging.exists():
-            discard_later(self.staging, self.out_dir)
-        self.staging.mkdir(parents=True)
+    def unchanged(self, site_path: str, digest: str) -> Entry | None:
+        """The staged file's entry when it already holds bytes of this hash."""
+        entry = self.trusted(site_path)
+        return entry if entry is not None and entry.hash == digest else None
 
-    def record(self, file: str, digest: str, size: int, written: bool) -> None:
-        """Note a file of this build (written now, or kept from the previous output)."""
-        self.files[file] = digest
+    def record(self, site_path: str, entry: Entry, written: bool) -> None:
+        """Note a file of this build (written now, or kept as the staging folder holds it)."""
+        self.manifest[site_path] = entry
         if written:
             self.written += 1
-            self.bytes_written += size
-            self.changes.written.append(file)
-            stat = os.stat(self.staging / file)
-            self.written_stats[file] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            self.bytes_written += entry.stat[1]
 
-    def output_stats(self, staged: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
-        """(mtime_ns, size, inode) of every file of the staging folder, without scanning it
-        again: ``staged`` (its scan before this build) less what the build removed or
-        replaced, with the files it wrote and the folders a tool made afresh."""
-        removed, replaced = set(self.changes.removed), tuple(self.changes.replaced)
-        stats = {file: stat for file, stat in staged.items()
-                 if file not in removed and not (replaced and file.startswith(replaced))}
-        stats.update(self.written_stats)
-        for folder in self.changes.replaced:
-            stats.update((f"{folder.rstrip('/')}/{file}", stat)
-                         for file, stat in scan_output(self.staging / folder).items())
-        return stats
+    def write(self, site_path: str, data: bytes | str, source: str = "",
+              made_from: str = "") -> None:
+        """Claim a path and write its file, unless the staging folder holds these bytes."""
+        self.claim(site_path, source or site_path)
+        self.write_claimed(site_path, data.encode("utf-8") if isinstance(data, str) else data,
+                           made_from)
 
-    def replace_folder(self, folder: str) -> Path:
-        """Empty a folder of the staging site for a tool to fill (the search index)."""
-        remove_tree(self.staging / folder)
-        self.changes.replaced.append(folder)
-        return self.staging / folder
-
-    def keep(self, site_path: str, source: str) -> bool:
-        """Keep the file as the last build wrote it, if the staging folder holds it so."""
-        digest = self.previous.get(site_path)
-        if digest is None:
-            return False
-        self.claim(site_path, source)
-        self.record(site_path, digest, 0, False)
-        return True
-
-    def write(self, site_path: str, data: bytes | str, source: str = "") -> None:
-        """Write a file, unless the staging folder already holds these bytes."""
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        path = self.claim(site_path, source or site_path)
-        digest = content_hash(data)
-        unchanged = self.previous.get(site_path) == digest and path.is_file()
-        if not unchanged:
-            replace_file(path, data)
-        self.record(site_path, digest, len(data), not unchanged)
-
-    def copy_tree(self, folders: Sequence[Path], prefix: str) -> None:
+    def copy_tree(self, folders: Sequence[Path], prefix: str,
+                  hash_of: Callable[[str, Path], str] = lambda _name, path: file_hash(path),
+                  ) -> None:
         """Copy static assets under a site path prefix; a file in a later folder replaces the
-        one of the same name in an earlier folder (a site's own ``static/`` over the theme's)."""
-        chosen: dict[str, Path] = {}
-        for folder in folders:
+        one of the same name in an earlier folder (a site's own ``static/`` over the theme's).
+        ``hash_of(name, path)`` gives a source file's hash: an unchanged asset is not read."""
+        chosen: dict[str, tuple[str, Path]] = {}
+        for number, folder in enumerate(folders):
             if not folder.is_dir():
                 continue
             root = folder.resolve()
@@ -453,9 +357,36 @@ class SiteWriter:
                     if not path.resolve().is_relative_to(root):
                         raise UnsafePathError(f"{path} is a symbolic link out of {folder}; "
                                               "copy the file in instead")
-                    chosen[path.relative_to(folder).as_posix()] = path
-        for rel, path in sorted(chosen.items()):
-            self.write(prefix + rel, path.read_bytes(), str(path))
+                    rel = path.relative_to(folder).as_posix()
+                    chosen[rel] = (f"{number}/{rel}", path)
+        for rel, (name, path) in sorted(chosen.items()):
+            made_from = f"static:{hash_of(name, path)}"
+            self.claim(prefix + rel, str(path))
+            if not self.keep(prefix + rel, made_from):
+                self.write_claimed(prefix + rel, path.read_bytes(), made_from)
+
+    def write_claimed(self, site_path: str, data: bytes, made_from: str) -> None:
+        digest = content_hash(data)
+        same = self.unchanged(site_path, digest)
+        stat = same.stat if same else replace_file(self.staging / site_path, data)
+        self.record(site_path, Entry(made_from, digest, stat), same is None)
+
+    def intact(self, folder: str) -> bool:
+        """The staged files under ``folder`` are exactly those the last build left there."""
+        def under(files: dict) -> dict:
+            return {f: v for f, v in files.items() if f.startswith(folder)}
+        staged = under(self.staged)
+        return bool(staged) and staged == {f: e.stat for f, e in under(self.previous).items()}
+
+    def remove_folder(self, folder: str) -> None:
+        """Empty a folder of the staging site for a tool to fill (the search index)."""
+        remove_tree(self.staging / folder)
+
+    def adopt(self, folder: str, made_from: str) -> None:
+        """Record the files a tool made under ``folder`` (the search index) as outputs."""
+        staged = scan_output(self.staging / folder) if (self.staging / folder).is_dir() else {}
+        for file, stat in staged.items():
+            self.manifest[folder + file] = Entry(made_from, "", stat)
 
     def remove_stale(self, staged: set[str]) -> None:
         """Delete staged files (and emptied folders) that this build does not make.
@@ -463,12 +394,11 @@ class SiteWriter:
         On a case-folding disk (macOS, Windows) a page renamed only in case (``GPT4o`` ->
         ``gpt4o``) was written over the old name's file, which is then not stale.
         """
-        for file in sorted(staged - set(self.files)):
-            twin = self.claimed.get(path_key(file))
-            if twin is not None and self._same_file(file, twin[0]):
+        for file in sorted(staged - set(self.manifest)):
+            twin = self.claims.twin(file)
+            if twin is not None and self._same_file(file, twin):
                 continue
             remove_file(self.staging, file)
-            self.changes.removed.append(file)
 
     def _same_file(self, first: str, second: str) -> bool:
         try:
@@ -476,12 +406,9 @@ class SiteWriter:
         except OSError:
             return False
 
-    @property
-    def files_written(self) -> int:
-        return len(self.claimed)
-
-    def commit(self) -> None:
-        """Replace the output folder with the staging folder in one step."""
+    def sync(self) -> Manifest:
+        """Replace the output folder with the staging folder in one step; returns the
+        manifest of the output now in place."""
         try:
             with signals_held():
                 previous = self._swap()
@@ -489,6 +416,9 @@ class SiteWriter:
                 self._retire(previous)
         finally:
             self._unlock()
+        return self.manifest
+
+    commit = sync
 
     def _swap(self) -> Path | None:
         """Put the staging folder in place; returns where the previous output now is."""
@@ -497,8 +427,6 @@ class SiteWriter:
         if not self.out_dir.exists():
             self.staging.rename(self.out_dir)
             return None
-        if exchange(self.staging, self.out_dir):
-            return self.staging  # it now holds the previous output
         old = self.out_dir.parent / f".{self.out_dir.name}{OLD_MARK}{os.getpid()}"
         self.out_dir.rename(old)
         try:
@@ -512,14 +440,13 @@ class SiteWriter:
         """The replaced output becomes the spare for the next build, or is deleted."""
         if self.spare is not None:
             try:
-                if self.spare.exists() or self.spare.is_symlink():
-                    discard_later(self.spare, self.out_dir)
+                remove_tree(self.spare)  # none left, but for a build that did not seed
                 self.spare.parent.mkdir(parents=True, exist_ok=True)
                 previous.rename(self.spare)
                 return
             except OSError:
                 pass
-        discard_later(previous, self.out_dir)
+        remove_tree(previous)
 
     def _unlock(self) -> None:
         if self._owns_lock:
@@ -530,10 +457,6 @@ class SiteWriter:
         """Remove the staging folder. A helper that was interrupted with us (Pagefind, a render
         worker) may still be finishing a write, so try again briefly until it is gone."""
         try:
-            for _attempt in range(40):
-                remove_tree(self.staging)
-                if not self.staging.exists():
-                    break
-                time.sleep(0.05)
+            remove_until_gone(self.staging)
         finally:
             self._unlock()

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from benchmarks.corpus import generate, write_jsonl, write_topics
+from site_builder import build as build_module
 from site_builder import feeds as feeds_module
 from site_builder import fingerprint
 from site_builder import writer as writer_module
 from site_builder.build import BuildOptions, build
-from site_builder.cache import cards_file, site_path, spare_folder, state_file
+from site_builder.cache import spare_folder, store_file
 from site_builder.fingerprint import builder_key
 from site_builder.importers import ImportOptions, import_sources
+from site_builder.paths import site_path
 from site_builder.render import CardRenderer
 from tests.conftest import CONTENT, TEMPLATES
 from tests.trees import tree_differences
@@ -121,15 +125,16 @@ def test_a_new_day_renders_only_the_pages_it_touches(site) -> None:
 
 
 def cards_made_by_next_build(monkeypatch: pytest.MonkeyPatch) -> set[str]:
-    """The ids of the papers whose cards the next build renders (filled in as it runs)."""
+    """The ids of the papers whose cards the next build renders (filled in as it runs; the
+    builds that use it render few pages, so in this process)."""
     made: set[str] = set()
-    store = CardRenderer.store
+    render_card = CardRenderer.render_card
 
-    def spying(self: CardRenderer, papers: dict) -> dict:
-        made.update(key[0] for key in self.fresh)  # what this build and its workers made
-        return store(self, papers)
+    def spying(self: CardRenderer, paper, args, kwargs):
+        made.add(paper.id)
+        return render_card(self, paper, args, kwargs)
 
-    monkeypatch.setattr(CardRenderer, "store", spying)
+    monkeypatch.setattr(CardRenderer, "render_card", spying)
     return made
 
 
@@ -153,14 +158,59 @@ def test_a_changed_paper_gets_a_new_card_everywhere(site, monkeypatch) -> None:
     assert "Very large training sets" in listing
 
 
-def test_a_damaged_card_cache_is_discarded_with_a_warning(site, capsys) -> None:
+def test_a_foreign_store_is_ignored_with_a_warning(site, capsys) -> None:
     content, templates, work = site
-    cards_file(work / "output").write_bytes(b"not a pickle")
+    store = store_file(work / "output")
+    store.unlink()
+    with sqlite3.connect(store) as db:
+        db.execute("CREATE TABLE memo (something TEXT)")
     edit_adding_a_day(content, templates)
-    build(BuildOptions(content, templates, work / "output"))
-    assert "card cache" in capsys.readouterr().err
+    report = build(BuildOptions(content, templates, work / "output"))
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and str(store) in err
+    assert report.rendered == report.pages
     build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True))
     assert tree_differences(work / "output", work / "clean") == []
+
+
+def test_a_store_of_an_older_builder_is_ignored_with_a_warning(site, monkeypatch, capsys):
+    content, templates, work = site
+    monkeypatch.setattr(build_module, "builder_key", lambda: "an older site-builder")
+    edit_a_paper(content, templates)
+    build(BuildOptions(content, templates, work / "output", quiet=True))
+    monkeypatch.undo()
+    add_an_editors_note(content, templates)
+    report = build(BuildOptions(content, templates, work / "output"))
+    err = capsys.readouterr().err
+    assert "another version" in err and str(store_file(work / "output")) in err
+    assert report.rendered == report.pages  # nothing of the older store was used
+    assert build(BuildOptions(content, templates, work / "output", quiet=True)).unchanged
+    build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True))
+    assert tree_differences(work / "output", work / "clean") == []
+
+
+def test_the_store_holds_data_only(site) -> None:
+    """A store restored from a CI cache can run no code: it is SQLite holding JSON text."""
+    _content, _templates, work = site
+    with sqlite3.connect(store_file(work / "output")) as db:
+        rows = db.execute("SELECT namespace, value FROM memo").fetchall()
+    assert {"paper", "markup", "topics", "card", "file", "build"} <= {ns for ns, _v in rows}
+    for _namespace, value in rows:
+        json.loads(value)
+    assert not list(store_file(work / "output").parent.glob("*.pickle"))
+
+
+def test_a_cache_restored_elsewhere_is_used(site, tmp_path_factory) -> None:
+    """Content, output and cache copied to another absolute path (a CI cache restored on
+    another machine): the build there keeps what did not change, and equals a clean one."""
+    content, templates, work = site
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "checkout"
+    shutil.copytree(work, elsewhere, symlinks=True)
+    edit_a_paper(elsewhere / "content", elsewhere / "templates")
+    incremental, clean = build_twice(elsewhere / "content", elsewhere / "templates", elsewhere)
+    assert tree_differences(elsewhere / "output", elsewhere / "clean") == []
+    assert 0 < incremental.rendered < incremental.pages / 4
+    assert incremental.written < incremental.files / 4
 
 
 def test_a_template_edit_renders_only_the_pages_using_it(site) -> None:
@@ -184,6 +234,60 @@ def test_a_newly_included_template_is_followed_in_later_builds(site) -> None:
     assert report.rendered == 227  # the paper pages, which now include it
     page = next((work / "output" / "papers").glob("*/index.html")).read_text("utf-8")
     assert '<p class="extra">second</p>' in page
+
+
+def test_a_dynamic_include_is_followed(site) -> None:
+    """A template included by a name held in a variable is known from the rendering."""
+    content, templates, work = site
+    (templates / "_extra.html").write_text("<p class=\"extra\">first</p>\n", "utf-8")
+    paper = templates / "paper.html"
+    paper.write_text(paper.read_text("utf-8").replace(
+        "<h2 id=\"abstract-title\">Abstract</h2>",
+        "<h2 id=\"abstract-title\">Abstract</h2>{% set extra = \"_ex\" ~ \"tra.html\" %}"
+        "{% include extra %}"), "utf-8")
+    build(BuildOptions(content, templates, work / "output", quiet=True))
+    (templates / "_extra.html").write_text("<p class=\"extra\">second</p>\n", "utf-8")
+    incremental, _clean = build_twice(content, templates, work)
+    assert incremental.rendered == 227  # the paper pages, which include it
+    assert tree_differences(work / "output", work / "clean") == []
+    page = next((work / "output" / "papers").glob("*/index.html")).read_text("utf-8")
+    assert '<p class="extra">second</p>' in page
+
+
+def test_a_new_template_global_reaches_every_page(site, monkeypatch) -> None:
+    content, templates, work = site
+    base = templates / "base.html"
+    base.write_text(base.read_text("utf-8").replace(
+        "</body>", "{{ motto|default('') }}</body>"), "utf-8")
+    build(BuildOptions(content, templates, work / "output", quiet=True))
+    make_environment = build_module.make_environment
+
+    def with_motto(folder):
+        env = make_environment(folder)
+        env.globals["motto"] = "<p>Read one paper a day</p>"
+        return env
+
+    monkeypatch.setattr(build_module, "make_environment", with_motto)
+    add_an_editors_note(content, templates)  # something to build (code changes empty the store)
+    incremental, _clean = build_twice(content, templates, work)
+    assert incremental.rendered == incremental.pages
+    assert tree_differences(work / "output", work / "clean") == []
+    assert "Read one paper a day" in (work / "output" / "index.html").read_text("utf-8")
+
+
+def test_a_template_added_to_the_site_folder_replaces_the_theme_one(tmp_path) -> None:
+    content, templates = tmp_path / "content", tmp_path / "templates"
+    shutil.copytree(CONTENT, content)
+    templates.mkdir()  # the site's own folder, empty: every template is the theme's
+    build(BuildOptions(content, templates, tmp_path / "output", quiet=True))
+    card = (TEMPLATES / "_paper.html").read_text("utf-8")
+    (templates / "_paper.html").write_text(card.replace('<span class="listed">Listed ',
+                                                        '<span class="listed">On '), "utf-8")
+    incremental, _clean = build_twice(content, templates, tmp_path)
+    assert 0 < incremental.rendered < incremental.pages
+    assert tree_differences(tmp_path / "output", tmp_path / "clean") == []
+    pages = (tmp_path / "output" / "topics").glob("*/index.html")
+    assert any('<span class="listed">On ' in page.read_text("utf-8") for page in pages)
 
 
 @pytest.mark.slow
@@ -351,10 +455,11 @@ def test_nothing_changed_means_nothing_written(site) -> None:
 
 def test_a_corrupt_cache_is_discarded_with_a_warning(site, capsys) -> None:
     content, templates, work = site
-    state_file(work / "output").write_bytes(b"\x80\x04 this is not a pickle")
+    store_file(work / "output").write_bytes(b"\x80\x04 this is not a store" * 100)
     edit_adding_a_day(content, templates)
     report = build(BuildOptions(content, templates, work / "output"))
-    assert "cache" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and str(store_file(work / "output")) in err
     assert report.rendered == report.pages
     build(BuildOptions(content, templates, work / "clean", quiet=True, clean=True))
     assert tree_differences(work / "output", work / "clean") == []
