@@ -26,6 +26,7 @@ from site_builder import importers
 from site_builder.cli import main
 from site_builder.state import load_state
 from tests.hfsim import SmtpServer, World, at, mailed, make_world, start_api
+from tests.trees import tree_differences
 
 pytestmark = pytest.mark.slow
 
@@ -298,6 +299,9 @@ def play_step(step: dict, names: dict, workdir: Path, origin: Path, env: dict, r
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy(runner / "artifact.xml", target / "digest.xml")
         return True
+    if uses.startswith("actions/cache/"):
+        play_cache(uses, step["with"], workdir, runner.parent / "actions-cache")
+        return True
     if uses:
         return True  # setup-python: this interpreter is the one
     script = step["run"]
@@ -315,6 +319,25 @@ def play_step(step: dict, names: dict, workdir: Path, origin: Path, env: dict, r
         key, _sep, value = line.partition("=")
         outputs[key] = value
     return done.returncode == 0
+
+
+def play_cache(uses: str, spec: dict, workdir: Path, caches: Path) -> None:
+    """actions/cache/save and restore. Every entry here is saved on one branch, so a restore
+    key matches them all and the newest comes back, into a fresh checkout. Files are copied
+    without their times, as a restored cache never is as the build left it (new inodes, and
+    every file of a checkout is new)."""
+    paths = spec["path"].split()
+    saved = sorted(caches.glob("*")) if caches.is_dir() else []
+    if uses.startswith("actions/cache/save"):
+        source, target = workdir, caches / f"{len(saved):04d}"
+    elif saved:
+        source, target = saved[-1], workdir
+    else:
+        return
+    for name in paths:
+        if (source / name).exists():
+            shutil.copytree(source / name, target / name, copy_function=shutil.copy,
+                            dirs_exist_ok=True)
 
 
 def run_workflow(workflow: dict, names: dict, tmp: Path, origin: Path, env: dict) -> dict:
@@ -344,6 +367,24 @@ def run_workflow(workflow: dict, names: dict, tmp: Path, origin: Path, env: dict
         else:
             jobs[name] = run_job(name, spec, context, tmp / f"work-{name}", origin, env, runner)
     return jobs
+
+
+BUILT = re.compile(r"built ([\d,]+) pages \(([\d,]+) rendered")
+
+
+def check_builds_from_the_cache(runs: list[Run], content: Path, deployed: Path,
+                                clean: Path) -> None:
+    """Runs after the first start from the build the cache kept: they render only part of
+    the site, and what they deploy is what a clean build of the same content makes."""
+    for run in runs[1:]:
+        built = [(int(a.replace(",", "")), int(b.replace(",", "")))
+                 for a, b in BUILT.findall(run.log)]
+        up_to_date = "nothing changed: output is up to date" in run.log
+        assert built or up_to_date, f"{run.when}: the build printed no summary"
+        assert all(rendered < pages for pages, rendered in built), (run.when, built)
+    assert main(["build", "--content", str(content), "--out", str(clean), "--base-url",
+                 BASE_URL, "--quiet", "--clean"]) == 0
+    assert tree_differences(deployed, clean) == []
 
 
 def test_replay_of_the_workflow(tmp_path):
@@ -393,8 +434,9 @@ def test_replay_of_the_workflow(tmp_path):
         smtp.start()
         final = tmp_path / "final"
         subprocess.run(["git", "clone", "-q", str(origin), str(final)], check=True)
-        check_outcome(world, final / "content", tmp_path / "runner" / "deployed", smtp.sink,
-                      runs)
+        deployed = tmp_path / "runner" / "deployed"
+        check_outcome(world, final / "content", deployed, smtp.sink, runs)
+        check_builds_from_the_cache(runs, final / "content", deployed, tmp_path / "clean")
         log = subprocess.run(["git", "-C", str(final), "log", "--format=%s"],
                              capture_output=True, text=True, check=True).stdout
         assert "seed" in log and len(log.splitlines()) > 3  # the state was committed back
