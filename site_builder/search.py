@@ -32,6 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
+import cbor2
+
 from site_builder import urls
 from site_builder.workers import die_with_parent
 
@@ -108,7 +110,7 @@ def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]
     ``paper_pages`` maps each paper page's site path (``papers/<id>/index.html``) to its
     listing month and the hash of its bytes. ``site_dir`` holds the previous build's output;
     a month whose pages and index files are as the record says is left alone, file for file.
-    The record's ``rewritten`` lists the site folders this call made afresh."""
+    """
     folder = site_dir / urls.PAGEFIND
     binary = pagefind_executable()
     if binary is None:
@@ -135,25 +137,22 @@ def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]
         warn_once(f"{exc}; the site has no search index")
         return leave_out(folder)
     newest_first = sorted(months, reverse=True)
-    strays = remove_strays(folder)
-    top_changed = write_top_files(folder, newest_first, ui) or strays
-    rewritten = ([urls.PAGEFIND] if top_changed
-                 else [f"{urls.PAGEFIND}{month}/" for month in [*stale, *gone]])
+    remove_strays(folder)
+    write_top_files(folder, newest_first, ui)
     top = {name: file_record(folder / name) for name in (LISTING, *UI_FILES)
            if (folder / name).is_file()}
     return {"format": FORMAT, "pages": {path: [paper_pages[path][1], key]
                                           for path, key in sorted(keys.items())},
-            "months": {**kept, **made}, "top": top, "rewritten": rewritten}
+            "months": {**kept, **made}, "top": top}
 
 
-def remove_strays(folder: Path) -> bool:
+def remove_strays(folder: Path) -> None:
     """Remove files of ``pagefind/`` itself that this module does not write (an index in
-    an older layout, a write cut short); True if there were any."""
+    an older layout, a write cut short)."""
     strays = [entry for entry in (folder.iterdir() if folder.is_dir() else [])
               if not entry.is_dir() and entry.name not in (LISTING, *UI_FILES)]
     for entry in strays:
         entry.unlink()
-    return bool(strays)
 
 
 def month_intact(folder: Path, recorded: Mapping | None, pages: Mapping[str, str]) -> bool:
@@ -169,10 +168,8 @@ def ui_intact(folder: Path, recorded: Mapping[str, list]) -> bool:
 
 def leave_out(folder: Path) -> dict:
     """Search is off: no index folder, as a clean build without search."""
-    existed = folder.exists()
     remove_tree(folder)
-    return {"format": FORMAT, "months": {}, "top": {},
-            "rewritten": [urls.PAGEFIND] if existed else []}
+    return {"format": FORMAT, "months": {}, "top": {}}
 
 
 def trusted_record(previous: Mapping | None) -> dict:
@@ -408,21 +405,17 @@ def trim_bundle(output: Path) -> dict[str, bytes]:
 
 
 def write_top_files(folder: Path, months_newest_first: list[str], ui: Mapping[str, bytes]
-                    ) -> bool:
+                    ) -> None:
     """``pagefind/`` itself: the month list and the UI (when a month was just indexed).
-    Written only when their bytes change, so an ordinary new day leaves them alone.
-    True when something was written."""
+    Written only when their bytes change, so an ordinary new day leaves them alone."""
     if not months_newest_first:
-        return False
+        return
     wanted = {LISTING: (json.dumps({"months": months_newest_first}, indent=1) + "\n").encode(),
               **ui}
-    changed = False
     for name, data in wanted.items():
         path = folder / name
         if not path.is_file() or path.read_bytes() != data:
             write_file(path, data)
-            changed = True
-    return changed
 
 
 # a deterministic index ------------------------------------------------------------------
@@ -472,51 +465,9 @@ def compress(raw: bytes) -> bytes:
 def sorted_filter(raw: bytes) -> bytes:
     """A filter file is CBOR ``[name, [[value, [page, ...]], ...]]`` after the signature;
     its values come in hash-map order. The same file with the values sorted."""
-    body = raw[len(SIGNATURE):]
-    header_end, count = item_header(body, 0)  # the outer array of 2
-    name_end = item_end(body, header_end)
-    values_start, values = item_header(body, name_end)
-    if count != 2 or body[name_end] >> 5 != 4:
-        raise SearchIndexError("Pagefind wrote a filter file of an unknown shape")
-    spans, start = [], values_start
-    for _ in range(values):
-        end = item_end(body, start)
-        spans.append(body[start:end])
-        start = end
-    if start != len(body):
-        raise SearchIndexError("Pagefind wrote a filter file of an unknown shape")
-    spans.sort(key=lambda span: text_value(span))
-    return SIGNATURE + body[:values_start] + b"".join(spans)
-
-
-def text_value(item: bytes) -> bytes:
-    """The first text string of a CBOR ``[value, pages]`` pair: the filter value."""
-    start, _ = item_header(item, 0)
-    text_start, length = item_header(item, start)
-    return item[text_start:text_start + length]
-
-
-def item_header(data: bytes, pos: int) -> tuple[int, int]:
-    """(where the item's content starts, its argument: length, count or value)."""
-    info = data[pos] & 0x1F
-    if info < 24:
-        return pos + 1, info
-    if info > 27:
-        raise SearchIndexError("Pagefind wrote CBOR this builder does not read")
-    size = 1 << (info - 24)
-    return pos + 1 + size, int.from_bytes(data[pos + 1:pos + 1 + size], "big")
-
-
-def item_end(data: bytes, pos: int) -> int:
-    """Where the CBOR item starting at ``pos`` ends (unsigned, strings, arrays, maps)."""
-    major = data[pos] >> 5
-    start, argument = item_header(data, pos)
-    if major in (0, 1):
-        return start
-    if major in (2, 3):
-        return start + argument
-    if major in (4, 5):
-        for _ in range(argument * (2 if major == 5 else 1)):
-            start = item_end(data, start)
-        return start
-    raise SearchIndexError("Pagefind wrote CBOR this builder does not read")
+    try:
+        name, values = cbor2.loads(raw[len(SIGNATURE):])
+        values = sorted(values, key=lambda pair: pair[0])
+    except (cbor2.CBORDecodeError, ValueError, TypeError, IndexError) as exc:
+        raise SearchIndexError("Pagefind wrote a filter file of an unknown shape") from exc
+    return SIGNATURE + cbor2.dumps([name, values])
