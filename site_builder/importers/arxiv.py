@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
-from site_builder.errors import ContentError, Problem
 from site_builder.importers.record import (
     ImportedPaper,
     ImportOptions,
@@ -39,10 +38,10 @@ from site_builder.importers.record import (
     is_http_url,
     one_line,
     parse_iso_date,
-    source_problem,
+    source_error,
     unwrap,
 )
-from site_builder.importers.xmlsafe import child_text, parse_xml, root_name
+from site_builder.importers.xmlsafe import child_text, looks_like, parse_xml
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -50,26 +49,16 @@ ARXIV = "{http://arxiv.org/schemas/atom}"
 
 def looks_like_arxiv(text: str) -> bool:
     """An Atom feed from arXiv (its root is <feed> and it uses arXiv's namespace or URLs)."""
-    head = text[:20_000]
-    return root_name(head) == "feed" and "arxiv.org" in head.lower()
+    return looks_like(text, "feed", "arxiv.org")
 
 
 def parse_arxiv(text: str, name: str, options: ImportOptions) -> ParseResult:
     doc = parse_xml(text, name)
     if doc.root.tag != f"{ATOM}feed":
-        raise ContentError([source_problem(name, "not an Atom feed (the root element is "
-                                           f"<{doc.root.tag}>, expected Atom's <feed>)", 1)])
-    papers: list[ImportedPaper] = []
-    problems: list[Problem] = []
-    for number, entry in enumerate(doc.root.findall(f"{ATOM}entry"), 1):
-        line = doc.line(entry)
-        try:
-            papers.append(paper_from_entry(entry, f"{name}:{line}"))
-        except ValueError as exc:
-            problems.append(source_problem(name, f"entry {number}: {exc}", line))
-    if problems:
-        raise ContentError(problems)
-    return ParseResult(papers)
+        raise source_error(name, f"not an Atom feed (the root element is <{doc.root.tag}>, "
+                           "expected Atom's <feed>)", 1)
+    return ParseResult(doc.read_each(doc.root.findall(f"{ATOM}entry"), name, "entry",
+                                     paper_from_entry))
 
 
 def paper_from_entry(entry: Element, origin: str) -> ImportedPaper:
@@ -114,6 +103,6 @@ def https(url: str) -> str:
     """arXiv still writes http:// links; its pages are served over https."""
     if not is_http_url(url):
         return ""
-    if url.startswith("http://arxiv.org/") or url.startswith("http://export.arxiv.org/"):
+    if url.startswith(("http://arxiv.org/", "http://export.arxiv.org/")):
         return "https://arxiv.org/" + url.split("/", 3)[3]
     return url
