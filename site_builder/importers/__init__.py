@@ -26,6 +26,7 @@ from site_builder.importers.hf_api import looks_like_hf_api, parse_hf_api
 from site_builder.importers.hf_page import PageFormatError, looks_like_hf_page, parse_hf_page
 from site_builder.importers.jsonl import looks_like_jsonl, parse_jsonl
 from site_builder.importers.record import (
+    MAX_PROBLEMS,
     ImportedPaper,
     ImportOptions,
     ParseResult,
@@ -46,7 +47,6 @@ __all__ = ["FORMATS", "ImportOptions", "ImportSummary", "ParseResult", "detect_f
 
 MAX_SOURCE_BYTES = 50_000_000
 FETCH_TIMEOUT = 30  # seconds for a whole download
-MAX_PROBLEMS = 20
 SHOWN_SKIPS = 10
 SHOWN_DAYS = 7
 
@@ -94,9 +94,7 @@ class ImportSummary:
     def to_json(self) -> str:
         return json.dumps({
             "dry_run": self.dry_run,
-            "added": self.count("added"),
-            "merged": self.count("merged"),
-            "unchanged": self.count("unchanged"),
+            **{status: self.count(status) for status in ("added", "merged", "unchanged")},
             "skipped": [{"source": o, "reason": r} for o, r in self.skipped],
             "topics_created": self.topics_created,
             "days_touched": self.days_touched,

@@ -1,27 +1,19 @@
-"""arXiv's query API (``export.arxiv.org/api/query``): an Atom 1.0 feed, one entry per paper.
-
-An entry looks like::
+"""arXiv's query API (``export.arxiv.org/api/query``): an Atom 1.0 feed, one entry per paper
+(the README's "arXiv search results" says what is kept). An entry looks like::
 
     <entry>
       <id>http://arxiv.org/abs/2511.07301v2</id>
       <published>2025-11-10T17:59:58Z</published>
       <title>A title that arXiv
         hard-wraps</title>
-      <summary>  The abstract, also
-      hard-wrapped.</summary>
-      <author><name>Ada Lovelace</name><arxiv:affiliation>...</arxiv:affiliation></author>
-      <arxiv:doi>10.1000/xyz</arxiv:doi>
-      <link href="http://arxiv.org/abs/2511.07301v2" rel="alternate" type="text/html"/>
+      <summary>  The abstract, also hard-wrapped.</summary>
+      <author><name>Ada Lovelace</name></author>
       <link title="pdf" href="http://arxiv.org/pdf/2511.07301v2" rel="related"/>
       <arxiv:comment>12 pages; code at https://github.com/...</arxiv:comment>
-      <arxiv:journal_ref>...</arxiv:journal_ref>
-      <arxiv:primary_category term="cs.CL"/>
-      <category term="cs.CL"/><category term="cs.AI"/>
+      <arxiv:primary_category term="cs.CL"/><category term="cs.AI"/>
     </entry>
 
-Ids lose their version (``2511.07301v2`` -> ``2511.07301``); titles and abstracts are unwrapped.
-The listing day is ``--date`` or else the entry's published day. An API error comes back as an
-entry whose id is under ``arxiv.org/api/errors``: it is reported as an error.
+An API error comes back as an entry whose id is under ``arxiv.org/api/errors``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """arXiv's announcement feeds (``rss.arxiv.org/rss/<category>``): RSS 2.0, one item per paper
-announced that day. An item looks like::
+announced that day (the README's "arXiv announcement feeds" says what is kept). An item::
 
     <item>
       <title>A title</title>
@@ -10,14 +10,8 @@ announced that day. An item looks like::
       <category>cs.CL</category>
       <pubDate>Tue, 11 Nov 2025 00:00:00 -0500</pubDate>
       <arxiv:announce_type>new</arxiv:announce_type>
-      <dc:rights>http://creativecommons.org/licenses/by/4.0/</dc:rights>
       <dc:creator>Ada Lovelace, Charles Babbage</dc:creator>
     </item>
-
-``new`` and ``cross`` (cross-listed) announcements are imported; ``replace`` and
-``replace-cross`` (a new version of an older paper) are skipped and reported, unless
-``--include-replacements``. The listing day is the channel's ``pubDate`` (the announcement day,
-in the feed's own time zone) unless ``--date``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Hugging Face's papers API: ``GET /api/daily_papers`` and ``GET /api/papers/<id>``.
-
-Three shapes are accepted: the daily listing (an array of items), one item of it (an object
-with a ``paper``), and one paper object; items saved one per line (JSON Lines) are read too.
-An item looks like::
+"""Hugging Face's papers API: ``GET /api/daily_papers`` (an array of items, or one item) and
+``GET /api/papers/<id>`` (one paper object); the README's section says what is kept. An item::
 
     {"paper": {"id": "2404.14219", "title": "...", "summary": "...",
                "authors": [{"name": "...", "hidden": false}], "publishedAt": "...",
@@ -11,11 +8,7 @@ An item looks like::
                "organization": {"name": "microsoft", "fullname": "Microsoft"}},
      "publishedAt": "2024-04-23T00:27:14.530Z", "thumbnail": "https://...", ...}
 
-The item's top-level ``publishedAt`` is when the paper entered Daily Papers: its UTC day is the
-listing day (``--date`` overrides it). A bare paper object has no such field, so its
-``submittedOnDailyAt`` is used instead. Unknown fields are ignored and optional fields may be
-missing or null; a value of the wrong type is treated as missing, except a missing or empty
-title, which is an error naming the item.
+A value of the wrong type is treated as missing, except a missing or empty title (an error).
 """
 
 from __future__ import annotations
@@ -30,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from site_builder.errors import ContentError, Problem
 from site_builder.importers.record import (
+    MAX_PROBLEMS,
     ImportedPaper,
     ImportOptions,
     ParseResult,
@@ -39,6 +33,7 @@ from site_builder.importers.record import (
     loads,
     one_line,
     parse_iso_date,
+    source_error,
     source_problem,
     unwrap,
 )
@@ -47,7 +42,6 @@ from site_builder.importers.record import (
 PAPER_KEY_RE = re.compile(r'(?<!\\)"paper"\s*:\s*\{')
 # Keys of a bare paper object (GET /api/papers/<id>) that no JSONL paper line has.
 PAPER_OBJECT_KEYS = ("summary", "publishedAt", "submittedOnDailyAt", "githubRepo", "upvotes")
-MAX_PROBLEMS = 20
 PAGE_SIZE = 100  # the most /api/daily_papers gives per page (50 without limit=)
 MAX_PAGES = 50  # 5,000 papers: far beyond any day so far; stops a server that never ends
 
@@ -76,19 +70,14 @@ def parse_hf_api(text: str, name: str, options: ImportOptions) -> ParseResult:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             value = items_per_line(text, name)  # items saved one per line (JSON Lines)
         else:
-            raise ContentError([source_problem(
-                name, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                exc.lineno)]) from exc
+            raise source_error(name, f"invalid JSON at line {exc.lineno}, column {exc.colno}: "
+                               f"{exc.msg}", exc.lineno) from exc
     if isinstance(value, dict) and "error" in value and "title" not in value:
-        raise ContentError([source_problem(name, f"the API answered with an error: "
-                                           f"{str(value['error'])[:200]}")])
-    if isinstance(value, list):
-        items = value
-    elif isinstance(value, dict):
-        items = [value]
-    else:
-        raise ContentError([source_problem(name, "expected a JSON array of daily papers items "
-                                           "or one item or paper object")])
+        raise source_error(name, f"the API answered with an error: {str(value['error'])[:200]}")
+    if not isinstance(value, (list, dict)):
+        raise source_error(name, "expected a JSON array of daily papers items or one item or "
+                           "paper object")
+    items = value if isinstance(value, list) else [value]
     papers: list[ImportedPaper] = []
     problems: list[Problem] = []
     for number, item in enumerate(items, 1):
@@ -112,9 +101,8 @@ def items_per_line(text: str, name: str) -> list[Any]:
             try:
                 items.append(loads(line))
             except json.JSONDecodeError as exc:
-                raise ContentError([source_problem(
-                    name, f"invalid JSON at line {number}, column {exc.colno}: {exc.msg}",
-                    number)]) from exc
+                raise source_error(name, f"invalid JSON at line {number}, column {exc.colno}: "
+                                   f"{exc.msg}", number) from exc
     return items
 
 
@@ -225,8 +213,8 @@ def read_daily_listing(base: str, day: dt.date, read: Callable[[str], tuple[str,
     for page in range(MAX_PAGES):
         text, name = read(daily_page_url(base, day, page))
         if not text.lstrip().startswith("["):
-            raise ContentError([source_problem(name, "expected a JSON array of daily papers "
-                                               "items (a listing page)")])
+            raise source_error(name, "expected a JSON array of daily papers items (a listing "
+                               "page)")
         parsed = parse_hf_api(text, name, options)
         for paper in parsed.papers:
             paper.listed = day
@@ -236,5 +224,5 @@ def read_daily_listing(base: str, day: dt.date, read: Callable[[str], tuple[str,
                 result.papers.append(paper)
         if len(parsed.papers) < PAGE_SIZE:
             return result
-    raise ContentError([source_problem(base, f"{day}: more than {MAX_PAGES} pages of "
-                                       f"{PAGE_SIZE}; refusing to read on")])
+    raise source_error(base, f"{day}: more than {MAX_PAGES} pages of {PAGE_SIZE}; refusing to "
+                       "read on")
