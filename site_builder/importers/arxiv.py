@@ -70,9 +70,8 @@ def paper_from_entry(entry: Element, origin: str) -> ImportedPaper:
     paper.pdf = https(pdf_link(entry)) or default_pdf
     paper.published = parse_iso_date(child_text(entry, f"{ATOM}published"))
     paper.listed = paper.published
-    paper.authors = [one_line(child_text(author, f"{ATOM}name"))
-                     for author in entry.findall(f"{ATOM}author")]
-    paper.authors = [author for author in paper.authors if author]
+    paper.authors = [name for author in entry.findall(f"{ATOM}author")
+                     if (name := one_line(child_text(author, f"{ATOM}name")))]
     paper.comment = unwrap(child_text(entry, f"{ARXIV}comment"))
     paper.journal_ref = unwrap(child_text(entry, f"{ARXIV}journal_ref"))
     paper.doi = child_text(entry, f"{ARXIV}doi").strip()

@@ -127,11 +127,9 @@ def paper_from_item(item: Any, origin: str) -> ImportedPaper:
                            listed=listed, origin=origin)
     paper_id = text(paper.get("id"))
     arxiv = arxiv_id_from(paper_id) if re.fullmatch(r"[\w./-]+", paper_id) else ""
+    record.id = arxiv or paper_id
     if arxiv:
-        record.id = arxiv
         record.arxiv, record.pdf = arxiv_links(arxiv)
-    elif paper_id:
-        record.id = paper_id
     record.authors = authors_of(paper.get("authors"))
     record.published = parse_iso_date(paper.get("publishedAt"))
     record.withdrawn = parse_iso_date(paper.get("withdrawnAt"))
@@ -162,11 +160,9 @@ def link(value: Any) -> str:
 
 def count(value: Any) -> int | None:
     """A whole number >= 0 (the API types counts as numbers, so 12.0 is accepted), or None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
-    if not math.isfinite(value) or value < 0 or value != int(value):
-        return None
-    return int(value)
+    return int(value) if value >= 0 and value == int(value) else None
 
 
 def authors_of(value: Any) -> list[str]:
@@ -187,10 +183,8 @@ def authors_of(value: Any) -> list[str]:
 def organization_of(value: Any) -> dict[str, str] | None:
     if not isinstance(value, dict) or not text(value.get("name")):
         return None
-    org = {"name": text(value.get("name"))}
-    if text(value.get("fullname")):
-        org["fullname"] = text(value.get("fullname"))
-    return org
+    org = {key: text(value.get(key)) for key in ("name", "fullname")}
+    return {key: part for key, part in org.items() if part}
 
 
 def daily_page_url(base: str, day: dt.date, page: int) -> str:

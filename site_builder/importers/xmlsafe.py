@@ -31,21 +31,6 @@ def looks_like(text: str, root: str, mark: str) -> bool:
     return bool(match) and match.group(1) == root and mark in head.lower()
 
 
-class _LineTreeBuilder(TreeBuilder):
-    """A tree builder that remembers the line each element starts on."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parser: DefusedXMLParser | None = None
-        self.lines: dict[Element, int] = {}
-
-    def start(self, tag, attrs):  # noqa: ANN001 - TreeBuilder's signature
-        element = super().start(tag, attrs)
-        if self.parser is not None:
-            self.lines[element] = self.parser.parser.CurrentLineNumber
-        return element
-
-
 @dataclass
 class XmlDocument:
     root: Element
@@ -80,11 +65,18 @@ def refuse_external_doctype(name: str, system_id: str | None, public_id: str | N
 
 def parse_xml(text: str, name: str) -> XmlDocument:
     """Parse a whole document; errors become a ContentError naming the source, line and column."""
-    builder = _LineTreeBuilder()
-    parser = DefusedXMLParser(target=builder, forbid_dtd=False, forbid_entities=True,
+    parser = DefusedXMLParser(target=TreeBuilder(), forbid_dtd=False, forbid_entities=True,
                               forbid_external=True)
-    builder.parser = parser
-    parser.parser.StartDoctypeDeclHandler = refuse_external_doctype
+    expat, lines = parser.parser, {}
+    make_element = expat.StartElementHandler
+
+    def start(tag: str, attributes: list[str]) -> Element:  # remembers the line it starts on
+        element = make_element(tag, attributes)
+        lines[element] = expat.CurrentLineNumber
+        return element
+
+    expat.StartElementHandler = start
+    expat.StartDoctypeDeclHandler = refuse_external_doctype
     try:
         # The text is already decoded, so the declaration's encoding no longer applies.
         parser.feed(re.sub(r"^(\s*<\?xml[^>]*?)\s+encoding=(['\"])[^'\"]*\2", r"\1", text,
@@ -98,7 +90,7 @@ def parse_xml(text: str, name: str) -> XmlDocument:
     except DefusedXmlException as exc:
         raise source_error(name, f"unsafe XML refused ({type(exc).__name__}: entity declarations "
                            "and external references are not allowed)") from exc
-    return XmlDocument(root, builder.lines)
+    return XmlDocument(root, lines)
 
 
 def child_text(element: Element, tag: str) -> str:
