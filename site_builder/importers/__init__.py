@@ -78,8 +78,7 @@ class ImportSummary:
             if len(origins) > SHOWN_SKIPS:
                 lines.append(f"  ... and {len(origins) - SHOWN_SKIPS} more (--json lists all)")
         verb = "would create" if self.dry_run else "created"
-        for slug in self.topics_created:
-            lines.append(f"{verb} topic {slug} (topics/{slug}.md)")
+        lines.extend(f"{verb} topic {slug} (topics/{slug}.md)" for slug in self.topics_created)
         prefix = "dry run, nothing written; would import" if self.dry_run else "imported"
         days = self.days_touched
         touched = (f"{len(days)} days from {days[0]} to {days[-1]}" if len(days) > SHOWN_DAYS

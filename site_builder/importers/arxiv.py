@@ -84,10 +84,8 @@ def paper_from_entry(entry: Element, origin: str) -> ImportedPaper:
 
 
 def pdf_link(entry: Element) -> str:
-    for element in entry.findall(f"{ATOM}link"):
-        if element.get("title") == "pdf" or element.get("type") == "application/pdf":
-            return element.get("href", "").strip()
-    return ""
+    return next((link.get("href", "").strip() for link in entry.findall(f"{ATOM}link")
+                 if link.get("title") == "pdf" or link.get("type") == "application/pdf"), "")
 
 
 def https(url: str) -> str:

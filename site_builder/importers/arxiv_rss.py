@@ -107,8 +107,6 @@ def paper_from_item(item: Element, origin: str) -> tuple[ImportedPaper, str]:
 def split_authors(creators: str) -> list[str]:
     """``dc:creator``'s 'A, B, C and D' as a list of names."""
     text = " ".join(re.sub(r"<[^>]*>", " ", creators).split())  # old feeds linked each name
-    if not text:
-        return []
     names: list[str] = []
     for part in re.split(r",\s*(?:and\s+)?|\s+and\s+", text):
         part = part.strip()

@@ -82,9 +82,8 @@ class ContentStore:
         except InputError as exc:
             problems.extend([exc.problem])
             return
-        paper = StoredPaper(path.stem, day, dict(doc.meta), doc.body, path,
-                            path.read_text("utf-8"))
-        self.index(paper)
+        self.index(StoredPaper(path.stem, day, dict(doc.meta), doc.body, path,
+                               path.read_text("utf-8")))
 
     def index(self, paper: StoredPaper) -> None:
         self.papers[paper.id] = paper
