@@ -26,9 +26,11 @@ from site_builder.importers.hf_api import looks_like_hf_api, parse_hf_api
 from site_builder.importers.hf_page import PageFormatError, looks_like_hf_page, parse_hf_page
 from site_builder.importers.jsonl import looks_like_jsonl, parse_jsonl
 from site_builder.importers.record import (
+    MAX_PROBLEMS,
     ImportedPaper,
     ImportOptions,
     ParseResult,
+    source_error,
     source_problem,
     without_controls,
 )
@@ -44,8 +46,7 @@ __all__ = ["FORMATS", "ImportOptions", "ImportSummary", "ParseResult", "detect_f
            "import_sources", "parse_sources", "read_source"]
 
 MAX_SOURCE_BYTES = 50_000_000
-FETCH_TIMEOUT = 30
-MAX_PROBLEMS = 20
+FETCH_TIMEOUT = 30  # seconds for a whole download
 SHOWN_SKIPS = 10
 SHOWN_DAYS = 7
 
@@ -77,14 +78,11 @@ class ImportSummary:
             if len(origins) > SHOWN_SKIPS:
                 lines.append(f"  ... and {len(origins) - SHOWN_SKIPS} more (--json lists all)")
         verb = "would create" if self.dry_run else "created"
-        for slug in self.topics_created:
-            lines.append(f"{verb} topic {slug} (topics/{slug}.md)")
+        lines.extend(f"{verb} topic {slug} (topics/{slug}.md)" for slug in self.topics_created)
         prefix = "dry run, nothing written; would import" if self.dry_run else "imported"
         days = self.days_touched
-        if len(days) > SHOWN_DAYS:
-            touched = f"{len(days)} days from {days[0]} to {days[-1]}"
-        else:
-            touched = ", ".join(days) or "none"
+        touched = (f"{len(days)} days from {days[0]} to {days[-1]}" if len(days) > SHOWN_DAYS
+                   else ", ".join(days) or "none")
         lines.append(
             f"{prefix}: {self.count('added')} added, {self.count('merged')} merged, "
             f"{self.count('unchanged')} unchanged, {len(self.skipped)} skipped; days touched: "
@@ -95,9 +93,7 @@ class ImportSummary:
     def to_json(self) -> str:
         return json.dumps({
             "dry_run": self.dry_run,
-            "added": self.count("added"),
-            "merged": self.count("merged"),
-            "unchanged": self.count("unchanged"),
+            **{status: self.count(status) for status in ("added", "merged", "unchanged")},
             "skipped": [{"source": o, "reason": r} for o, r in self.skipped],
             "topics_created": self.topics_created,
             "days_touched": self.days_touched,
@@ -114,7 +110,7 @@ def parse_hf_page_source(text: str, name: str, options: ImportOptions) -> ParseR
         return ParseResult(parse_hf_page(text, name, options.date,
                                          options.today or site_today(options.content_dir)))
     except PageFormatError as exc:
-        raise ContentError([source_problem(name, str(exc), exc.line)]) from exc
+        raise source_error(name, str(exc), exc.line) from exc
 
 
 def site_today(content_dir: Path) -> dt.date:
@@ -140,9 +136,8 @@ def detect_format(text: str, name: str) -> str:
         if detect(text):
             return format_name
     what = "it is empty" if not text.strip() else "it looks like none of them"
-    raise ContentError([source_problem(
-        name, f"cannot tell the format of this source ({what}); give it with --format "
-        f"({', '.join(FORMATS)})")])
+    raise source_error(name, f"cannot tell the format of this source ({what}); give it with "
+                       f"--format ({', '.join(FORMATS)})")
 
 
 def read_source(source: str) -> tuple[str, str]:
@@ -157,45 +152,38 @@ def read_source(source: str) -> tuple[str, str]:
     elif source.lower().startswith(("http://", "https://")):
         data, name = fetch(source), source
     else:
-        name = source
-        data = read_file(Path(source), source)
+        data, name = read_file(Path(source), source), source
     if len(data) > MAX_SOURCE_BYTES:
-        raise ContentError([source_problem(name, f"source is larger than {MAX_SOURCE_BYTES:,} "
-                                           "bytes; refusing it (split it into smaller files)")])
+        raise source_error(name, f"source is larger than {MAX_SOURCE_BYTES:,} bytes; refusing "
+                           "it (split it into smaller files)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ContentError([source_problem(
-            name, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-            line)]) from exc
+        raise source_error(name, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+                           f"{exc.start})", data[:exc.start].count(b"\n") + 1) from exc
     return text.replace("\r\n", "\n"), name
 
 
 def read_file(path: Path, name: str) -> bytes:
     try:
         if path.is_dir():
-            raise ContentError([source_problem(name, "is a folder, not a file")])
+            raise source_error(name, "is a folder, not a file")
         size = path.stat().st_size
         if size > MAX_SOURCE_BYTES:
-            raise ContentError([source_problem(
-                name, f"source is too large ({size:,} bytes; the limit is "
-                f"{MAX_SOURCE_BYTES:,}); split it into smaller files")])
+            raise source_error(name, f"source is too large ({size:,} bytes; the limit is "
+                               f"{MAX_SOURCE_BYTES:,}); split it into smaller files")
         with path.open("rb") as stream:
             return stream.read(MAX_SOURCE_BYTES + 1)
     except FileNotFoundError as exc:
-        raise ContentError([source_problem(name, "no such file")]) from exc
+        raise source_error(name, "no such file") from exc
     except OSError as exc:
-        raise ContentError([source_problem(name, f"cannot read: {exc.strerror or exc}")]) from exc
-
-
-MAX_REDIRECTS = 5
+        raise source_error(name, f"cannot read: {exc.strerror or exc}") from exc
 
 
 class SafeRedirects(urllib.request.HTTPRedirectHandler):
     """Follow a few redirects, and only to http(s) URLs (never ftp:, file: or others)."""
 
-    max_redirections = MAX_REDIRECTS
+    max_redirections = 5
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
         target = urllib.parse.urljoin(req.full_url, newurl)
@@ -205,39 +193,38 @@ class SafeRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def fetch(url: str, timeout: float | None = None) -> bytes:
+def fetch(url: str) -> bytes:
     """The body of an http(s) URL, with a time limit on the whole download (not only on each
     read), a size limit, and a few http(s) redirects at most; errors are ContentErrors."""
-    limit = timeout or FETCH_TIMEOUT
+    limit = FETCH_TIMEOUT
     request = urllib.request.Request(url, headers={
         "User-Agent": "site-builder (static daily papers digest)",
         "Accept": "application/json, application/atom+xml, application/rss+xml, text/*;q=0.8",
         "Accept-Encoding": "gzip, identity",
     })
-    opener = urllib.request.build_opener(SafeRedirects)
     try:
-        with opener.open(request, timeout=limit) as response:
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > MAX_SOURCE_BYTES:
-                raise ContentError([source_problem(
-                    url, f"source is too large ({int(length):,} bytes; the limit is "
-                    f"{MAX_SOURCE_BYTES:,})")])
+        with urllib.request.build_opener(SafeRedirects).open(request, timeout=limit) as response:
+            length = response.headers.get("Content-Length") or ""
+            announced = int(length) if length.isdigit() else None
+            if announced is not None and announced > MAX_SOURCE_BYTES:
+                raise source_error(url, f"source is too large ({announced:,} bytes; the limit "
+                                   f"is {MAX_SOURCE_BYTES:,})")
             data = read_body(response, url, time.monotonic() + limit, limit)
-            if length and length.isdigit() and len(data) < int(length):
-                raise ContentError([source_problem(
-                    url, f"cannot fetch: the connection closed after {len(data):,} of the "
-                    f"{int(length):,} bytes the server announced")])
+            if announced is not None and len(data) < announced:
+                raise source_error(url, f"cannot fetch: the connection closed after "
+                                   f"{len(data):,} of the {announced:,} bytes the server "
+                                   "announced")
             return decode_body(data, response.headers.get("Content-Encoding", ""), url)
     except urllib.error.HTTPError as exc:
-        raise ContentError([source_problem(
-            url, f"cannot fetch: the server answered HTTP {exc.code} {exc.reason}")]) from exc
+        raise source_error(url, f"cannot fetch: the server answered HTTP {exc.code} "
+                           f"{exc.reason}") from exc
     except urllib.error.URLError as exc:
-        raise ContentError([source_problem(url, f"cannot fetch: {exc.reason}")]) from exc
+        raise source_error(url, f"cannot fetch: {exc.reason}") from exc
     except (TimeoutError, OSError, http.client.HTTPException, ValueError) as exc:
         reason = str(exc) or type(exc).__name__
         if isinstance(exc, TimeoutError):
             reason = f"no answer within {limit} seconds"
-        raise ContentError([source_problem(url, f"cannot fetch: {reason}")]) from exc
+        raise source_error(url, f"cannot fetch: {reason}") from exc
 
 
 def read_body(response: http.client.HTTPResponse, url: str, deadline: float,
@@ -245,16 +232,12 @@ def read_body(response: http.client.HTTPResponse, url: str, deadline: float,
     """Read an answer in chunks as they come, stopping at the deadline or the size limit."""
     chunks: list[bytes] = []
     size = 0
-    while size <= MAX_SOURCE_BYTES:
-        chunk = response.read1(65_536)
-        if not chunk:
-            break
+    while size <= MAX_SOURCE_BYTES and (chunk := response.read1(65_536)):
         chunks.append(chunk)
         size += len(chunk)
         if time.monotonic() > deadline:
-            raise ContentError([source_problem(
-                url, f"cannot fetch: the download took longer than {limit} seconds "
-                f"({size:,} bytes so far); try again later")])
+            raise source_error(url, f"cannot fetch: the download took longer than {limit} "
+                               f"seconds ({size:,} bytes so far); try again later")
     return b"".join(chunks)
 
 
@@ -263,22 +246,19 @@ def decode_body(data: bytes, encoding: str, url: str) -> bytes:
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return data
-    if encoding in ("gzip", "x-gzip"):
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            body = inflate.decompress(data, MAX_SOURCE_BYTES + 1)
-        except zlib.error as exc:
-            raise ContentError([source_problem(
-                url, f"cannot fetch: the answer says it is gzip-compressed but is not ({exc})")
-            ]) from exc
-        if len(body) > MAX_SOURCE_BYTES or inflate.unconsumed_tail:
-            raise ContentError([source_problem(
-                url, f"source is larger than {MAX_SOURCE_BYTES:,} bytes once uncompressed; "
-                "refusing it")])
-        return body
-    raise ContentError([source_problem(
-        url, f"cannot fetch: the server compressed the answer with '{encoding[:40]}', which "
-        "is not supported (only gzip)")])
+    if encoding not in ("gzip", "x-gzip"):
+        raise source_error(url, f"cannot fetch: the server compressed the answer with "
+                           f"'{encoding[:40]}', which is not supported (only gzip)")
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        body = inflate.decompress(data, MAX_SOURCE_BYTES + 1)
+    except zlib.error as exc:
+        raise source_error(url, "cannot fetch: the answer says it is gzip-compressed but is "
+                           f"not ({exc})") from exc
+    if len(body) > MAX_SOURCE_BYTES or inflate.unconsumed_tail:
+        raise source_error(url, f"source is larger than {MAX_SOURCE_BYTES:,} bytes once "
+                           "uncompressed; refusing it")
+    return body
 
 
 def parse_sources(sources: list[str], options: ImportOptions) -> ParseResult:
@@ -292,8 +272,8 @@ def parse_sources(sources: list[str], options: ImportOptions) -> ParseResult:
             if format_name == "auto":
                 format_name = detect_format(text, name)
             if format_name not in FORMATS:
-                raise ContentError([source_problem(
-                    name, f"format '{format_name}' is not supported ({', '.join(FORMATS)})")])
+                raise source_error(name, f"format '{format_name}' is not supported "
+                                   f"({', '.join(FORMATS)})")
             parsed = FORMATS[format_name][1](text, name, options)
         except ContentError as exc:
             problems.extend(exc.problems)
@@ -359,10 +339,6 @@ def unbuildable(text: str, target: Path, day: dt.date) -> list[str]:
     return [found.message for found in problems.items]
 
 
-def missing_topics(content_dir: Path, slugs: set[str]) -> list[str]:
-    return sorted(s for s in slugs if not (content_dir / "topics" / f"{s}.md").exists())
-
-
 def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
     """Import every source into the content folder, all or nothing.
 
@@ -393,7 +369,8 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
         if paper.path is not None:
             summary.days.add(paper.path.parent.name)  # a paper moved to an earlier day
     slugs = set(options.topics) | {s for r in parsed.papers for s in r.topics}
-    summary.topics_created = missing_topics(options.content_dir, slugs)
+    summary.topics_created = sorted(
+        s for s in slugs if not (options.content_dir / "topics" / f"{s}.md").exists())
     if not options.dry_run:
         transaction = Transaction(options.content_dir)
         try:

@@ -1,34 +1,25 @@
-"""arXiv's query API (``export.arxiv.org/api/query``): an Atom 1.0 feed, one entry per paper.
-
-An entry looks like::
+"""arXiv's query API (``export.arxiv.org/api/query``): an Atom 1.0 feed, one entry per paper
+(the README's "arXiv search results" says what is kept). An entry looks like::
 
     <entry>
       <id>http://arxiv.org/abs/2511.07301v2</id>
       <published>2025-11-10T17:59:58Z</published>
       <title>A title that arXiv
         hard-wraps</title>
-      <summary>  The abstract, also
-      hard-wrapped.</summary>
-      <author><name>Ada Lovelace</name><arxiv:affiliation>...</arxiv:affiliation></author>
-      <arxiv:doi>10.1000/xyz</arxiv:doi>
-      <link href="http://arxiv.org/abs/2511.07301v2" rel="alternate" type="text/html"/>
+      <summary>  The abstract, also hard-wrapped.</summary>
+      <author><name>Ada Lovelace</name></author>
       <link title="pdf" href="http://arxiv.org/pdf/2511.07301v2" rel="related"/>
       <arxiv:comment>12 pages; code at https://github.com/...</arxiv:comment>
-      <arxiv:journal_ref>...</arxiv:journal_ref>
-      <arxiv:primary_category term="cs.CL"/>
-      <category term="cs.CL"/><category term="cs.AI"/>
+      <arxiv:primary_category term="cs.CL"/><category term="cs.AI"/>
     </entry>
 
-Ids lose their version (``2511.07301v2`` -> ``2511.07301``); titles and abstracts are unwrapped.
-The listing day is ``--date`` or else the entry's published day. An API error comes back as an
-entry whose id is under ``arxiv.org/api/errors``: it is reported as an error.
+An API error comes back as an entry whose id is under ``arxiv.org/api/errors``.
 """
 
 from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
-from site_builder.errors import ContentError, Problem
 from site_builder.importers.record import (
     ImportedPaper,
     ImportOptions,
@@ -39,10 +30,10 @@ from site_builder.importers.record import (
     is_http_url,
     one_line,
     parse_iso_date,
-    source_problem,
+    source_error,
     unwrap,
 )
-from site_builder.importers.xmlsafe import child_text, parse_xml, root_name
+from site_builder.importers.xmlsafe import child_text, looks_like, parse_xml
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -50,26 +41,16 @@ ARXIV = "{http://arxiv.org/schemas/atom}"
 
 def looks_like_arxiv(text: str) -> bool:
     """An Atom feed from arXiv (its root is <feed> and it uses arXiv's namespace or URLs)."""
-    head = text[:20_000]
-    return root_name(head) == "feed" and "arxiv.org" in head.lower()
+    return looks_like(text, "feed", "arxiv.org")
 
 
 def parse_arxiv(text: str, name: str, options: ImportOptions) -> ParseResult:
     doc = parse_xml(text, name)
     if doc.root.tag != f"{ATOM}feed":
-        raise ContentError([source_problem(name, "not an Atom feed (the root element is "
-                                           f"<{doc.root.tag}>, expected Atom's <feed>)", 1)])
-    papers: list[ImportedPaper] = []
-    problems: list[Problem] = []
-    for number, entry in enumerate(doc.root.findall(f"{ATOM}entry"), 1):
-        line = doc.line(entry)
-        try:
-            papers.append(paper_from_entry(entry, f"{name}:{line}"))
-        except ValueError as exc:
-            problems.append(source_problem(name, f"entry {number}: {exc}", line))
-    if problems:
-        raise ContentError(problems)
-    return ParseResult(papers)
+        raise source_error(name, f"not an Atom feed (the root element is <{doc.root.tag}>, "
+                           "expected Atom's <feed>)", 1)
+    return ParseResult(doc.read_each(doc.root.findall(f"{ATOM}entry"), name, "entry",
+                                     paper_from_entry))
 
 
 def paper_from_entry(entry: Element, origin: str) -> ImportedPaper:
@@ -89,9 +70,8 @@ def paper_from_entry(entry: Element, origin: str) -> ImportedPaper:
     paper.pdf = https(pdf_link(entry)) or default_pdf
     paper.published = parse_iso_date(child_text(entry, f"{ATOM}published"))
     paper.listed = paper.published
-    paper.authors = [one_line(child_text(author, f"{ATOM}name"))
-                     for author in entry.findall(f"{ATOM}author")]
-    paper.authors = [author for author in paper.authors if author]
+    paper.authors = [name for author in entry.findall(f"{ATOM}author")
+                     if (name := one_line(child_text(author, f"{ATOM}name")))]
     paper.comment = unwrap(child_text(entry, f"{ARXIV}comment"))
     paper.journal_ref = unwrap(child_text(entry, f"{ARXIV}journal_ref"))
     paper.doi = child_text(entry, f"{ARXIV}doi").strip()
@@ -104,16 +84,14 @@ def paper_from_entry(entry: Element, origin: str) -> ImportedPaper:
 
 
 def pdf_link(entry: Element) -> str:
-    for element in entry.findall(f"{ATOM}link"):
-        if element.get("title") == "pdf" or element.get("type") == "application/pdf":
-            return element.get("href", "").strip()
-    return ""
+    return next((link.get("href", "").strip() for link in entry.findall(f"{ATOM}link")
+                 if link.get("title") == "pdf" or link.get("type") == "application/pdf"), "")
 
 
 def https(url: str) -> str:
     """arXiv still writes http:// links; its pages are served over https."""
     if not is_http_url(url):
         return ""
-    if url.startswith("http://arxiv.org/") or url.startswith("http://export.arxiv.org/"):
+    if url.startswith(("http://arxiv.org/", "http://export.arxiv.org/")):
         return "https://arxiv.org/" + url.split("/", 3)[3]
     return url

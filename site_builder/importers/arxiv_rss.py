@@ -1,5 +1,5 @@
 """arXiv's announcement feeds (``rss.arxiv.org/rss/<category>``): RSS 2.0, one item per paper
-announced that day. An item looks like::
+announced that day (the README's "arXiv announcement feeds" says what is kept). An item::
 
     <item>
       <title>A title</title>
@@ -10,14 +10,8 @@ announced that day. An item looks like::
       <category>cs.CL</category>
       <pubDate>Tue, 11 Nov 2025 00:00:00 -0500</pubDate>
       <arxiv:announce_type>new</arxiv:announce_type>
-      <dc:rights>http://creativecommons.org/licenses/by/4.0/</dc:rights>
       <dc:creator>Ada Lovelace, Charles Babbage</dc:creator>
     </item>
-
-``new`` and ``cross`` (cross-listed) announcements are imported; ``replace`` and
-``replace-cross`` (a new version of an older paper) are skipped and reported, unless
-``--include-replacements``. The listing day is the channel's ``pubDate`` (the announcement day,
-in the feed's own time zone) unless ``--date``.
 """
 
 from __future__ import annotations
@@ -27,7 +21,6 @@ import email.utils
 import re
 from xml.etree.ElementTree import Element
 
-from site_builder.errors import ContentError, Problem
 from site_builder.importers.record import (
     ImportedPaper,
     ImportOptions,
@@ -35,10 +28,10 @@ from site_builder.importers.record import (
     arxiv_id_from,
     arxiv_links,
     first_github_link,
-    source_problem,
+    source_error,
     unwrap,
 )
-from site_builder.importers.xmlsafe import child_text, parse_xml, root_name
+from site_builder.importers.xmlsafe import child_text, looks_like, parse_xml
 
 ARXIV = "{http://arxiv.org/schemas/atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -54,37 +47,24 @@ SUFFIX_RE = re.compile(r"^(?:Jr|Sr|I{2,3}|IV)\.?$")
 
 def looks_like_arxiv_rss(text: str) -> bool:
     """An RSS feed from arXiv (its root is <rss> and it mentions arXiv)."""
-    head = text[:20_000]
-    return root_name(head) == "rss" and "arxiv" in head.lower()
+    return looks_like(text, "rss", "arxiv")
 
 
 def parse_arxiv_rss(text: str, name: str, options: ImportOptions) -> ParseResult:
     doc = parse_xml(text, name)
     channel = doc.root.find("channel")
     if doc.root.tag != "rss" or channel is None:
-        raise ContentError([source_problem(name, "not an RSS 2.0 feed (expected <rss> with a "
-                                           "<channel>)", 1)])
+        raise source_error(name, "not an RSS 2.0 feed (expected <rss> with a <channel>)", 1)
     listed = feed_day(channel)
     result = ParseResult()
-    problems: list[Problem] = []
-    for number, item in enumerate(channel.findall("item"), 1):
-        line = doc.line(item)
-        origin = f"{name}:{line}"
-        try:
-            paper, announce = paper_from_item(item, origin)
-        except ValueError as exc:
-            problems.append(source_problem(name, f"item {number}: {exc}", line))
-            continue
+    for paper, announce in doc.read_each(channel.findall("item"), name, "item", paper_from_item):
         paper.listed = listed
         if announce in IMPORTED or (announce in REPLACEMENTS and options.include_replacements):
             result.papers.append(paper)
-        elif announce in REPLACEMENTS:
-            result.skipped.append((f"{origin} {paper.id}", SKIP_REPLACEMENT))
         else:
-            result.skipped.append((f"{origin} {paper.id}",
-                                   f"unknown announce type '{announce or '(none)'}'"))
-    if problems:
-        raise ContentError(problems)
+            reason = (SKIP_REPLACEMENT if announce in REPLACEMENTS
+                      else f"unknown announce type '{announce or '(none)'}'")
+            result.skipped.append((f"{paper.origin} {paper.id}", reason))
     return result
 
 
@@ -127,8 +107,6 @@ def paper_from_item(item: Element, origin: str) -> tuple[ImportedPaper, str]:
 def split_authors(creators: str) -> list[str]:
     """``dc:creator``'s 'A, B, C and D' as a list of names."""
     text = " ".join(re.sub(r"<[^>]*>", " ", creators).split())  # old feeds linked each name
-    if not text:
-        return []
     names: list[str] = []
     for part in re.split(r",\s*(?:and\s+)?|\s+and\s+", text):
         part = part.strip()

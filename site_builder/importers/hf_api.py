@@ -1,8 +1,5 @@
-"""Hugging Face's papers API: ``GET /api/daily_papers`` and ``GET /api/papers/<id>``.
-
-Three shapes are accepted: the daily listing (an array of items), one item of it (an object
-with a ``paper``), and one paper object; items saved one per line (JSON Lines) are read too.
-An item looks like::
+"""Hugging Face's papers API: ``GET /api/daily_papers`` (an array of items, or one item) and
+``GET /api/papers/<id>`` (one paper object); the README's section says what is kept. An item::
 
     {"paper": {"id": "2404.14219", "title": "...", "summary": "...",
                "authors": [{"name": "...", "hidden": false}], "publishedAt": "...",
@@ -11,11 +8,7 @@ An item looks like::
                "organization": {"name": "microsoft", "fullname": "Microsoft"}},
      "publishedAt": "2024-04-23T00:27:14.530Z", "thumbnail": "https://...", ...}
 
-The item's top-level ``publishedAt`` is when the paper entered Daily Papers: its UTC day is the
-listing day (``--date`` overrides it). A bare paper object has no such field, so its
-``submittedOnDailyAt`` is used instead. Unknown fields are ignored and optional fields may be
-missing or null; a value of the wrong type is treated as missing, except a missing or empty
-title, which is an error naming the item.
+A value of the wrong type is treated as missing, except a missing or empty title (an error).
 """
 
 from __future__ import annotations
@@ -30,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from site_builder.errors import ContentError, Problem
 from site_builder.importers.record import (
+    MAX_PROBLEMS,
     ImportedPaper,
     ImportOptions,
     ParseResult,
@@ -39,6 +33,7 @@ from site_builder.importers.record import (
     loads,
     one_line,
     parse_iso_date,
+    source_error,
     source_problem,
     unwrap,
 )
@@ -47,7 +42,6 @@ from site_builder.importers.record import (
 PAPER_KEY_RE = re.compile(r'(?<!\\)"paper"\s*:\s*\{')
 # Keys of a bare paper object (GET /api/papers/<id>) that no JSONL paper line has.
 PAPER_OBJECT_KEYS = ("summary", "publishedAt", "submittedOnDailyAt", "githubRepo", "upvotes")
-MAX_PROBLEMS = 20
 PAGE_SIZE = 100  # the most /api/daily_papers gives per page (50 without limit=)
 MAX_PAGES = 50  # 5,000 papers: far beyond any day so far; stops a server that never ends
 
@@ -76,19 +70,14 @@ def parse_hf_api(text: str, name: str, options: ImportOptions) -> ParseResult:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             value = items_per_line(text, name)  # items saved one per line (JSON Lines)
         else:
-            raise ContentError([source_problem(
-                name, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                exc.lineno)]) from exc
+            raise source_error(name, f"invalid JSON at line {exc.lineno}, column {exc.colno}: "
+                               f"{exc.msg}", exc.lineno) from exc
     if isinstance(value, dict) and "error" in value and "title" not in value:
-        raise ContentError([source_problem(name, f"the API answered with an error: "
-                                           f"{str(value['error'])[:200]}")])
-    if isinstance(value, list):
-        items = value
-    elif isinstance(value, dict):
-        items = [value]
-    else:
-        raise ContentError([source_problem(name, "expected a JSON array of daily papers items "
-                                           "or one item or paper object")])
+        raise source_error(name, f"the API answered with an error: {str(value['error'])[:200]}")
+    if not isinstance(value, (list, dict)):
+        raise source_error(name, "expected a JSON array of daily papers items or one item or "
+                           "paper object")
+    items = value if isinstance(value, list) else [value]
     papers: list[ImportedPaper] = []
     problems: list[Problem] = []
     for number, item in enumerate(items, 1):
@@ -112,9 +101,8 @@ def items_per_line(text: str, name: str) -> list[Any]:
             try:
                 items.append(loads(line))
             except json.JSONDecodeError as exc:
-                raise ContentError([source_problem(
-                    name, f"invalid JSON at line {number}, column {exc.colno}: {exc.msg}",
-                    number)]) from exc
+                raise source_error(name, f"invalid JSON at line {number}, column {exc.colno}: "
+                                   f"{exc.msg}", number) from exc
     return items
 
 
@@ -139,11 +127,9 @@ def paper_from_item(item: Any, origin: str) -> ImportedPaper:
                            listed=listed, origin=origin)
     paper_id = text(paper.get("id"))
     arxiv = arxiv_id_from(paper_id) if re.fullmatch(r"[\w./-]+", paper_id) else ""
+    record.id = arxiv or paper_id
     if arxiv:
-        record.id = arxiv
         record.arxiv, record.pdf = arxiv_links(arxiv)
-    elif paper_id:
-        record.id = paper_id
     record.authors = authors_of(paper.get("authors"))
     record.published = parse_iso_date(paper.get("publishedAt"))
     record.withdrawn = parse_iso_date(paper.get("withdrawnAt"))
@@ -174,11 +160,9 @@ def link(value: Any) -> str:
 
 def count(value: Any) -> int | None:
     """A whole number >= 0 (the API types counts as numbers, so 12.0 is accepted), or None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
-    if not math.isfinite(value) or value < 0 or value != int(value):
-        return None
-    return int(value)
+    return int(value) if value >= 0 and value == int(value) else None
 
 
 def authors_of(value: Any) -> list[str]:
@@ -199,10 +183,8 @@ def authors_of(value: Any) -> list[str]:
 def organization_of(value: Any) -> dict[str, str] | None:
     if not isinstance(value, dict) or not text(value.get("name")):
         return None
-    org = {"name": text(value.get("name"))}
-    if text(value.get("fullname")):
-        org["fullname"] = text(value.get("fullname"))
-    return org
+    org = {key: text(value.get(key)) for key in ("name", "fullname")}
+    return {key: part for key, part in org.items() if part}
 
 
 def daily_page_url(base: str, day: dt.date, page: int) -> str:
@@ -225,8 +207,8 @@ def read_daily_listing(base: str, day: dt.date, read: Callable[[str], tuple[str,
     for page in range(MAX_PAGES):
         text, name = read(daily_page_url(base, day, page))
         if not text.lstrip().startswith("["):
-            raise ContentError([source_problem(name, "expected a JSON array of daily papers "
-                                               "items (a listing page)")])
+            raise source_error(name, "expected a JSON array of daily papers items (a listing "
+                               "page)")
         parsed = parse_hf_api(text, name, options)
         for paper in parsed.papers:
             paper.listed = day
@@ -236,5 +218,5 @@ def read_daily_listing(base: str, day: dt.date, read: Callable[[str], tuple[str,
                 result.papers.append(paper)
         if len(parsed.papers) < PAGE_SIZE:
             return result
-    raise ContentError([source_problem(base, f"{day}: more than {MAX_PAGES} pages of "
-                                       f"{PAGE_SIZE}; refusing to read on")])
+    raise source_error(base, f"{day}: more than {MAX_PAGES} pages of {PAGE_SIZE}; refusing to "
+                       "read on")

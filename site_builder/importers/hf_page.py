@@ -24,13 +24,8 @@ HEADER_DATE_RE = re.compile(rf"^{MONTH}\s+(\d{{1,2}})(?:,?\s+(\d{{4}}))?$")
 PAPER_DATE_RE = re.compile(rf"^{MONTH}\s+(\d{{1,2}})(?:,\s*(\d{{4}}))?(?:\s+(\d+))?$")
 AUTHORS_RE = re.compile(r"^[•·*]?\s*•\s*(\d+)\s+authors?$|^(\d+)\s+authors?$")
 SEPARATOR = "·"
-CHROME_RES = [
-    re.compile(r"^new$", re.IGNORECASE),
-    re.compile(r"^Get trending papers in your email inbox", re.IGNORECASE),
-    re.compile(r"^Subscribe$", re.IGNORECASE),
-    re.compile(r"^Daily Papers$", re.IGNORECASE),
-    re.compile(r"^by\s*AK and the research community$", re.IGNORECASE),
-]
+CHROME_RE = re.compile(r"^(?:new|Subscribe|Daily Papers|by\s*AK and the research community)$"
+                       r"|^Get trending papers in your email inbox", re.IGNORECASE)
 MARKERS = ("Get trending papers in your email inbox", "byAK and the research community",
            "by AK and the research community")
 GLUED_PREFIX = "Subscribe"
@@ -45,7 +40,7 @@ class PageFormatError(ValueError):
 @dataclass(frozen=True)
 class Line:
     number: int
-    text: str
+    text: str  # stripped
 
 
 def looks_like_hf_page(text: str) -> bool:
@@ -53,16 +48,11 @@ def looks_like_hf_page(text: str) -> bool:
     return any(marker in head for marker in MARKERS)
 
 
-def is_chrome(text: str) -> bool:
-    return any(pattern.match(text) for pattern in CHROME_RES)
-
-
 def resolve_date(month: int, day: int, year: int | None, reference: dt.date) -> dt.date:
     """A date whose year may be left out: then the latest such date not after the reference."""
     if year is not None:
         return dt.date(year, month, day)
-    for candidate_year in (reference.year, reference.year - 1, reference.year - 2,
-                           reference.year - 3, reference.year - 4):
+    for candidate_year in range(reference.year, reference.year - 5, -1):
         try:
             candidate = dt.date(candidate_year, month, day)
         except ValueError:  # 29 February in a common year
@@ -72,13 +62,14 @@ def resolve_date(month: int, day: int, year: int | None, reference: dt.date) -> 
     raise ValueError(f"no valid date for month {month} day {day}")
 
 
-def month_number(name: str) -> int:
-    return MONTHS[name[:3].lower()]
-
-
-def content_lines(text: str) -> list[Line]:
-    """Non-blank lines with their 1-based numbers, right-stripped."""
-    return [Line(n, raw.rstrip()) for n, raw in enumerate(text.splitlines(), 1) if raw.strip()]
+def date_of(match: re.Match[str], line: Line, reference: dt.date, what: str) -> dt.date:
+    """The date a HEADER_DATE_RE or PAPER_DATE_RE match names; a PageFormatError if none."""
+    year = int(match.group(3)) if match.group(3) else None
+    try:
+        return resolve_date(MONTHS[match.group(1)[:3].lower()], int(match.group(2)), year,
+                            reference)
+    except ValueError as exc:
+        raise PageFormatError(line.number, f"{what} '{line.text}'") from exc
 
 
 def split_header(lines: list[Line], today: dt.date) -> tuple[dt.date | None, list[Line]]:
@@ -86,24 +77,16 @@ def split_header(lines: list[Line], today: dt.date) -> tuple[dt.date | None, lis
     header_date = None
     index = 0
     while index < len(lines):
-        text = lines[index].text.strip()
-        if is_chrome(text):
+        text = lines[index].text
+        if CHROME_RE.match(text):
             index += 1
-            continue
-        if text.startswith(GLUED_PREFIX) and len(text) > len(GLUED_PREFIX):
-            rest = text[len(GLUED_PREFIX):]
-            lines = [*lines[:index], Line(lines[index].number, rest), *lines[index + 1:]]
-            continue
-        match = HEADER_DATE_RE.match(text)
-        if match and header_date is None:
-            month, day, year = month_number(match.group(1)), int(match.group(2)), match.group(3)
-            try:
-                header_date = resolve_date(month, day, int(year) if year else None, today)
-            except ValueError as exc:
-                raise PageFormatError(lines[index].number, f"bad header date '{text}'") from exc
+        elif text.startswith(GLUED_PREFIX) and len(text) > len(GLUED_PREFIX):
+            lines[index] = Line(lines[index].number, text[len(GLUED_PREFIX):].strip())
+        elif (match := HEADER_DATE_RE.match(text)) and header_date is None:
+            header_date = date_of(match, lines[index], today, "bad header date")
             index += 1
-            continue
-        break
+        else:
+            break
     return header_date, lines[index:]
 
 
@@ -111,33 +94,25 @@ def parse_metadata(lines: list[Line], index: int, paper: ImportedPaper,
                    listed: dt.date | None) -> int:
     """Read the optional ``• N authors`` / organisation, ``·`` and date lines of one card."""
     while index < len(lines):
-        text = lines[index].text.strip()
+        text = lines[index].text
         authors = AUTHORS_RE.match(text)
-        following = lines[index + 1].text.strip() if index + 1 < len(lines) else ""
+        following = lines[index + 1].text if index + 1 < len(lines) else ""
         if authors:
             paper.author_count = int(authors.group(1) or authors.group(2))
-            index += 1
         elif following == SEPARATOR and text != SEPARATOR and not PAPER_DATE_RE.match(text):
             name, _, fullname = text.partition(" ")
             paper.organization = {"name": name, "fullname": fullname.strip()}
-            index += 1
         else:
             break
-    if index < len(lines) and lines[index].text.strip() == SEPARATOR:
         index += 1
-        if index < len(lines):
-            match = PAPER_DATE_RE.match(lines[index].text.strip())
-            if match:
-                month, day = month_number(match.group(1)), int(match.group(2))
-                year = int(match.group(3)) if match.group(3) else None
-                try:
-                    paper.published = resolve_date(month, day, year, listed or dt.date.max)
-                except ValueError as exc:
-                    raise PageFormatError(lines[index].number,
-                                          f"bad date '{lines[index].text.strip()}'") from exc
-                if match.group(4):
-                    paper.upvotes = int(match.group(4))
-                index += 1
+    if index < len(lines) and lines[index].text == SEPARATOR:
+        index += 1
+        match = PAPER_DATE_RE.match(lines[index].text) if index < len(lines) else None
+        if match:
+            paper.published = date_of(match, lines[index], listed or dt.date.max, "bad date")
+            if match.group(4):
+                paper.upvotes = int(match.group(4))
+            index += 1
     return index
 
 
@@ -148,8 +123,8 @@ def parse_hf_page(text: str, source: str, listed: dt.date | None = None,
     ``listed`` (from ``--date``) overrides the page's header date; without either the page
     cannot be placed on a day and a PageFormatError is raised.
     """
-    today = today or dt.date.today()
-    header_date, lines = split_header(content_lines(text), today)
+    lines = [Line(n, raw.strip()) for n, raw in enumerate(text.splitlines(), 1) if raw.strip()]
+    header_date, lines = split_header(lines, today or dt.date.today())
     day = listed or header_date
     if day is None:
         raise PageFormatError(1, "the page has no date header (like 'Apr 21'); "
@@ -159,10 +134,10 @@ def parse_hf_page(text: str, source: str, listed: dt.date | None = None,
     while index < len(lines):
         title_line = lines[index]
         if index + 1 >= len(lines):
-            raise PageFormatError(title_line.number,
-                                  f"title '{title_line.text.strip()[:60]}' has no abstract")
-        abstract = lines[index + 1].text.strip()
-        paper = ImportedPaper(title=title_line.text.strip(), abstract=abstract, listed=day,
+            raise PageFormatError(title_line.number, f"title '{title_line.text[:60]}' has no "
+                                  "abstract")
+        abstract = lines[index + 1].text
+        paper = ImportedPaper(title=title_line.text, abstract=abstract, listed=day,
                               origin=f"{source}:{title_line.number}")
         paper.code = first_github_link(abstract)
         index = parse_metadata(lines, index + 2, paper, day)

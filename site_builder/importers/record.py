@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from site_builder import schema
-from site_builder.errors import source_problem  # noqa: F401 - re-exported for the importers
+from site_builder.errors import ContentError, source_problem
 from site_builder.slugs import slugify  # noqa: F401 - re-exported for the importers
 
 GITHUB_RE = re.compile(r"https?://(?:www\.)?github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
                        re.IGNORECASE)
 ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?$|([a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
 NOT_ALNUM_RE = re.compile(r"[\W_]+")
+MAX_PROBLEMS = 20  # a source's problems listed before the rest are summed up
 # Control characters that XML, feeds and the content checks refuse (tab and newlines are fine).
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
@@ -68,18 +69,26 @@ class ParseResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
 
 
+def source_error(source: Path | str, message: str, line: int | None = None) -> ContentError:
+    """The error of one problem with an input (a file, URL or '<stdin>'), to raise."""
+    return ContentError([source_problem(source, message, line)])
+
+
 def without_controls(record: ImportedPaper) -> ImportedPaper:
     """The record with control characters removed from every text (sources do carry them)."""
     for name, value in vars(record).items():
-        if isinstance(value, str):
-            setattr(record, name, strip_controls(value))
-        elif isinstance(value, list):
-            setattr(record, name, [strip_controls(v) if isinstance(v, str) else v
-                                   for v in value])
-        elif isinstance(value, dict):
-            setattr(record, name, {k: strip_controls(v) if isinstance(v, str) else v
-                                   for k, v in value.items()})
+        setattr(record, name, controls_removed(value))
     return record
+
+
+def controls_removed(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, list):
+        return [controls_removed(item) for item in value]
+    if isinstance(value, dict):
+        return {key: controls_removed(item) for key, item in value.items()}
+    return value
 
 
 def strip_controls(text: str) -> str:
@@ -136,25 +145,23 @@ ISO_DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.
                          r"(Z|[+-]\d{2}:?\d{2})?)?$")
 
 
-def parse_iso_date(value: object, utc: bool = True) -> dt.date | None:
+def parse_iso_date(value: object) -> dt.date | None:
     """The day of an ISO 8601 date or timestamp (as a UTC day when it has an offset), or None."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    match = ISO_DATE_RE.match(text)
+    match = ISO_DATE_RE.match(value.strip()) if isinstance(value, str) else None
     if not match:
         return None
     try:
-        if not match.group(2) or not match.group(3):
+        if not match.group(3):  # a day, or a time without an offset
             return dt.date.fromisoformat(match.group(1))
-        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-        return stamp.astimezone(dt.UTC).date() if utc else stamp.date()
+        stamp = dt.datetime.fromisoformat(match[0].replace("Z", "+00:00").replace(" ", "T"))
+        return stamp.astimezone(dt.UTC).date()
     except (ValueError, OverflowError):  # not a date, or its UTC day is after the year 9999
         return None
 
 
 MAX_JSON_DEPTH = 200
 LONG_NUMBER_RE = re.compile(r"-?\d{4000,}")
+JSON_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"?|[][{}]', re.DOTALL)  # a string or a bracket
 
 
 def loads(text: str) -> object:
@@ -175,21 +182,12 @@ def loads(text: str) -> object:
 
 def deep_position(text: str) -> int:
     """Where a JSON text first nests deeper than MAX_JSON_DEPTH (strings skipped)."""
-    depth, in_string, escaped = 0, False, False
-    for index, char in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
+    depth = 0
+    for token in JSON_TOKEN_RE.finditer(text):
+        if token[0] in ("[", "{"):
             depth += 1
             if depth > MAX_JSON_DEPTH:
-                return index
-        elif char in "]}":
+                return token.start()
+        elif token[0] in ("]", "}"):
             depth -= 1
     return 0

@@ -82,9 +82,8 @@ class ContentStore:
         except InputError as exc:
             problems.extend([exc.problem])
             return
-        paper = StoredPaper(path.stem, day, dict(doc.meta), doc.body, path,
-                            path.read_text("utf-8"))
-        self.index(paper)
+        self.index(StoredPaper(path.stem, day, dict(doc.meta), doc.body, path,
+                               path.read_text("utf-8")))
 
     def index(self, paper: StoredPaper) -> None:
         self.papers[paper.id] = paper
@@ -104,20 +103,14 @@ class ContentStore:
         """The paper a record is: same arXiv id, else same id, else same normalised title (unless
         both know their arXiv ids and they differ: then they are two papers with one title)."""
         arxiv = record_arxiv_id(record)
-        if arxiv and arxiv in self.by_arxiv:
+        if arxiv in self.by_arxiv:
             return self.papers[self.by_arxiv[arxiv]]
-        same_id = self.by_folded_id.get(record.id.casefold()) if record.id else None
-        if same_id is not None:
-            candidate = self.papers[same_id]
-            if not arxiv or stored_arxiv_id(candidate) in ("", arxiv):
-                return candidate
-        title_id = self.by_title.get(normalise_title(record.title))
-        if title_id is None:
-            return None
-        candidate = self.papers[title_id]
-        if arxiv and stored_arxiv_id(candidate) not in ("", arxiv):
-            return None
-        return candidate
+        for paper_id in (self.by_folded_id.get(record.id.casefold()),  # no paper has id ''
+                         self.by_title.get(normalise_title(record.title))):
+            if paper_id is not None and (
+                    not arxiv or stored_arxiv_id(self.papers[paper_id]) in ("", arxiv)):
+                return self.papers[paper_id]
+        return None
 
     def new_id(self, record: ImportedPaper) -> str:
         arxiv = record_arxiv_id(record)
@@ -159,9 +152,6 @@ class ContentStore:
         existing.dirty = True
         return Change("merged", existing.id, existing.day, record.origin)
 
-    def target_path(self, paper: StoredPaper) -> Path:
-        return self.content_dir / "days" / paper.day.isoformat() / f"{paper.id}.md"
-
     def pending_writes(self) -> list[tuple[StoredPaper, Path, str]]:
         """Papers this import added or changed, whose file text or place differs:
         (paper, new path, new text). Files the import did not touch are never rewritten."""
@@ -170,7 +160,7 @@ class ContentStore:
             if not paper.dirty:
                 continue
             text = serialise(paper)
-            target = self.target_path(paper)
+            target = self.content_dir / "days" / paper.day.isoformat() / f"{paper.id}.md"
             if paper.path != target or paper.original != text:
                 writes.append((paper, target, text))
         return writes

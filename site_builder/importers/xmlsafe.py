@@ -4,14 +4,18 @@ line of every element kept for error messages."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from xml.etree.ElementTree import Element, TreeBuilder
 
 from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
 from site_builder.errors import ContentError
-from site_builder.importers.record import source_problem
+from site_builder.importers.record import source_error, source_problem
+
+T = TypeVar("T")
 
 # The first element of a document, after the XML declaration, comments and a doctype.
 ROOT_RE = re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*|<\?[^>]*\?>\s*)*"
@@ -19,25 +23,12 @@ ROOT_RE = re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*|<\?[^>]*\?>\s*
                      r"<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]", re.DOTALL)
 
 
-def root_name(text: str) -> str:
-    """The local name of a document's root element, read from its start (no parsing)."""
-    match = ROOT_RE.match(text[:20_000])
-    return match.group(1) if match else ""
-
-
-class _LineTreeBuilder(TreeBuilder):
-    """A tree builder that remembers the line each element starts on."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parser: DefusedXMLParser | None = None
-        self.lines: dict[Element, int] = {}
-
-    def start(self, tag, attrs):  # noqa: ANN001 - TreeBuilder's signature
-        element = super().start(tag, attrs)
-        if self.parser is not None:
-            self.lines[element] = self.parser.parser.CurrentLineNumber
-        return element
+def looks_like(text: str, root: str, mark: str) -> bool:
+    """Whether a document's root element (read from its start, no parsing) has the local name
+    ``root`` and its start mentions ``mark`` (in any case)."""
+    head = text[:20_000]
+    match = ROOT_RE.match(head)
+    return bool(match) and match.group(1) == root and mark in head.lower()
 
 
 @dataclass
@@ -47,6 +38,21 @@ class XmlDocument:
 
     def line(self, element: Element) -> int:
         return self.lines.get(element, 0)
+
+    def read_each(self, elements: list[Element], name: str, what: str,
+                  read: Callable[[Element, str], T]) -> list[T]:
+        """``read(element, "source:line")`` for each element; each ValueError it raises is a
+        problem naming the element (``item 3``) and its line, all raised together."""
+        results, problems = [], []
+        for number, element in enumerate(elements, 1):
+            line = self.line(element)
+            try:
+                results.append(read(element, f"{name}:{line}"))
+            except ValueError as exc:
+                problems.append(source_problem(name, f"{what} {number}: {exc}", line))
+        if problems:
+            raise ContentError(problems)
+        return results
 
 
 def refuse_external_doctype(name: str, system_id: str | None, public_id: str | None,
@@ -59,11 +65,18 @@ def refuse_external_doctype(name: str, system_id: str | None, public_id: str | N
 
 def parse_xml(text: str, name: str) -> XmlDocument:
     """Parse a whole document; errors become a ContentError naming the source, line and column."""
-    builder = _LineTreeBuilder()
-    parser = DefusedXMLParser(target=builder, forbid_dtd=False, forbid_entities=True,
+    parser = DefusedXMLParser(target=TreeBuilder(), forbid_dtd=False, forbid_entities=True,
                               forbid_external=True)
-    builder.parser = parser
-    parser.parser.StartDoctypeDeclHandler = refuse_external_doctype
+    expat, lines = parser.parser, {}
+    make_element = expat.StartElementHandler
+
+    def start(tag: str, attributes: list[str]) -> Element:  # remembers the line it starts on
+        element = make_element(tag, attributes)
+        lines[element] = expat.CurrentLineNumber
+        return element
+
+    expat.StartElementHandler = start
+    expat.StartDoctypeDeclHandler = refuse_external_doctype
     try:
         # The text is already decoded, so the declaration's encoding no longer applies.
         parser.feed(re.sub(r"^(\s*<\?xml[^>]*?)\s+encoding=(['\"])[^'\"]*\2", r"\1", text,
@@ -72,18 +85,12 @@ def parse_xml(text: str, name: str) -> XmlDocument:
     except SyntaxError as exc:  # xml.etree.ElementTree.ParseError
         line, column = getattr(exc, "position", (0, 0))
         message = str(exc).split(": line ")[0]
-        raise ContentError([source_problem(
-            name, f"malformed XML at line {line}, column {column + 1}: {message}", line)]) from exc
+        raise source_error(name, f"malformed XML at line {line}, column {column + 1}: {message}",
+                           line) from exc
     except DefusedXmlException as exc:
-        raise ContentError([source_problem(
-            name, f"unsafe XML refused ({type(exc).__name__}: entity declarations and external "
-            "references are not allowed)")]) from exc
-    return XmlDocument(root, builder.lines)
-
-
-def local(tag: str) -> str:
-    """An element's name without its namespace."""
-    return tag.rsplit("}", 1)[-1]
+        raise source_error(name, f"unsafe XML refused ({type(exc).__name__}: entity declarations "
+                           "and external references are not allowed)") from exc
+    return XmlDocument(root, lines)
 
 
 def child_text(element: Element, tag: str) -> str:
