@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -12,7 +14,7 @@ from typing import Any
 
 from site_builder import schema, urls
 from site_builder.config import SLUG_RE, did_you_mean
-from site_builder.errors import ContentError, Problem, Problems, problem
+from site_builder.errors import ContentError, Problems, display_path, problem
 from site_builder.frontmatter import (
     FieldReader,
     FrontMatterFile,
@@ -127,12 +129,10 @@ def file_digest(path: Path, text: str) -> str:
 
 def parse_day(name: str) -> dt.date | None:
     """A ``YYYY-MM-DD`` folder name as a date, or None when it is not a real date."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", name):
-        return None
-    try:
-        return dt.date.fromisoformat(name)
-    except ValueError:
-        return None
+    with contextlib.suppress(ValueError):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", name):
+            return dt.date.fromisoformat(name)
+    return None
 
 
 def is_safe_id(value: str) -> bool:
@@ -189,17 +189,15 @@ def list_folder(folder: Path, problems: Problems) -> list[os.DirEntry]:
 
 def is_file(entry: os.DirEntry | Path) -> bool:
     """``is_file`` that says False for a symbolic link loop or a vanished file, not raising."""
-    try:
+    with contextlib.suppress(OSError):
         return entry.is_file()
-    except OSError:
-        return False
+    return False
 
 
 def is_dir(entry: os.DirEntry | Path) -> bool:
-    try:
+    with contextlib.suppress(OSError):
         return entry.is_dir()
-    except OSError:
-        return False
+    return False
 
 
 def check_layout(content_dir: Path, problems: Problems) -> None:
@@ -291,9 +289,7 @@ def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
                 if note:
                     content.notes[day] = note
             else:
-                def parse(path: Path = path, day: dt.date = day) -> Paper | None:
-                    return load_paper(path, day, problems)
-
+                parse = functools.partial(load_paper, path, day, problems)
                 paper = content.memo(path, day, parse) if content.memo else parse()
                 if paper:
                     content.papers.append(paper)
@@ -441,15 +437,13 @@ def check_papers(content: Content, problems: Problems) -> None:
     seen: dict[str, Paper] = {}
     for paper in content.papers:
         other = seen.get(paper.id.casefold())
-        if other is not None:
-            same = "the id" if other.id == paper.id else "ids that differ only in case:"
-            problems.extend([Problem(problem(paper.source, "").path, 1,
-                                     f"two papers with {same} '{paper.id}': this one and "
-                                     f"{problem(other.source, '').path}"
-                                     + ("" if other.id == paper.id else f" ('{other.id}')")
-                                     + "; remove or rename one")])
-        else:
+        if other is None:
             seen[paper.id.casefold()] = paper
+            continue
+        same, also = ("the id", "") if other.id == paper.id else (
+            "ids that differ only in case:", f" ('{other.id}')")
+        problems.add(paper.source, f"two papers with {same} '{paper.id}': this one and "
+                     f"{display_path(other.source)}{also}; remove or rename one", 1)
     check_organizations(content.papers, problems)
     known = set(content.topics)
     for paper in content.papers:
@@ -472,7 +466,7 @@ def check_organizations(papers: list[Paper], problems: Problems) -> None:
         assert other.organization is not None
         if other.organization.name != paper.organization.name:
             problems.add(paper.source, f"organization name '{paper.organization.name}' and "
-                         f"'{other.organization.name}' (in {problem(other.source, '').path}) "
+                         f"'{other.organization.name}' (in {display_path(other.source)}) "
                          "would share one page; spell it the same way in both",
                          key_line(paper, "organization"))
 
