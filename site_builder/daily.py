@@ -179,14 +179,9 @@ def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
         if report is not None and paper.path is not None:
             report.updated += 1
     # the papers and the state that says they are published: one transaction, as an import
-    transaction = Transaction(content_dir)
-    try:
+    with Transaction(content_dir) as transaction:
         store.write(writes, transaction)
         state.save(transaction=transaction)
-        transaction.commit()
-    except BaseException:
-        transaction.abort()
-        raise
     return reports
 
 

@@ -24,7 +24,10 @@ repository is usually public). A missing file or key means "not yet".
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ from site_builder.errors import ContentError, Problems
 from site_builder.frontmatter import InputError, key_lines, load_yaml, read_text
 from site_builder.transaction import Transaction
 
+Report = Callable[[str], None]  # records a problem at one key's line
 STATE_DIR = "state"
 HEADER = ("# site-builder's record of this listing day: what was published and mailed, and\n"
           "# when. Written by `site-builder update` and `site-builder email --pending`\n"
@@ -148,23 +152,15 @@ class State:
         their own; the files written."""
         from site_builder.importers.store import dump_yaml
 
-        own = transaction is None
-        transaction = transaction or Transaction(self.content_dir)
         written = []
-        try:
+        with nullcontext(transaction) if transaction else Transaction(self.content_dir) as into:
             for record in ([self.days[day]] if day else self.days.values()):
                 text = HEADER + dump_yaml(record.to_yaml())
                 if self.texts.get(record.day) != text:
                     path = state_path(self.content_dir, record.day)
-                    transaction.write(path, text)
+                    into.write(path, text)
                     self.texts[record.day] = text
                     written.append(path)
-            if own:
-                transaction.commit()
-        except BaseException:
-            if own:
-                transaction.abort()
-            raise
         return written
 
 
@@ -202,49 +198,38 @@ def load_day_file(path: Path, state: State, problems: Problems) -> None:
     record = DayState(day)
     lines = key_lines(text, 1)
     for key, value in data.items():
-        at = Where(path, lines.get(str(key)), problems)
+        # nested keys report their top key's line
+        at: Report = functools.partial(problems.add, path, line=lines.get(str(key)))
         if key not in DAY_KEYS:
-            at.add(f"unknown key '{key}' (known: {', '.join(DAY_KEYS)})")
+            at(f"unknown key '{key}' (known: {', '.join(DAY_KEYS)})")
         elif key in ("first_published", "closed") and value is not None:
             setattr(record, key, stamp_or_problem(value, f"'{key}'", at))
         elif key == "predates_state":
             if not isinstance(value, bool):
-                at.add("'predates_state' must be true or false")
+                at("'predates_state' must be true or false")
             record.predates_state = value is True
         elif key == "papers":
             record.papers = stamps(value, "'papers'", at)
         elif key == "mails":
             record.mails = mails_of(value, at)
         elif key == "day" and str(value) != day.isoformat():
-            at.add(f"'day' is {value} but the file is named for {day}")
+            at(f"'day' is {value} but the file is named for {day}")
     state.days[day] = record
     state.texts[day] = text
 
 
-@dataclass
-class Where:
-    """A key's place in a state file, for problems (nested keys report their top key's line)."""
-
-    path: Path
-    line: int | None
-    problems: Problems
-
-    def add(self, message: str) -> None:
-        self.problems.add(self.path, message, self.line)
-
-
-def stamp_or_problem(value: Any, what: str, at: Where):
+def stamp_or_problem(value: Any, what: str, at: Report):
     moment = parse_stamp(value)
     if moment is None:
-        at.add(f"{what}: '{value}' is not a time like 2026-04-21T22:43:05Z")
+        at(f"{what}: '{value}' is not a time like 2026-04-21T22:43:05Z")
     return moment
 
 
-def stamps(value: Any, what: str, at: Where) -> dict[str, dt.datetime]:
+def stamps(value: Any, what: str, at: Report) -> dict[str, dt.datetime]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        at.add(f"{what} must be a mapping of names to times")
+        at(f"{what} must be a mapping of names to times")
         return {}
     found = {}
     for key, item in value.items():
@@ -254,16 +239,16 @@ def stamps(value: Any, what: str, at: Where) -> dict[str, dt.datetime]:
     return found
 
 
-def mails_of(value: Any, at: Where) -> dict[str, Mail]:
+def mails_of(value: Any, at: Report) -> dict[str, Mail]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        at.add("'mails' must be a mapping such as 'digest: {sent: ...}'")
+        at("'mails' must be a mapping such as 'digest: {sent: ...}'")
         return {}
     mails = {}
     for kind, data in value.items():
         if not isinstance(data, dict):
-            at.add(f"mails.{kind} must be a mapping (sent, papers, recipients)")
+            at(f"mails.{kind} must be a mapping (sent, papers, recipients)")
             continue
         mail = Mail()
         for key, item in data.items():
@@ -274,7 +259,7 @@ def mails_of(value: Any, at: Where) -> dict[str, Mail]:
             elif key == "recipients":
                 mail.recipients = stamps(item, f"mails.{kind}.recipients", at)
             else:
-                at.add(f"mails.{kind}.{key}: unknown key, or 'papers' is not a number")
+                at(f"mails.{kind}.{key}: unknown key, or 'papers' is not a number")
         mails[str(kind)] = mail
     return mails
 

@@ -32,6 +32,20 @@ class Transaction:
     recorded: bool = False  # the journal is in place: from now on, the import happens
     journal_temporary: Path | None = None
 
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Commit when the block ends normally; abort when it (or the commit) raises."""
+        try:
+            if kind is None:
+                self.commit()
+                return
+        except BaseException:
+            self.abort()
+            raise
+        self.abort()
+
     def write(self, target: Path, text: str) -> None:
         """Write a file's new text under a temporary name; it is moved in by ``commit``."""
         target.parent.mkdir(parents=True, exist_ok=True)
