@@ -75,10 +75,8 @@ def days_to_read(state: State, settings: DailySettings, now: dt.datetime) -> lis
     wanted |= {day for day, record in state.days.items() if not record.closed and day <= today}
     closed = [day for day, record in state.days.items() if record.closed]
     if closed:
-        day = max(closed) + dt.timedelta(days=1)
-        while day <= today:
-            wanted.add(day)
-            day += dt.timedelta(days=1)
+        start = max(closed) + dt.timedelta(days=1)
+        wanted |= {start + dt.timedelta(days=n) for n in range((today - start).days + 1)}
     return sorted(wanted)
 
 
@@ -220,9 +218,7 @@ def send_pending(run: PendingRun, server: SmtpServer) -> int:
     args = run.args
     state = load_state(args.content)
     kind = mail_kind(run.search.slug if run.search else None)
-    if not any(record.closed and not record.predates_state
-               and not (kind in record.mails and record.mails[kind].sent)
-               for record in state.days.values()):
+    if not any(waits_for_mail(record, kind) for record in state.days.values()):
         print("no closed day waits for its mail: nothing to send.", file=sys.stderr)
         return 0
     feed = read_feed(args.feed)
@@ -231,13 +227,10 @@ def send_pending(run: PendingRun, server: SmtpServer) -> int:
     failures: list[Problem] = []
     try:
         for day in sorted(state.days):
-            record = state.days[day]
-            mail = record.mails.get(kind)
-            if (record.closed is None or record.predates_state
-                    or (mail is not None and mail.sent is not None)):
+            if not waits_for_mail(state.days[day], kind):
                 continue
             try:
-                failures += mail_day(run, state, record, kind, feed, in_feed, mailer)
+                failures += mail_day(run, state, state.days[day], kind, feed, in_feed, mailer)
             except ContentError as exc:  # the server is unreachable: try again next run
                 failures += [Problem(p.path, p.line, f"{day}: {p.message}") for p in exc.problems]
                 break
@@ -247,6 +240,12 @@ def send_pending(run: PendingRun, server: SmtpServer) -> int:
         raise ContentError(failures + [Problem("site-builder email", 0, "the days above are "
                                                "not fully mailed; the next run sends the rest")])
     return 0
+
+
+def waits_for_mail(record: DayState, kind: str) -> bool:
+    """A closed day of this site's own (not adopted) whose mail of this kind is not sent."""
+    mail = record.mails.get(kind)
+    return bool(record.closed) and not record.predates_state and not (mail and mail.sent)
 
 
 def mail_day(run: PendingRun, state: State, record: DayState, kind: str, feed,
