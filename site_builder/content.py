@@ -18,12 +18,13 @@ from site_builder.errors import ContentError, Problems, display_path, problem
 from site_builder.frontmatter import (
     FieldReader,
     FrontMatterFile,
-    InputError,
     check_inside,
     control_character,
     is_inside,
+    parse_front_matter,
     read_front_matter,
     read_text,
+    reported,
 )
 from site_builder.paths import DEVICE_NAMES, UnsafePathError, check_relative_path
 from site_builder.state import STATE_DIR, Published, first_published
@@ -31,6 +32,7 @@ from site_builder.transaction import finish_interrupted_import
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 RESERVED_NAMES = {"index", "page", "feed", "atom", *DEVICE_NAMES}
+TOPIC_KEYS = ("title", "keywords")
 MAX_AUTHORS = 5_000  # the largest real author lists; feeds and pages slow down beyond
 MAX_ABSTRACT_CHARS = 20_000  # ten times a long abstract; text passes stay fast below it
 
@@ -232,17 +234,13 @@ def load_topic(path: Path, content_dir: Path, problems: Problems) -> Topic | Non
         problems.add(path, f"topic file name '{slug}' must be a slug: lowercase letters, "
                      "digits and '-' (and not a reserved name such as 'con' or 'aux')")
         return None
-    try:
-        check_inside(path, content_dir)
-        doc = read_front_matter(path)
-    except InputError as exc:
-        problems.extend([exc.problem])
+    doc = reported(problems, lambda: read_front_matter(check_inside(path, content_dir)))
+    if doc is None:
         return None
-    for key in doc.meta:
-        if key not in ("title", "keywords"):
-            problems.add(path, f"unknown field '{key}'{did_you_mean(key, {'title', 'keywords'})}",
-                         doc.line_of(str(key)))
     reader = FieldReader(doc, problems)
+    for key in doc.meta:
+        if key not in TOPIC_KEYS:
+            reader.error(str(key), f"unknown field '{key}'{did_you_mean(key, set(TOPIC_KEYS))}")
     title = reader.text("title")
     if not title:
         problems.add(path, "a topic needs a 'title'", doc.line_of("title"))
@@ -278,12 +276,9 @@ def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
                 problems.add(path, "not part of the content layout "
                              "(a day folder holds <paper-id>.md files and index.md)")
                 continue
-            if not folder_inside or entry.is_symlink():
-                try:
-                    check_inside(path, content_dir)
-                except InputError as exc:
-                    problems.extend([exc.problem])
-                    continue
+            if (not folder_inside or entry.is_symlink()) and not reported(
+                    problems, check_inside, path, content_dir):
+                continue
             if path.name == "index.md":
                 note = load_note(path, day, problems)
                 if note:
@@ -296,10 +291,8 @@ def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
 
 
 def load_note(path: Path, day: dt.date, problems: Problems) -> DayNote | None:
-    try:
-        doc = read_front_matter_or_plain(path)
-    except InputError as exc:
-        problems.extend([exc.problem])
+    doc = reported(problems, read_front_matter_or_plain, path)
+    if doc is None:
         return None
     reader = FieldReader(doc, problems)
     for key in doc.meta:
@@ -313,18 +306,14 @@ def read_front_matter_or_plain(path: Path) -> FrontMatterFile:
     """An editor's note may be plain Markdown or have front matter."""
     text = read_text(path)
     if text.startswith("---\n"):
-        return read_front_matter(path)
+        return parse_front_matter(text, path)
     return FrontMatterFile(path, {}, text.strip("\n"), {}, 1, text)
 
 
 def load_paper(path: Path, day: dt.date, problems: Problems) -> Paper | None:
     """Read one paper file; every problem is recorded, None when it cannot be used."""
-    try:
-        doc = read_front_matter(path)
-    except InputError as exc:
-        problems.extend([exc.problem])
-        return None
-    return paper_from_front_matter(doc, day, problems)
+    doc = reported(problems, read_front_matter, path)
+    return None if doc is None else paper_from_front_matter(doc, day, problems)
 
 
 def paper_from_front_matter(doc: FrontMatterFile, day: dt.date,

@@ -13,10 +13,11 @@ import datetime as dt
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -26,6 +27,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader  # type: ignore[assignment]
 
 from site_builder.errors import Problem, Problems, problem
+
+T = TypeVar("T")
 
 MAX_FILE_BYTES = 2_000_000
 MAX_YAML_DEPTH = 32  # front matter is nearly flat; deep nesting only attacks the parser
@@ -139,13 +142,24 @@ def is_inside(path: Path, root: Path) -> bool:
     return True
 
 
-def check_inside(path: Path, root: Path) -> None:
-    """Refuse a file that is really outside the folder being read, through a symbolic link (a
-    pull request could otherwise publish any file of the machine that builds the site)."""
+def check_inside(path: Path, root: Path) -> Path:
+    """The path of a file inside the folder being read, or InputError when it is really outside
+    it through a symbolic link (a pull request could otherwise publish any file of the machine
+    that builds the site)."""
     if not is_inside(path, root):
         raise InputError(problem(
             path, "is (through a symbolic link) outside the content folder; copy the file in "
             "instead"))
+    return path
+
+
+def reported(problems: Problems, read: Callable[..., T], *args: Any) -> T | None:
+    """``read(*args)``, or None with the problem of the file it reads recorded."""
+    try:
+        return read(*args)
+    except InputError as exc:
+        problems.extend([exc.problem])
+        return None
 
 
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
