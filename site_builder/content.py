@@ -342,11 +342,12 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date,
 
 
 class PaperReader(FieldReader):
-    """A paper's fields, each read as the schema says."""
+    """A paper's fields, each read by the method named as its kind in the schema."""
+
+    texts, count = FieldReader.text_list, FieldReader.integer
 
     def read(self, field: schema.Field) -> Any:
-        """A field's value, read as its kind says."""
-        return KIND_READERS[field.kind](self, field.name)
+        return getattr(self, field.kind)(field.name)
 
     def title(self) -> str:
         title = self.text("title")
@@ -414,12 +415,6 @@ class PaperReader(FieldReader):
         return Organization(name, fullname)
 
 
-KIND_READERS = {schema.TEXT: PaperReader.text, schema.TEXTS: PaperReader.text_list,
-                schema.SLUGS: PaperReader.slugs, schema.COUNT: PaperReader.integer,
-                schema.DATE: PaperReader.date, schema.LINK: PaperReader.link,
-                schema.ORGANIZATION: PaperReader.organization}
-
-
 def check_papers(content: Content, problems: Problems) -> None:
     """Cross-file checks: ids are unique (ignoring case, as file systems may) and every topic
     slug is defined."""
@@ -462,10 +457,8 @@ def check_organizations(papers: list[Paper], problems: Problems) -> None:
 
 def key_line(paper: Paper, key: str) -> int:
     """The line of a top-level key in a paper's file (read again only to report an error)."""
-    try:
+    with contextlib.suppress(OSError, UnicodeDecodeError):
         for number, line in enumerate(Path(paper.source).read_text("utf-8").splitlines(), 1):
             if line.startswith(f"{key}:"):
                 return number
-    except (OSError, UnicodeDecodeError):
-        pass
     return 1
