@@ -20,8 +20,7 @@ from site_builder.frontmatter import (
     check_inside,
     control_character,
     key_lines,
-    load_yaml,
-    read_text,
+    read_yaml,
 )
 from site_builder.paths import DEVICE_NAMES
 
@@ -174,9 +173,7 @@ def load_config(content_dir: Path) -> SiteConfig:
     if not path.exists() and not path.is_symlink():
         return SiteConfig()
     try:
-        check_inside(path, content_dir)
-        text = read_text(path)
-        data = load_yaml(text, path) or {}
+        data, text = read_yaml(check_inside(path, content_dir))
     except InputError as exc:
         raise ContentError([exc.problem]) from exc
     if not isinstance(data, dict):

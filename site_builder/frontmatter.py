@@ -207,6 +207,12 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     return text
 
 
+def read_yaml(path: Path) -> tuple[Any, str]:
+    """A YAML file's data ({} when it is empty) and its text."""
+    text = read_text(path)
+    return load_yaml(text, path) or {}, text
+
+
 def check_nesting(text: str, path: Path, first_line: int) -> None:
     """Refuse YAML nested deeper than MAX_YAML_DEPTH before composing it (libyaml's composer
     recurses and crashes the interpreter on ~20,000 levels); the event scan is iterative."""
