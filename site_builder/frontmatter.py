@@ -45,8 +45,7 @@ YAML_HINTS = {  # common mistakes -> what to do about them
 }
 ALIAS_MESSAGE = ("anchors and aliases ('&name', '*name') are not supported; write the value "
                  "out")
-_ALIAS_RE = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]+")  # an anchor or an alias
-_STAR_RE = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+")  # an alias only
+_ALIAS_RE = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+")
 _NESTING_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _NESTING_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
@@ -232,34 +231,21 @@ def check_nesting(text: str, path: Path, first_line: int) -> None:
         return  # load_yaml reports the syntax error with its line
 
 
-def _match_line(pattern: re.Pattern[str], text: str) -> int | None:
-    """The 0-based line of a pattern's first match in a text, None when it has none."""
-    match = pattern.search(text)
-    return text.count("\n", 0, match.start() + 1) if match else None
-
-
-def check_values(data: Any, text: str, path: Path, first_line: int) -> None:
-    """Refuse anchors/aliases (one value used twice) and absurd sizes, walking iteratively."""
-    seen: set[int] = set()
-    stack = [data]
-    count = 0
+def check_size(data: Any, path: Path, first_line: int) -> None:
+    """Refuse absurdly many values, walking iteratively (the loader refuses aliases, so no
+    value is met twice)."""
+    stack, count = [data], 0
     while stack:
         value = stack.pop()
         count += 1
         if count > MAX_YAML_VALUES:
             raise InputError(problem(
                 path, f"invalid YAML: more than {MAX_YAML_VALUES:,} values", first_line))
-        if isinstance(value, (dict, list, set)):
-            if id(value) in seen:
-                raise InputError(problem(
-                    path, f"invalid YAML: {ALIAS_MESSAGE}",
-                    first_line + (_match_line(_ALIAS_RE, text) or 0)))
-            seen.add(id(value))
-            if isinstance(value, dict):
-                stack.extend(value.keys())
-                stack.extend(value.values())
-            else:
-                stack.extend(value)
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, (list, set)):
+            stack.extend(value)
 
 
 def load_yaml(text: str, path: Path, first_line: int = 1) -> Any:
@@ -268,8 +254,9 @@ def load_yaml(text: str, path: Path, first_line: int = 1) -> Any:
         check_nesting(text, path, first_line)
     loader = StrictLoader(text)
     loader.line_offset = first_line - 1
-    line = _match_line(_STAR_RE, text) if "*" in text else None
-    if line is not None:
+    alias = _ALIAS_RE.search(text) if "*" in text else None
+    if alias:
+        line = text.count("\n", 0, alias.start() + 1)
         loader.alias_mark = yaml.Mark("", 0, line, 0, None, None)
     try:
         data = loader.get_single_data()
@@ -290,7 +277,7 @@ def load_yaml(text: str, path: Path, first_line: int = 1) -> Any:
         raise InputError(problem(path, "invalid YAML: nested too deeply", first_line)) from exc
     finally:
         loader.dispose()
-    check_values(data, text, path, first_line)
+    check_size(data, path, first_line)
     return data
 
 
