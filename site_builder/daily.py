@@ -135,8 +135,7 @@ def merge_day(store: ContentStore, record_state: DayState, papers: list[Imported
 
 def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
     """Read the days, write papers, then state; the report of every day (failed ones too)."""
-    config = load_config(content_dir)
-    settings = config.daily
+    settings = load_config(content_dir).daily
     state = load_state(content_dir)
     problems = Problems()
     finish_interrupted_import(content_dir)  # a killed run before this one is finished first
