@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 import string
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,7 @@ from site_builder.frontmatter import (
     check_inside,
     control_character,
     key_lines,
-    load_yaml,
-    read_text,
+    read_yaml,
 )
 from site_builder.paths import DEVICE_NAMES
 
@@ -172,43 +173,58 @@ def load_config(content_dir: Path) -> SiteConfig:
     if not path.exists() and not path.is_symlink():
         return SiteConfig()
     try:
-        check_inside(path, content_dir)
-        text = read_text(path)
-        data = load_yaml(text, path) or {}
+        data, text = read_yaml(check_inside(path, content_dir))
     except InputError as exc:
         raise ContentError([exc.problem]) from exc
-    problems = Problems()
-    lines = key_lines(text, 1)
     if not isinstance(data, dict):
-        problems.add(path, "site.yaml must be a mapping of 'key: value' lines", 1)
-        problems.raise_if_any()
-    config = parse_config(data, path, lines, problems, text)
+        raise ContentError([problem(path, "site.yaml must be a mapping of 'key: value' lines", 1)])
+    problems = Problems()
+    config = parse_config(data, path, key_lines(text, 1), problems, text)
     problems.raise_if_any()
     return config
 
 
+def timezone_problem(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"unknown timezone '{name}' (use a name like Europe/Paris)"
+    return ""
+
+
+# text settings that end up in attributes, headers and files: what is wrong with each, or ''
+CHECKS = {
+    "base_url": base_url_problem,
+    "timezone": timezone_problem,
+    "language": lambda v: "" if not v or LANGUAGE_RE.match(v) else
+    "'language' must be a language tag such as en, fr or pt-BR",
+    "subscribe_form_url": lambda v: v and url_problem("subscribe_form_url", v, ("https", "http")),
+    "cname": lambda v: "" if not v or HOSTNAME_RE.match(v) else
+    "'cname' must be a domain name such as papers.example.org (no https://, no path)",
+}
+
+
 def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems,
-                 text: str = ""):
+                 text: str = "") -> SiteConfig:
     values: dict[str, Any] = {}
     for key, value in data.items():
         line = lines.get(str(key))
-        kind = SETTINGS.get(key)
+        kind, message = SETTINGS.get(key), ""
         if kind is None:
-            problems.add(path, f"unknown setting '{key}'{did_you_mean(key, set(SETTINGS))}", line)
+            message = f"unknown setting '{key}'{did_you_mean(key, set(SETTINGS))}"
         elif kind == "int":
             if not whole_number(value, 1):
-                problems.add(path, f"'{key}' must be a whole number of at least 1", line)
-            else:
-                values[key] = value
+                message = f"'{key}' must be a whole number of at least 1"
+            values[key] = value
         elif kind == "str" and value is not None:
-            message = text_problem(f"'{key}'", value)
-            if message:
-                problems.add(path, message, line)
-            else:
-                values[key] = value.strip()
-    check_base_url(values, path, lines, problems)
-    check_timezone(values, path, lines, problems)
-    check_formats(values, path, lines, problems)
+            check = CHECKS.get(key, lambda _text: "")
+            message = text_problem(f"'{key}'", value) or check(value.strip())
+            values[key] = value.strip() if isinstance(value, str) else value
+        if message:
+            problems.add(path, message, line)
+            values.pop(key, None)
+    if "base_url" in values:
+        values["base_url"] = normalise_base_url(values["base_url"])
     if "email" in data:
         values["email"] = parse_email(data["email"], path, lines.get("email"), problems)
     if "saved_searches" in data:
@@ -216,52 +232,9 @@ def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], proble
             data["saved_searches"], path, lines.get("saved_searches"), problems
         )
     if "daily" in data:
-        values["daily"] = parse_daily(data["daily"], path, DailyLines(text, lines),
-                                      problems)
+        values["daily"] = parse_daily(data["daily"], path,
+                                      functools.partial(daily_line, text, lines), problems)
     return SiteConfig(**values)
-
-
-def check_base_url(values: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems):
-    url = values.get("base_url")
-    if url is None:
-        return
-    message = base_url_problem(url)
-    if message:
-        problems.add(path, message, lines.get("base_url"))
-        values.pop("base_url")
-    else:
-        values["base_url"] = normalise_base_url(url)
-
-
-def check_formats(values: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems):
-    """Settings that end up in attributes and files must have their expected shape."""
-    checks = {
-        "language": lambda v: "" if LANGUAGE_RE.match(v) else
-        "'language' must be a language tag such as en, fr or pt-BR",
-        "subscribe_form_url": lambda v: url_problem("subscribe_form_url", v, ("https", "http")),
-        "cname": lambda v: "" if HOSTNAME_RE.match(v) else
-        "'cname' must be a domain name such as papers.example.org (no https://, no path)",
-    }
-    for key, check in checks.items():
-        value = values.get(key)
-        if not value:
-            continue
-        message = check(value)
-        if message:
-            problems.add(path, message, lines.get(key))
-            values.pop(key)
-
-
-def check_timezone(values: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems):
-    tz = values.get("timezone")
-    if tz is None:
-        return
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        problems.add(path, f"unknown timezone '{tz}' (use a name like Europe/Paris)",
-                     lines.get("timezone"))
-        values.pop("timezone")
 
 
 def parse_email(data: Any, path: Path, line: int | None, problems: Problems) -> EmailSettings:
@@ -271,29 +244,26 @@ def parse_email(data: Any, path: Path, line: int | None, problems: Problems) -> 
     known = {f.name for f in dataclasses.fields(EmailSettings)}
     values = {}
     for key, value in data.items():
-        message = text_problem(f"'email.{key}'", value)
         if key not in known:
             problems.add(path, f"unknown setting 'email.{key}'{did_you_mean(key, known)}", line)
-        elif message:
+            continue
+        message = text_problem(f"'email.{key}'", value) or email_problem(key, value)
+        if message:
             problems.add(path, message, line)
         else:
             values[key] = value
-    for key in ("subject", "from_name"):  # header values: one line each
-        if "\n" in values.get(key, "") or "\r" in values.get(key, ""):
-            problems.add(path, f"'email.{key}' must be on one line (no line breaks)", line)
-            values.pop(key)
-    if "subject" in values:
-        message = subject_problem(values["subject"])
-        if message:
-            problems.add(path, f"'email.subject': {message}", line)
-            values.pop("subject")
-    unsubscribe = values.get("list_unsubscribe", "").strip()
-    if unsubscribe:
-        message = url_problem("email.list_unsubscribe", unsubscribe, ("mailto", "https"))
-        if message:
-            problems.add(path, message, line)
-            values.pop("list_unsubscribe")
     return EmailSettings(**values)
+
+
+def email_problem(key: str, value: str) -> str:
+    """What is wrong with an email setting that is text, or ''."""
+    if key in ("subject", "from_name") and ("\n" in value or "\r" in value):  # header values
+        return f"'email.{key}' must be on one line (no line breaks)"
+    if key == "subject" and subject_problem(value):
+        return f"'email.subject': {subject_problem(value)}"
+    if key == "list_unsubscribe" and value.strip():
+        return url_problem("email.list_unsubscribe", value.strip(), ("mailto", "https"))
+    return ""
 
 
 SUBJECT_FIELDS = ("title", "date", "count", "papers")
@@ -392,47 +362,43 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None,
                        lists["organizations"], min_upvotes, lists["none"])
 
 
-@dataclass
-class DailyLines:
-    """Lines of the keys inside ``daily:``, so a problem names the line it is on."""
-
-    text: str
-    top: dict[str, int]
-
-    def of(self, key: str) -> int | None:
-        start = self.top.get("daily")
-        if start is None:
-            return None
-        lines = self.text.split("\n")
-        for number in range(start, len(lines)):
-            line = lines[number]
-            if line.strip() and not line.startswith((" ", "\t", "-")):
-                break  # the next top-level key
-            if re.match(rf"\s+{re.escape(key)}\s*:", line):
-                return number + 1
-        return start
+def daily_line(text: str, top: dict[str, int], key: str) -> int | None:
+    """The line of a key inside ``daily:`` (else of ``daily:``), so a problem names its line."""
+    start = top.get("daily")
+    if start is None:
+        return None
+    lines = text.split("\n")
+    for number in range(start, len(lines)):
+        line = lines[number]
+        if line.strip() and not line.startswith((" ", "\t", "-")):
+            break  # the next top-level key
+        if re.match(rf"\s+{re.escape(key)}\s*:", line):
+            return number + 1
+    return start
 
 
 def whole_number(value: Any, least: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
-def parse_daily(data: Any, path: Path, lines: DailyLines, problems: Problems) -> DailySettings:
+DAILY_MINIMUMS = {"window_days": 1, "close_after_hours": 0}
+
+
+def parse_daily(data: Any, path: Path, line_of: Callable[[str], int | None],
+                problems: Problems) -> DailySettings:
     if not isinstance(data, dict):
         problems.add(path, "'daily' must be a mapping (sources, window_days, "
-                     "close_after_hours)", lines.of("daily"))
+                     "close_after_hours)", line_of("daily"))
         return DailySettings()
     known = {f.name for f in dataclasses.fields(DailySettings)}
     values: dict[str, Any] = {}
     for key, value in data.items():
-        line = lines.of(str(key))
+        line = line_of(str(key))
         if key not in known:
             problems.add(path, f"unknown setting 'daily.{key}'{did_you_mean(key, known)}", line)
-        elif key == "window_days" and not whole_number(value, 1):
-            problems.add(path, "'daily.window_days' must be a whole number of at least 1", line)
-        elif key == "close_after_hours" and not whole_number(value, 0):
-            problems.add(path, "'daily.close_after_hours' must be a whole number of at least 0",
-                         line)
+        elif key in DAILY_MINIMUMS and not whole_number(value, DAILY_MINIMUMS[key]):
+            problems.add(path, f"'daily.{key}' must be a whole number of at least "
+                         f"{DAILY_MINIMUMS[key]}", line)
         elif key == "sources":
             sources = parse_daily_sources(value, path, line, problems)
             if sources:

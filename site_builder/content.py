@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -12,16 +14,17 @@ from typing import Any
 
 from site_builder import schema, urls
 from site_builder.config import SLUG_RE, did_you_mean
-from site_builder.errors import ContentError, Problem, Problems, problem
+from site_builder.errors import ContentError, Problems, display_path, problem
 from site_builder.frontmatter import (
     FieldReader,
     FrontMatterFile,
-    InputError,
     check_inside,
     control_character,
     is_inside,
+    parse_front_matter,
     read_front_matter,
     read_text,
+    reported,
 )
 from site_builder.paths import DEVICE_NAMES, UnsafePathError, check_relative_path
 from site_builder.state import STATE_DIR, Published, first_published
@@ -29,6 +32,7 @@ from site_builder.transaction import finish_interrupted_import
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 RESERVED_NAMES = {"index", "page", "feed", "atom", *DEVICE_NAMES}
+TOPIC_KEYS = ("title", "keywords")
 MAX_AUTHORS = 5_000  # the largest real author lists; feeds and pages slow down beyond
 MAX_ABSTRACT_CHARS = 20_000  # ten times a long abstract; text passes stay fast below it
 
@@ -127,12 +131,10 @@ def file_digest(path: Path, text: str) -> str:
 
 def parse_day(name: str) -> dt.date | None:
     """A ``YYYY-MM-DD`` folder name as a date, or None when it is not a real date."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", name):
-        return None
-    try:
-        return dt.date.fromisoformat(name)
-    except ValueError:
-        return None
+    with contextlib.suppress(ValueError):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", name):
+            return dt.date.fromisoformat(name)
+    return None
 
 
 def is_safe_id(value: str) -> bool:
@@ -189,17 +191,15 @@ def list_folder(folder: Path, problems: Problems) -> list[os.DirEntry]:
 
 def is_file(entry: os.DirEntry | Path) -> bool:
     """``is_file`` that says False for a symbolic link loop or a vanished file, not raising."""
-    try:
+    with contextlib.suppress(OSError):
         return entry.is_file()
-    except OSError:
-        return False
+    return False
 
 
 def is_dir(entry: os.DirEntry | Path) -> bool:
-    try:
+    with contextlib.suppress(OSError):
         return entry.is_dir()
-    except OSError:
-        return False
+    return False
 
 
 def check_layout(content_dir: Path, problems: Problems) -> None:
@@ -234,17 +234,13 @@ def load_topic(path: Path, content_dir: Path, problems: Problems) -> Topic | Non
         problems.add(path, f"topic file name '{slug}' must be a slug: lowercase letters, "
                      "digits and '-' (and not a reserved name such as 'con' or 'aux')")
         return None
-    try:
-        check_inside(path, content_dir)
-        doc = read_front_matter(path)
-    except InputError as exc:
-        problems.extend([exc.problem])
+    doc = reported(problems, lambda: read_front_matter(check_inside(path, content_dir)))
+    if doc is None:
         return None
-    for key in doc.meta:
-        if key not in ("title", "keywords"):
-            problems.add(path, f"unknown field '{key}'{did_you_mean(key, {'title', 'keywords'})}",
-                         doc.line_of(str(key)))
     reader = FieldReader(doc, problems)
+    for key in doc.meta:
+        if key not in TOPIC_KEYS:
+            reader.error(str(key), f"unknown field '{key}'{did_you_mean(key, set(TOPIC_KEYS))}")
     title = reader.text("title")
     if not title:
         problems.add(path, "a topic needs a 'title'", doc.line_of("title"))
@@ -280,30 +276,23 @@ def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
                 problems.add(path, "not part of the content layout "
                              "(a day folder holds <paper-id>.md files and index.md)")
                 continue
-            if not folder_inside or entry.is_symlink():
-                try:
-                    check_inside(path, content_dir)
-                except InputError as exc:
-                    problems.extend([exc.problem])
-                    continue
+            if (not folder_inside or entry.is_symlink()) and not reported(
+                    problems, check_inside, path, content_dir):
+                continue
             if path.name == "index.md":
                 note = load_note(path, day, problems)
                 if note:
                     content.notes[day] = note
             else:
-                def parse(path: Path = path, day: dt.date = day) -> Paper | None:
-                    return load_paper(path, day, problems)
-
+                parse = functools.partial(load_paper, path, day, problems)
                 paper = content.memo(path, day, parse) if content.memo else parse()
                 if paper:
                     content.papers.append(paper)
 
 
 def load_note(path: Path, day: dt.date, problems: Problems) -> DayNote | None:
-    try:
-        doc = read_front_matter_or_plain(path)
-    except InputError as exc:
-        problems.extend([exc.problem])
+    doc = reported(problems, read_front_matter_or_plain, path)
+    if doc is None:
         return None
     reader = FieldReader(doc, problems)
     for key in doc.meta:
@@ -317,18 +306,14 @@ def read_front_matter_or_plain(path: Path) -> FrontMatterFile:
     """An editor's note may be plain Markdown or have front matter."""
     text = read_text(path)
     if text.startswith("---\n"):
-        return read_front_matter(path)
+        return parse_front_matter(text, path)
     return FrontMatterFile(path, {}, text.strip("\n"), {}, 1, text)
 
 
 def load_paper(path: Path, day: dt.date, problems: Problems) -> Paper | None:
     """Read one paper file; every problem is recorded, None when it cannot be used."""
-    try:
-        doc = read_front_matter(path)
-    except InputError as exc:
-        problems.extend([exc.problem])
-        return None
-    return paper_from_front_matter(doc, day, problems)
+    doc = reported(problems, read_front_matter, path)
+    return None if doc is None else paper_from_front_matter(doc, day, problems)
 
 
 def paper_from_front_matter(doc: FrontMatterFile, day: dt.date,
@@ -357,11 +342,12 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date,
 
 
 class PaperReader(FieldReader):
-    """A paper's fields, each read as the schema says."""
+    """A paper's fields, each read by the method named as its kind in the schema."""
+
+    texts, count = FieldReader.text_list, FieldReader.integer
 
     def read(self, field: schema.Field) -> Any:
-        """A field's value, read as its kind says."""
-        return KIND_READERS[field.kind](self, field.name)
+        return getattr(self, field.kind)(field.name)
 
     def title(self) -> str:
         title = self.text("title")
@@ -429,27 +415,19 @@ class PaperReader(FieldReader):
         return Organization(name, fullname)
 
 
-KIND_READERS = {schema.TEXT: PaperReader.text, schema.TEXTS: PaperReader.text_list,
-                schema.SLUGS: PaperReader.slugs, schema.COUNT: PaperReader.integer,
-                schema.DATE: PaperReader.date, schema.LINK: PaperReader.link,
-                schema.ORGANIZATION: PaperReader.organization}
-
-
 def check_papers(content: Content, problems: Problems) -> None:
     """Cross-file checks: ids are unique (ignoring case, as file systems may) and every topic
     slug is defined."""
     seen: dict[str, Paper] = {}
     for paper in content.papers:
         other = seen.get(paper.id.casefold())
-        if other is not None:
-            same = "the id" if other.id == paper.id else "ids that differ only in case:"
-            problems.extend([Problem(problem(paper.source, "").path, 1,
-                                     f"two papers with {same} '{paper.id}': this one and "
-                                     f"{problem(other.source, '').path}"
-                                     + ("" if other.id == paper.id else f" ('{other.id}')")
-                                     + "; remove or rename one")])
-        else:
+        if other is None:
             seen[paper.id.casefold()] = paper
+            continue
+        same, also = ("the id", "") if other.id == paper.id else (
+            "ids that differ only in case:", f" ('{other.id}')")
+        problems.add(paper.source, f"two papers with {same} '{paper.id}': this one and "
+                     f"{display_path(other.source)}{also}; remove or rename one", 1)
     check_organizations(content.papers, problems)
     known = set(content.topics)
     for paper in content.papers:
@@ -472,17 +450,15 @@ def check_organizations(papers: list[Paper], problems: Problems) -> None:
         assert other.organization is not None
         if other.organization.name != paper.organization.name:
             problems.add(paper.source, f"organization name '{paper.organization.name}' and "
-                         f"'{other.organization.name}' (in {problem(other.source, '').path}) "
+                         f"'{other.organization.name}' (in {display_path(other.source)}) "
                          "would share one page; spell it the same way in both",
                          key_line(paper, "organization"))
 
 
 def key_line(paper: Paper, key: str) -> int:
     """The line of a top-level key in a paper's file (read again only to report an error)."""
-    try:
+    with contextlib.suppress(OSError, UnicodeDecodeError):
         for number, line in enumerate(Path(paper.source).read_text("utf-8").splitlines(), 1):
             if line.startswith(f"{key}:"):
                 return number
-    except (OSError, UnicodeDecodeError):
-        pass
     return 1

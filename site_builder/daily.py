@@ -75,10 +75,8 @@ def days_to_read(state: State, settings: DailySettings, now: dt.datetime) -> lis
     wanted |= {day for day, record in state.days.items() if not record.closed and day <= today}
     closed = [day for day, record in state.days.items() if record.closed]
     if closed:
-        day = max(closed) + dt.timedelta(days=1)
-        while day <= today:
-            wanted.add(day)
-            day += dt.timedelta(days=1)
+        start = max(closed) + dt.timedelta(days=1)
+        wanted |= {start + dt.timedelta(days=n) for n in range((today - start).days + 1)}
     return sorted(wanted)
 
 
@@ -137,8 +135,7 @@ def merge_day(store: ContentStore, record_state: DayState, papers: list[Imported
 
 def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
     """Read the days, write papers, then state; the report of every day (failed ones too)."""
-    config = load_config(content_dir)
-    settings = config.daily
+    settings = load_config(content_dir).daily
     state = load_state(content_dir)
     problems = Problems()
     finish_interrupted_import(content_dir)  # a killed run before this one is finished first
@@ -179,14 +176,9 @@ def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
         if report is not None and paper.path is not None:
             report.updated += 1
     # the papers and the state that says they are published: one transaction, as an import
-    transaction = Transaction(content_dir)
-    try:
+    with Transaction(content_dir) as transaction:
         store.write(writes, transaction)
         state.save(transaction=transaction)
-        transaction.commit()
-    except BaseException:
-        transaction.abort()
-        raise
     return reports
 
 
@@ -225,9 +217,7 @@ def send_pending(run: PendingRun, server: SmtpServer) -> int:
     args = run.args
     state = load_state(args.content)
     kind = mail_kind(run.search.slug if run.search else None)
-    if not any(record.closed and not record.predates_state
-               and not (kind in record.mails and record.mails[kind].sent)
-               for record in state.days.values()):
+    if not any(waits_for_mail(record, kind) for record in state.days.values()):
         print("no closed day waits for its mail: nothing to send.", file=sys.stderr)
         return 0
     feed = read_feed(args.feed)
@@ -236,13 +226,10 @@ def send_pending(run: PendingRun, server: SmtpServer) -> int:
     failures: list[Problem] = []
     try:
         for day in sorted(state.days):
-            record = state.days[day]
-            mail = record.mails.get(kind)
-            if (record.closed is None or record.predates_state
-                    or (mail is not None and mail.sent is not None)):
+            if not waits_for_mail(state.days[day], kind):
                 continue
             try:
-                failures += mail_day(run, state, record, kind, feed, in_feed, mailer)
+                failures += mail_day(run, state, state.days[day], kind, feed, in_feed, mailer)
             except ContentError as exc:  # the server is unreachable: try again next run
                 failures += [Problem(p.path, p.line, f"{day}: {p.message}") for p in exc.problems]
                 break
@@ -252,6 +239,12 @@ def send_pending(run: PendingRun, server: SmtpServer) -> int:
         raise ContentError(failures + [Problem("site-builder email", 0, "the days above are "
                                                "not fully mailed; the next run sends the rest")])
     return 0
+
+
+def waits_for_mail(record: DayState, kind: str) -> bool:
+    """A closed day of this site's own (not adopted) whose mail of this kind is not sent."""
+    mail = record.mails.get(kind)
+    return bool(record.closed) and not record.predates_state and not (mail and mail.sent)
 
 
 def mail_day(run: PendingRun, state: State, record: DayState, kind: str, feed,

@@ -11,23 +11,17 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 def short_date(date: dt.date | None) -> str:
     """``Tue 21 Apr 2026`` (locale-independent)."""
-    if date is None:
-        return ""
-    return f"{WEEKDAYS[date.weekday()][:3]} {date.day} {MONTHS[date.month - 1][:3]} {date.year}"
+    return f"{WEEKDAYS[date.weekday()][:3]} {plain_date(date)}" if date else ""
 
 
 def long_date(date: dt.date | None) -> str:
     """``Tuesday 21 April 2026``."""
-    if date is None:
-        return ""
-    return f"{WEEKDAYS[date.weekday()]} {date.day} {MONTHS[date.month - 1]} {date.year}"
+    return f"{WEEKDAYS[date.weekday()]} {date.day} {month_name(date)}" if date else ""
 
 
 def plain_date(date: dt.date | None) -> str:
     """``21 Apr 2026``."""
-    if date is None:
-        return ""
-    return f"{date.day} {MONTHS[date.month - 1][:3]} {date.year}"
+    return f"{date.day} {MONTHS[date.month - 1][:3]} {date.year}" if date else ""
 
 
 def month_name(date: dt.date) -> str:

@@ -13,10 +13,11 @@ import datetime as dt
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -26,6 +27,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader  # type: ignore[assignment]
 
 from site_builder.errors import Problem, Problems, problem
+
+T = TypeVar("T")
 
 MAX_FILE_BYTES = 2_000_000
 MAX_YAML_DEPTH = 32  # front matter is nearly flat; deep nesting only attacks the parser
@@ -42,7 +45,7 @@ YAML_HINTS = {  # common mistakes -> what to do about them
 }
 ALIAS_MESSAGE = ("anchors and aliases ('&name', '*name') are not supported; write the value "
                  "out")
-_ALIAS_RE = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]+")
+_ALIAS_RE = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+")
 _NESTING_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _NESTING_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
@@ -63,6 +66,11 @@ def shorten(value: object, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
+def refusal(message: str, mark: Any) -> yaml.constructor.ConstructorError:
+    """A loader error at a place in the text (``load_yaml`` reports its line)."""
+    return yaml.constructor.ConstructorError(None, None, message, mark)
+
+
 class StrictLoader(SafeLoader):
     """The safe loader, plus: a key given twice and an impossible date are errors."""
 
@@ -74,37 +82,31 @@ class StrictLoader(SafeLoader):
             first: dict[str, int] = {}
             for key_node, _value in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise yaml.constructor.ConstructorError(
-                        None, None, "merge keys ('<<') are not supported; write the keys out",
-                        key_node.start_mark)
+                    raise refusal("merge keys ('<<') are not supported; write the keys out",
+                                  key_node.start_mark)
                 if not isinstance(key_node, yaml.ScalarNode):
                     continue
                 if key_node.value in first:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"'{key_node.value}' is given twice (first on line "
-                        f"{first[key_node.value]}); keep one", key_node.start_mark)
+                    raise refusal(f"'{key_node.value}' is given twice (first on line "
+                                  f"{first[key_node.value]}); keep one", key_node.start_mark)
                 first[key_node.value] = key_node.start_mark.line + 1 + self.line_offset
         return super().construct_mapping(node, deep)
 
     def construct_object(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
         if node in self.constructed_objects:  # a node met twice is an alias ('*name')
-            raise yaml.constructor.ConstructorError(
-                None, None, ALIAS_MESSAGE, self.alias_mark or node.start_mark)
+            raise refusal(ALIAS_MESSAGE, self.alias_mark or node.start_mark)
         try:
             return super().construct_object(node, deep)
         except VALUE_ERRORS as exc:  # an explicit tag on a value that does not fit it
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{shorten(node.value)} is not a valid {tag} value", node.start_mark
-            ) from exc
+            raise refusal(f"{shorten(node.value)} is not a valid {tag} value",
+                          node.start_mark) from exc
 
     def construct_yaml_timestamp(self, node):  # noqa: ANN001 - PyYAML's signature
         try:
             return super().construct_yaml_timestamp(node)
         except VALUE_ERRORS as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"'{node.value}' is not a real date", node.start_mark
-            ) from exc
+            raise refusal(f"'{node.value}' is not a real date", node.start_mark) from exc
 
 
 StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
@@ -139,13 +141,24 @@ def is_inside(path: Path, root: Path) -> bool:
     return True
 
 
-def check_inside(path: Path, root: Path) -> None:
-    """Refuse a file that is really outside the folder being read, through a symbolic link (a
-    pull request could otherwise publish any file of the machine that builds the site)."""
+def check_inside(path: Path, root: Path) -> Path:
+    """The path of a file inside the folder being read, or InputError when it is really outside
+    it through a symbolic link (a pull request could otherwise publish any file of the machine
+    that builds the site)."""
     if not is_inside(path, root):
         raise InputError(problem(
             path, "is (through a symbolic link) outside the content folder; copy the file in "
             "instead"))
+    return path
+
+
+def reported(problems: Problems, read: Callable[..., T], *args: Any) -> T | None:
+    """``read(*args)``, or None with the problem of the file it reads recorded."""
+    try:
+        return read(*args)
+    except InputError as exc:
+        problems.extend([exc.problem])
+        return None
 
 
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -193,6 +206,12 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     return text
 
 
+def read_yaml(path: Path) -> tuple[Any, str]:
+    """A YAML file's data ({} when it is empty) and its text."""
+    text = read_text(path)
+    return load_yaml(text, path) or {}, text
+
+
 def check_nesting(text: str, path: Path, first_line: int) -> None:
     """Refuse YAML nested deeper than MAX_YAML_DEPTH before composing it (libyaml's composer
     recurses and crashes the interpreter on ~20,000 levels); the event scan is iterative."""
@@ -212,54 +231,21 @@ def check_nesting(text: str, path: Path, first_line: int) -> None:
         return  # load_yaml reports the syntax error with its line
 
 
-def alias_line(text: str) -> int:
-    """The 0-based line of the first anchor or alias in a YAML text (0 when not found)."""
-    match = _ALIAS_RE.search(text)
-    return text.count("\n", 0, match.start() + 1) if match else 0
-
-
-@dataclass(frozen=True)
-class _Mark:
-    """Where an alias is, shaped like a PyYAML mark (0-based line)."""
-
-    line: int
-    column: int = 0
-    name: str = ""
-    index: int = 0
-    buffer: None = None
-    pointer: int = 0
-
-    def get_snippet(self) -> None:
-        return None
-
-
-def alias_mark(text: str) -> _Mark | None:
-    """The place of the first '*name' in a text, if there is one."""
-    match = re.search(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+", text)
-    return _Mark(text.count("\n", 0, match.start() + 1)) if match else None
-
-
-def check_values(data: Any, text: str, path: Path, first_line: int) -> None:
-    """Refuse anchors/aliases (one value used twice) and absurd sizes, walking iteratively."""
-    seen: set[int] = set()
-    stack = [data]
-    count = 0
+def check_size(data: Any, path: Path, first_line: int) -> None:
+    """Refuse absurdly many values, walking iteratively (the loader refuses aliases, so no
+    value is met twice)."""
+    stack, count = [data], 0
     while stack:
         value = stack.pop()
         count += 1
         if count > MAX_YAML_VALUES:
             raise InputError(problem(
                 path, f"invalid YAML: more than {MAX_YAML_VALUES:,} values", first_line))
-        if isinstance(value, (dict, list, set)):
-            if id(value) in seen:
-                raise InputError(problem(
-                    path, f"invalid YAML: {ALIAS_MESSAGE}", first_line + alias_line(text)))
-            seen.add(id(value))
-            if isinstance(value, dict):
-                stack.extend(value.keys())
-                stack.extend(value.values())
-            else:
-                stack.extend(value)
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, (list, set)):
+            stack.extend(value)
 
 
 def load_yaml(text: str, path: Path, first_line: int = 1) -> Any:
@@ -268,8 +254,10 @@ def load_yaml(text: str, path: Path, first_line: int = 1) -> Any:
         check_nesting(text, path, first_line)
     loader = StrictLoader(text)
     loader.line_offset = first_line - 1
-    if "*" in text:
-        loader.alias_mark = alias_mark(text)
+    alias = _ALIAS_RE.search(text) if "*" in text else None
+    if alias:
+        line = text.count("\n", 0, alias.start() + 1)
+        loader.alias_mark = yaml.Mark("", 0, line, 0, None, None)
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
@@ -283,15 +271,13 @@ def load_yaml(text: str, path: Path, first_line: int = 1) -> Any:
         else:
             what += next((hint for key, hint in YAML_HINTS.items() if key in what), "")
         raise InputError(problem(path, f"invalid YAML: {what}", line)) from exc
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, *VALUE_ERRORS) as exc:
         raise InputError(problem(path, f"invalid YAML: {exc}", first_line)) from exc
     except RecursionError as exc:
         raise InputError(problem(path, "invalid YAML: nested too deeply", first_line)) from exc
-    except VALUE_ERRORS as exc:
-        raise InputError(problem(path, f"invalid YAML: {exc}", first_line)) from exc
     finally:
         loader.dispose()
-    check_values(data, text, path, first_line)
+    check_size(data, path, first_line)
     return data
 
 
@@ -316,22 +302,17 @@ def parse_front_matter(text: str, path: Path) -> FrontMatterFile:
             path, "file is empty: it needs front matter between two '---' lines with at least "
             "a 'title'", 1))
     if not text.startswith("---\n") and text.rstrip("\n") != "---":
-        raise InputError(
-            problem(path, "missing front matter: the file must start with a line '---'", 1)
-        )
+        raise InputError(problem(path, "missing front matter: the file must start with a line "
+                                 "'---'", 1))
     end = text.find("\n---\n", 3)
-    if end == -1:
-        if text.endswith("\n---"):
-            end = len(text) - 4
-        else:
-            raise InputError(
-                problem(path, "front matter is not closed: add a line '---' after it", 1)
-            )
+    if end == -1 and not text.endswith("\n---"):
+        raise InputError(problem(path, "front matter is not closed: add a line '---' after it",
+                                 1))
+    end = len(text) - 4 if end == -1 else end
     yaml_text = text[4 : end + 1]
     body = text[end + 5 :]
-    meta = load_yaml(yaml_text, path, first_line=2) if yaml_text.strip() else {}
-    if meta is None:
-        meta = {}
+    meta = load_yaml(yaml_text, path, first_line=2) if yaml_text.strip() else None
+    meta = {} if meta is None else meta
     if not isinstance(meta, dict):
         raise InputError(problem(path, "front matter must be a mapping of 'key: value' lines", 2))
     body_line = yaml_text.count("\n") + 3

@@ -67,7 +67,6 @@ NAMES = tuple(f.name for f in FIELDS)
 BY_NAME = {f.name: f for f in FIELDS}
 # Every field but the id and the title, which each reader checks in its own words.
 TYPED = tuple(f for f in FIELDS if f.kind != ID and not f.required)
-LINKS = tuple(f.name for f in FIELDS if f.kind == LINK)
 BODY_KEY, DAY_KEY = "abstract", "listed"  # the body and the day folder, in JSON Lines
 
 

@@ -23,16 +23,21 @@ repository is usually public). A missing file or key means "not yet".
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import hashlib
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from site_builder.errors import ContentError, Problems
-from site_builder.frontmatter import InputError, key_lines, load_yaml, read_text
+from site_builder.frontmatter import key_lines, read_yaml, reported
 from site_builder.transaction import Transaction
 
+Report = Callable[[str], None]  # records a problem at one key's line
 STATE_DIR = "state"
 HEADER = ("# site-builder's record of this listing day: what was published and mailed, and\n"
           "# when. Written by `site-builder update` and `site-builder email --pending`\n"
@@ -44,17 +49,23 @@ def utc_stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def utc_stamps(moments: dict[str, dt.datetime]) -> dict[str, str]:
+    return {key: utc_stamp(moment) for key, moment in sorted(moments.items())}
+
+
 def parse_stamp(value: Any) -> dt.datetime | None:
     """A UTC time written by ``utc_stamp`` (or one YAML read as a datetime), or None."""
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    if not isinstance(value, str):
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if not isinstance(value, dt.datetime):
         return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def given(data: dict[str, Any]) -> dict[str, Any]:
+    """The keys that have a value, for writing (a missing key means "not yet")."""
+    return {key: value for key, value in data.items() if value is not None}
 
 
 def recipient_key(address: str) -> str:
@@ -71,14 +82,8 @@ class Mail:
     recipients: dict[str, dt.datetime] = field(default_factory=dict)  # recipient_key -> time
 
     def to_yaml(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        if self.sent:
-            data["sent"] = utc_stamp(self.sent)
-        if self.papers is not None:
-            data["papers"] = self.papers
-        if self.recipients:
-            data["recipients"] = {k: utc_stamp(v) for k, v in sorted(self.recipients.items())}
-        return data
+        return given({"sent": self.sent and utc_stamp(self.sent), "papers": self.papers,
+                      "recipients": utc_stamps(self.recipients) or None})
 
 
 @dataclass
@@ -96,19 +101,15 @@ class DayState:
         return self.mails.setdefault(kind, Mail())
 
     def to_yaml(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"day": self.day.isoformat()}
-        if self.first_published:
-            data["first_published"] = utc_stamp(self.first_published)
-        if self.closed:
-            data["closed"] = utc_stamp(self.closed)
-        if self.predates_state:
-            data["predates_state"] = True
-        data["papers"] = {k: utc_stamp(v) for k, v in sorted(self.papers.items())}
         mails = {kind: mail.to_yaml() for kind, mail in sorted(self.mails.items())}
-        mails = {kind: value for kind, value in mails.items() if value}
-        if mails:
-            data["mails"] = mails
-        return data
+        return given({
+            "day": self.day.isoformat(),
+            "first_published": self.first_published and utc_stamp(self.first_published),
+            "closed": self.closed and utc_stamp(self.closed),
+            "predates_state": self.predates_state or None,
+            "papers": utc_stamps(self.papers),
+            "mails": {kind: data for kind, data in mails.items() if data} or None,
+        })
 
 
 def mail_kind(saved_search: str | None) -> str:
@@ -135,8 +136,7 @@ class State:
         times: dict[str, dt.datetime] = {}
         for record in self.days.values():
             for paper_id, moment in record.papers.items():
-                if paper_id not in times or moment < times[paper_id]:
-                    times[paper_id] = moment
+                times[paper_id] = min(moment, times.get(paper_id, moment))
         return times
 
     def day_times(self) -> dict[dt.date, dt.datetime]:
@@ -148,23 +148,15 @@ class State:
         their own; the files written."""
         from site_builder.importers.store import dump_yaml
 
-        own = transaction is None
-        transaction = transaction or Transaction(self.content_dir)
         written = []
-        try:
+        with nullcontext(transaction) if transaction else Transaction(self.content_dir) as into:
             for record in ([self.days[day]] if day else self.days.values()):
                 text = HEADER + dump_yaml(record.to_yaml())
                 if self.texts.get(record.day) != text:
                     path = state_path(self.content_dir, record.day)
-                    transaction.write(path, text)
+                    into.write(path, text)
                     self.texts[record.day] = text
                     written.append(path)
-            if own:
-                transaction.commit()
-        except BaseException:
-            if own:
-                transaction.abort()
-            raise
         return written
 
 
@@ -190,80 +182,63 @@ def load_day_file(path: Path, state: State, problems: Problems) -> None:
     if day is None or not path.is_file():
         problems.add(path, "not a day record (expected state/YYYY-MM-DD.yaml)")
         return
-    try:
-        text = read_text(path)
-        data = load_yaml(text, path) or {}
-    except InputError as exc:
-        problems.extend([exc.problem])
+    loaded = reported(problems, read_yaml, path)
+    if loaded is None:
         return
+    data, text = loaded
     if not isinstance(data, dict):
         problems.add(path, "a day record must be a mapping", 1)
         return
     record = DayState(day)
     lines = key_lines(text, 1)
     for key, value in data.items():
-        at = Where(path, lines.get(str(key)), problems)
+        # nested keys report their top key's line
+        at: Report = functools.partial(problems.add, path, line=lines.get(str(key)))
         if key not in DAY_KEYS:
-            at.add(f"unknown key '{key}' (known: {', '.join(DAY_KEYS)})")
+            at(f"unknown key '{key}' (known: {', '.join(DAY_KEYS)})")
         elif key in ("first_published", "closed") and value is not None:
             setattr(record, key, stamp_or_problem(value, f"'{key}'", at))
         elif key == "predates_state":
             if not isinstance(value, bool):
-                at.add("'predates_state' must be true or false")
+                at("'predates_state' must be true or false")
             record.predates_state = value is True
         elif key == "papers":
             record.papers = stamps(value, "'papers'", at)
         elif key == "mails":
             record.mails = mails_of(value, at)
         elif key == "day" and str(value) != day.isoformat():
-            at.add(f"'day' is {value} but the file is named for {day}")
+            at(f"'day' is {value} but the file is named for {day}")
     state.days[day] = record
     state.texts[day] = text
 
 
-@dataclass
-class Where:
-    """A key's place in a state file, for problems (nested keys report their top key's line)."""
-
-    path: Path
-    line: int | None
-    problems: Problems
-
-    def add(self, message: str) -> None:
-        self.problems.add(self.path, message, self.line)
+def mapping(value: Any, message: str, at: Report) -> dict[Any, Any]:
+    """A mapping of a state file ({} when missing); anything else is a problem."""
+    if value is not None and not isinstance(value, dict):
+        at(message)
+    return value if isinstance(value, dict) else {}
 
 
-def stamp_or_problem(value: Any, what: str, at: Where):
+def stamp_or_problem(value: Any, what: str, at: Report) -> dt.datetime | None:
     moment = parse_stamp(value)
     if moment is None:
-        at.add(f"{what}: '{value}' is not a time like 2026-04-21T22:43:05Z")
+        at(f"{what}: '{value}' is not a time like 2026-04-21T22:43:05Z")
     return moment
 
 
-def stamps(value: Any, what: str, at: Where) -> dict[str, dt.datetime]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        at.add(f"{what} must be a mapping of names to times")
-        return {}
-    found = {}
-    for key, item in value.items():
-        moment = stamp_or_problem(item, f"{what} {key}", at)
-        if moment:
-            found[str(key)] = moment
-    return found
+def stamps(value: Any, what: str, at: Report) -> dict[str, dt.datetime]:
+    found = {str(key): stamp_or_problem(item, f"{what} {key}", at)
+             for key, item in mapping(value, f"{what} must be a mapping of names to times",
+                                      at).items()}
+    return {key: moment for key, moment in found.items() if moment}
 
 
-def mails_of(value: Any, at: Where) -> dict[str, Mail]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        at.add("'mails' must be a mapping such as 'digest: {sent: ...}'")
-        return {}
+def mails_of(value: Any, at: Report) -> dict[str, Mail]:
     mails = {}
-    for kind, data in value.items():
+    for kind, data in mapping(value, "'mails' must be a mapping such as 'digest: {sent: ...}'",
+                              at).items():
         if not isinstance(data, dict):
-            at.add(f"mails.{kind} must be a mapping (sent, papers, recipients)")
+            at(f"mails.{kind} must be a mapping (sent, papers, recipients)")
             continue
         mail = Mail()
         for key, item in data.items():
@@ -274,7 +249,7 @@ def mails_of(value: Any, at: Where) -> dict[str, Mail]:
             elif key == "recipients":
                 mail.recipients = stamps(item, f"mails.{kind}.recipients", at)
             else:
-                at.add(f"mails.{kind}.{key}: unknown key, or 'papers' is not a number")
+                at(f"mails.{kind}.{key}: unknown key, or 'papers' is not a number")
         mails[str(kind)] = mail
     return mails
 

@@ -10,6 +10,7 @@ import killed before its journal was written are removed by the next import.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,6 +32,20 @@ class Transaction:
     removals: list[str] = field(default_factory=list)
     recorded: bool = False  # the journal is in place: from now on, the import happens
     journal_temporary: Path | None = None
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Commit when the block ends normally; abort when it (or the commit) raises."""
+        try:
+            if kind is None:
+                self.commit()
+                return
+        except BaseException:
+            self.abort()
+            raise
+        self.abort()
 
     def write(self, target: Path, text: str) -> None:
         """Write a file's new text under a temporary name; it is moved in by ``commit``."""
@@ -80,10 +95,8 @@ def apply_journal(content_dir: Path, journal: Path) -> None:
     for removed in data["removals"]:
         path = content_dir / removed
         path.unlink(missing_ok=True)
-        try:
+        with contextlib.suppress(OSError):  # not empty
             path.parent.rmdir()  # a day folder left empty by a paper that moved
-        except OSError:
-            pass
     journal.unlink()
 
 
@@ -109,9 +122,8 @@ def is_running(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:
-        os.kill(pid, 0)
+        with contextlib.suppress(PermissionError):  # another user's process: it runs
+            os.kill(pid, 0)
     except (ProcessLookupError, OverflowError):
         return False
-    except PermissionError:  # another user's process
-        return True
     return True
