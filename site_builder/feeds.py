@@ -340,24 +340,22 @@ def json_feed(spec: FeedSpec, site: Site, path: str) -> dict:
 
 
 def json_item(item: FeedItem) -> dict:
-    data: dict = {
+    optional = {  # left out when empty
+        "external_url": item.external_url,
+        "authors": [{"name": name} for name in item.authors],
+        "tags": [category.label for category in item.categories],
+        "attachments": [{"url": href, "mime_type": kind} for _title, href, kind in item.related
+                        if kind == "application/pdf"][:1],
+    }
+    return {
         "id": item.guid,
         "url": item.guid,
         "title": item.title,
         "content_html": item.content_html,
         "summary": item.summary,
         "date_published": item.stamp.isoformat().replace("+00:00", "Z"),
+        **{key: value for key, value in optional.items() if value},
     }
-    if item.external_url:
-        data["external_url"] = item.external_url
-    if item.authors:
-        data["authors"] = [{"name": name} for name in item.authors]
-    if item.categories:
-        data["tags"] = [category.label for category in item.categories]
-    pdfs = [href for _title, href, kind in item.related if kind == "application/pdf"]
-    if pdfs:
-        data["attachments"] = [{"url": pdfs[0], "mime_type": "application/pdf"}]
-    return data
 
 
 WRITERS: dict[str, Callable[[FeedSpec, Site, str], bytes]] = {
