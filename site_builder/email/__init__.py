@@ -108,8 +108,7 @@ def send_digest_command(args: argparse.Namespace) -> int:
 
 def write_message(message: EmailMessage, path: Path) -> None:
     try:
-        if path.parent != Path(""):
-            path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(message.as_bytes(policy=SMTP_POLICY))
     except OSError as exc:
         raise ContentError([problem(path, f"cannot write the message: {exc.strerror or exc}")]) \
