@@ -22,8 +22,8 @@ from site_builder.outputs import Planned
 ARXIV_ID_RE = re.compile(
     r"arxiv\.org/(?:abs|pdf)/((?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?)",
     re.IGNORECASE)
-LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"}
-LATEX_SPECIAL_RE = re.compile(r"(?<!\\)[&%#_]")
+# a formula (kept as it is) or one of LaTeX's special characters not escaped yet
+LATEX_SPECIAL_RE = re.compile(rf"(?P<math>{MATH_RE.pattern})|(?<!\\)[&%#_]")
 KEY_UNSAFE_RE = re.compile(r"[^A-Za-z0-9_.:-]+")
 
 
@@ -43,14 +43,7 @@ def latex_text(text: str) -> str:
     text = " ".join(text.split())
     # a backslash that starts no command would escape the field's closing brace
     text = re.sub(r"\\(?![A-Za-z&%#_$])", r"\\textbackslash{}", text)
-    parts, last = [], 0
-    for match in MATH_RE.finditer(text):
-        parts.append(LATEX_SPECIAL_RE.sub(lambda m: LATEX_SPECIAL[m.group(0)],
-                                          text[last:match.start()]))
-        parts.append(match.group(0))
-        last = match.end()
-    parts.append(LATEX_SPECIAL_RE.sub(lambda m: LATEX_SPECIAL[m.group(0)], text[last:]))
-    text = "".join(parts)
+    text = LATEX_SPECIAL_RE.sub(lambda m: m.group("math") or "\\" + m.group(0), text)
     return text if braces_balance(text) else text.replace("{", "").replace("}", "")
 
 

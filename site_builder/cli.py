@@ -68,31 +68,28 @@ def make_parser() -> argparse.ArgumentParser:
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks of internal errors")
 
-    build = commands.add_parser(
-        "build", parents=[debug], help="build the site into the output folder")
-    add_build_arguments(build)
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[debug], help=help_)
 
-    check = commands.add_parser(
-        "check", parents=[debug], help="validate the content only; exit 1 on any error")
+    add_build_arguments(command("build", "build the site into the output folder"))
+
+    check = command("check", "validate the content only; exit 1 on any error")
     check.add_argument("--content", type=Path, default=Path("content"))
     check.add_argument("--templates", type=Path, default=None, help=TEMPLATES_HELP)
     check.add_argument("--strict", action="store_true",
                        help="also build into a temporary folder and fail on broken links")
 
-    serve = commands.add_parser(
-        "serve", parents=[debug], help="build, serve on 127.0.0.1, rebuild and reload on change")
+    serve = command("serve", "build, serve on 127.0.0.1, rebuild and reload on change")
     add_build_arguments(serve)
     serve.add_argument("--port", type=positive_int, default=8000, help="port (default: 8000)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default: 127.0.0.1)")
 
-    init = commands.add_parser(
-        "init", parents=[debug], help="create a new site (content, workflow, .gitignore)")
+    init = command("init", "create a new site (content, workflow, .gitignore)")
     init.add_argument("folder", nargs="?", type=Path, default=Path("."),
                       help="where to create it (default: this folder); made if missing")
 
-    imp = commands.add_parser(
-        "import", parents=[debug], help="import papers from pages, APIs and feeds")
+    imp = command("import", "import papers from pages, APIs and feeds")
     imp.add_argument("sources", nargs="+", metavar="SOURCE",
                      help="a file, '-' for standard input, or an http(s) URL")
     imp.add_argument("--content", type=Path, default=Path("content"))
@@ -107,22 +104,19 @@ def make_parser() -> argparse.ArgumentParser:
                      help="arXiv RSS: also import 'replace' and 'replace-cross' announcements")
     imp.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    update = commands.add_parser(
-        "update", parents=[debug], help="import the recent days of site.yaml's daily sources "
-        "and record them in content/state/")
+    update = command("update", "import the recent days of site.yaml's daily sources and "
+                     "record them in content/state/")
     update.add_argument("--content", type=Path, default=Path("content"))
     update.add_argument("--now", metavar="TIME", help=NOW_HELP)
 
-    mark = commands.add_parser(
-        "mark-mailed", parents=[debug], help="record a day as mailed without sending it")
+    mark = command("mark-mailed", "record a day as mailed without sending it")
     mark.add_argument("day", type=parse_date, metavar="YYYY-MM-DD")
     mark.add_argument("--saved-search", metavar="SLUG",
                       help="that saved search's digest instead of the full one")
     mark.add_argument("--content", type=Path, default=Path("content"))
     mark.add_argument("--now", metavar="TIME", help=NOW_HELP)
 
-    email = commands.add_parser(
-        "email", parents=[debug], help="turn the digest feed into a daily email and send it")
+    email = command("email", "turn the digest feed into a daily email and send it")
     email.add_argument("--feed", required=True, metavar="PATH_OR_URL",
                        help="the site's digest.xml, as a file or an http(s) URL")
     which = email.add_mutually_exclusive_group()

@@ -1,10 +1,9 @@
 """Feeds: RSS 2.0, Atom, JSON Feed, digest, weekly and OPML, from one table of feed specs.
 
-``feed_specs(site)`` is the table: one ``FeedSpec`` per channel (the site, each topic, each
-saved search, the daily digest, the weekly top) with its items and the files it is written
-as. One writer per format turns a spec into bytes. Every date is when the site first
-published the item (``state/``), else its listing day at midnight UTC, and every URL is
-absolute, so an unchanged site rebuilds to byte-identical feeds.
+``feed_specs(site)`` is the table: one ``FeedSpec`` per channel with its items and files; one
+writer per format turns a spec into bytes. Every date is when the site first published the
+item (``state/``), else its listing day at midnight UTC, and every URL is absolute, so an
+unchanged site rebuilds to byte-identical feeds.
 """
 
 from __future__ import annotations
@@ -30,22 +29,19 @@ from site_builder.content import Paper
 from site_builder.dates import count, long_date, plain_date
 from site_builder.digest_data import EXTENSION, day_data
 from site_builder.digest_data import VERSION as DIGEST_DATA_VERSION
-from site_builder.feedstyle import with_stylesheet
 from site_builder.fingerprint import digest
 from site_builder.markup import math_as_tex, plain_text, truncate
 from site_builder.model import Day, Site, Week
 from site_builder.outputs import FileOutput, Planned
 from site_builder.render import make_environment
+from site_builder.schema import SHOWN_LINKS
 
 EPOCH = dt.date(1970, 1, 1)  # the date of a feed of a site with no listing day at all
 SUMMARY_LENGTH = 500
 GENERATOR = "site-builder"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-
-GROUP_SITE = "Newest papers"
-GROUP_DIGESTS = "Email digests"
-GROUP_TOPICS = "Topics"
-GROUP_SEARCHES = "Saved searches"
+STYLESHEET = urls.static("feed.xsl")
+DIGEST_TITLE_SUFFIX = ": daily digest"  # digest.xml's title is not the site feed's: two names
 
 
 @dataclass(frozen=True)
@@ -81,10 +77,8 @@ class FeedItem:
 
 @dataclass(frozen=True)
 class FeedSpec:
-    """One channel: what it lists and the files (format, site path) it is written as.
-
-    The first file is the one ``feeds.opml`` lists, so a reader subscribes once per channel.
-    """
+    """One channel: what it lists and the files (format, site path) it is written as; the
+    first file is the one ``feeds.opml`` lists, so a reader subscribes once per channel."""
 
     title: str
     description: str
@@ -109,40 +103,38 @@ class ItemMaker:
 
     def __init__(self, site: Site, env: jinja2.Environment):
         self.site = site
-        self.base = site.config.base_url
         self.env = env
         self.topic_titles = site.topic_titles()
         self._papers: dict[str, FeedItem] = {}
 
     def url(self, site_path: str) -> str:
-        return urls.absolute(self.base, site_path)
+        return urls.absolute(self.site.config.base_url, site_path)
 
     def render(self, template: str, **context) -> str:
-        return self.env.get_template(template).render(
+        """An item's HTML, math as TeX (text readers would print each MathML element)."""
+        return math_as_tex(self.env.get_template(template).render(
             **context, url=self.url, urls=urls, topic_titles=self.topic_titles,
-            config=self.site.config)
+            config=self.site.config).strip())
 
     def paper(self, paper: Paper) -> FeedItem:
-        item = self._papers.get(paper.id)
-        if item is None:
-            item = self._papers[paper.id] = self._paper_item(paper)
-        return item
+        if paper.id not in self._papers:
+            self._papers[paper.id] = self._paper_item(paper)
+        return self._papers[paper.id]
 
     def _paper_item(self, paper: Paper) -> FeedItem:
-        related = [("PDF", paper.pdf, "application/pdf"), ("Code", paper.code, "text/html"),
-                   ("arXiv", paper.arxiv, "text/html"),
-                   ("Project page", paper.project_page, "text/html")]
         return FeedItem(
             guid=self.url(urls.paper(paper.id)),
             title=paper.title,
             date=paper.day,
             summary=truncate(paper.summary, SUMMARY_LENGTH),
-            content_html=math_as_tex(self.render("feeds/paper.html", paper=paper).strip()),
+            content_html=self.render("feeds/paper.html", paper=paper),
             authors=paper.authors,
             categories=tuple(Category(slug, self.topic_titles.get(slug, slug),
                                       self.url(urls.topic(slug)))
                              for slug in paper.topic_slugs),
-            related=tuple((title, link, kind) for title, link, kind in related if link),
+            related=tuple((link.label, getattr(paper, link.field),
+                           "application/pdf" if link.field == "pdf" else "text/html")
+                          for link in SHOWN_LINKS if getattr(paper, link.field)),
             external_url=paper.arxiv,
             published=self.site.published.papers.get(paper.id),
         )
@@ -155,7 +147,7 @@ class ItemMaker:
             date=day.date,
             summary=f"{count(len(day.papers), 'paper')} listed on {long_date(day.date)}. "
                     f"Top: {top}",
-            content_html=math_as_tex(self.render("feeds/digest.html", day=day).strip()),
+            content_html=self.render("feeds/digest.html", day=day),
             data=day_data(day, self.url, self.topic_titles),
             published=self.site.published.days.get(day.date),
         )
@@ -169,8 +161,7 @@ class ItemMaker:
                   f"top {count(len(top), 'paper')}",
             date=week.days[-1].date,
             summary="Top papers of the week: " + "; ".join(p.title for p in top),
-            content_html=math_as_tex(
-                self.render("feeds/weekly.html", week=week, papers=top).strip()),
+            content_html=self.render("feeds/weekly.html", week=week, papers=top),
         )
 
 
@@ -179,41 +170,36 @@ def written_as(files: tuple[urls.FeedFile, ...]) -> tuple[tuple[str, str], ...]:
     return tuple((file.format.key, file.path) for file in files)
 
 
-def complete_weeks(site: Site) -> list[Week]:
-    """Weeks that are over: a later week has listings (so an item never changes after)."""
-    return site.weeks[:-1]
-
-
 def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
     """The table of every feed of the site."""
     config = site.config
     make = ItemMaker(site, env)
     specs = [
-        FeedSpec(config.title, config.description, urls.HOME, GROUP_SITE,
+        FeedSpec(config.title, config.description, urls.HOME, "Newest papers",
                  written_as(urls.site_feeds()),
                  [make.paper(p) for p in site.newest_papers[: config.feed_size]]),
-        FeedSpec(digest_title(config.title), "The whole listing of each day in one item, "
-                 "newest day first: for RSS-to-email services.", urls.HOME, GROUP_DIGESTS,
+        FeedSpec(config.title + DIGEST_TITLE_SUFFIX, "The whole listing of each day in one item, "
+                 "newest day first: for RSS-to-email services.", urls.HOME, "Email digests",
                  written_as(urls.digest_feeds()),
                  [make.day(d) for d in reversed(site.days[-config.digest_size:])],
                  label=f"{config.title}: daily digest (one item per day)"),
         FeedSpec(f"{config.title}: top papers of the week", "One item per ISO week with its "
-                 "most upvoted papers, once the week is over.", urls.ARCHIVE, GROUP_DIGESTS,
-                 written_as(urls.weekly_feeds()),
-                 [make.week(w) for w in reversed(complete_weeks(site)[-config.digest_size:])]),
+                 "most upvoted papers, once the week is over.", urls.ARCHIVE, "Email digests",
+                 written_as(urls.weekly_feeds()),  # weeks that are over: they never change
+                 [make.week(w) for w in reversed(site.weeks[:-1][-config.digest_size:])]),
     ]
     for listing in site.topics:
         topic = listing.topic
         about = truncate(plain_text(topic.description_html), 300) or f"New papers: {topic.title}."
         specs.append(FeedSpec(
-            f"{topic.title} · {config.title}", about, urls.topic(topic.slug), GROUP_TOPICS,
+            f"{topic.title} · {config.title}", about, urls.topic(topic.slug), "Topics",
             written_as(urls.topic_feeds(topic.slug)),
             [make.paper(p) for p in listing.papers[: config.topic_feed_size]]))
     for listing in site.saved_searches:
         search = listing.search
         specs.append(FeedSpec(
             f"{search.title} · {config.title}", f"New papers matching the saved search "
-            f"'{search.title}'.", urls.saved_search(search.slug), GROUP_SEARCHES,
+            f"'{search.title}'.", urls.saved_search(search.slug), "Saved searches",
             written_as(urls.saved_search_feeds(search.slug)),
             [make.paper(p) for p in listing.papers[: config.topic_feed_size]]))
     newest_day = site.days[-1].date if site.days else EPOCH
@@ -222,19 +208,9 @@ def feed_specs(site: Site, env: jinja2.Environment) -> list[FeedSpec]:
             for spec in specs]
 
 
-DIGEST_TITLE_SUFFIX = ": daily digest"
-
-
-def digest_title(site_title: str) -> str:
-    """digest.xml's channel title: not the site feed's, so readers list two names."""
-    return site_title + DIGEST_TITLE_SUFFIX
-
-
 class RelatedLinks(BaseEntryExtension):
-    """Atom ``<link rel="related">`` per PDF, code, ... link of an entry.
-
-    (feedgen 1.0 drops rel, type and title of entry links, making every link an alternate.)
-    """
+    """Atom ``<link rel="related">`` per PDF, code, ... link of an entry (feedgen 1.0 drops
+    rel, type and title of entry links, making every link an alternate)."""
 
     def __init__(self) -> None:
         self.links: tuple[tuple[str, str, str], ...] = ()
@@ -245,8 +221,7 @@ class RelatedLinks(BaseEntryExtension):
         return entry
 
 
-def new_generator(spec: FeedSpec, site: Site, self_path: str, self_type: str,
-                  rss: bool = False) -> FeedGenerator:
+def new_generator(spec: FeedSpec, site: Site, self_path: str, rss: bool = False) -> FeedGenerator:
     """A feedgen generator with the channel's fields and no build-time values."""
     config = site.config
     fg = FeedGenerator()
@@ -255,7 +230,8 @@ def new_generator(spec: FeedSpec, site: Site, self_path: str, self_type: str,
     fg.id(urls.absolute(config.base_url, self_path))
     fg.title(rss_text(spec.title) if rss else spec.title)
     fg.description(html_text(spec.description) if rss else spec.description)
-    fg.link(href=urls.absolute(config.base_url, self_path), rel="self", type=self_type)
+    fg.link(href=urls.absolute(config.base_url, self_path), rel="self",
+            type="application/rss+xml" if rss else "application/atom+xml")
     fg.link(href=urls.absolute(config.base_url, spec.page), rel="alternate", type="text/html")
     fg.language(config.language)
     fg.author({"name": config.author or config.title})
@@ -310,14 +286,24 @@ def add_entry(fg: FeedGenerator, item: FeedItem, rss: bool = False) -> None:
         entry.category(term=category.term, label=category.label, scheme=category.scheme)
 
 
+def with_stylesheet(feed: bytes, feed_path: str) -> bytes:
+    """The feed with ``<?xml-stylesheet?>`` after the XML declaration (feedgen has no option
+    for it): a browser shows ``static/feed.xsl``'s page instead of raw XML, readers ignore it.
+    The link is relative to the feed, so it works under any base path and in previews."""
+    href = urls.relative(feed_path, STYLESHEET)
+    instruction = f'<?xml-stylesheet type="text/xsl" href="{href}"?>'.encode()
+    if feed.startswith(b"<?xml"):
+        end = feed.index(b"?>") + 2
+        return feed[:end] + b"\n" + instruction + feed[end:]
+    return instruction + b"\n" + feed
+
+
 def rss_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
-    fg = new_generator(spec, site, path, "application/rss+xml", rss=True)
-    return with_stylesheet(fg.rss_str(pretty=True), path)
+    return with_stylesheet(new_generator(spec, site, path, rss=True).rss_str(pretty=True), path)
 
 
 def atom_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
-    fg = new_generator(spec, site, path, "application/atom+xml")
-    return with_stylesheet(fg.atom_str(pretty=True), path)
+    return with_stylesheet(new_generator(spec, site, path).atom_str(pretty=True), path)
 
 
 def json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
@@ -341,7 +327,7 @@ def digest_json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
 
 def json_feed(spec: FeedSpec, site: Site, path: str) -> dict:
     config = site.config
-    feed = {
+    return {
         "version": JSON_FEED_VERSION,
         "title": spec.title,
         "home_page_url": urls.absolute(config.base_url, spec.page),
@@ -351,34 +337,30 @@ def json_feed(spec: FeedSpec, site: Site, path: str) -> dict:
         "authors": [{"name": config.author or config.title}],
         "items": [json_item(item) for item in spec.items],
     }
-    return feed
 
 
 def json_item(item: FeedItem) -> dict:
-    data: dict = {
+    optional = {  # left out when empty
+        "external_url": item.external_url,
+        "authors": [{"name": name} for name in item.authors],
+        "tags": [category.label for category in item.categories],
+        "attachments": [{"url": href, "mime_type": kind} for _title, href, kind in item.related
+                        if kind == "application/pdf"][:1],
+    }
+    return {
         "id": item.guid,
         "url": item.guid,
         "title": item.title,
         "content_html": item.content_html,
         "summary": item.summary,
         "date_published": item.stamp.isoformat().replace("+00:00", "Z"),
+        **{key: value for key, value in optional.items() if value},
     }
-    if item.external_url:
-        data["external_url"] = item.external_url
-    if item.authors:
-        data["authors"] = [{"name": name} for name in item.authors]
-    if item.categories:
-        data["tags"] = [category.label for category in item.categories]
-    pdfs = [href for _title, href, kind in item.related if kind == "application/pdf"]
-    if pdfs:
-        data["attachments"] = [{"url": pdfs[0], "mime_type": "application/pdf"}]
-    return data
 
 
 WRITERS: dict[str, Callable[[FeedSpec, Site, str], bytes]] = {
     "rss": rss_bytes, "atom": atom_bytes, "json": json_bytes, "digest-json": digest_json_bytes,
 }
-OPML_TYPES = {"rss": "rss", "atom": "atom", "json": "json"}
 
 
 def opml_bytes(site: Site, specs: list[FeedSpec]) -> bytes:
@@ -397,7 +379,7 @@ def opml_bytes(site: Site, specs: list[FeedSpec]) -> bytes:
                                                title=spec.group)
         kind, path = spec.files[0]
         name = spec.label or spec.title
-        ET.SubElement(groups[spec.group], "outline", type=OPML_TYPES[kind], text=name,
+        ET.SubElement(groups[spec.group], "outline", type=kind, text=name,
                       title=name, description=spec.description,
                       xmlUrl=urls.absolute(config.base_url, path),
                       htmlUrl=urls.absolute(config.base_url, spec.page))
@@ -405,23 +387,16 @@ def opml_bytes(site: Site, specs: list[FeedSpec]) -> bytes:
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
 
-PlannedFeed = Planned  # a feed file before its bytes are made (see outputs.Planned)
-
-
-def planned_feeds(site: Site, env: jinja2.Environment | None = None) -> list[PlannedFeed]:
-    """Every feed file of the site, and feeds.opml listing them."""
-    if env is None:
-        env = make_environment()
-    specs = feed_specs(site, env)
-    settings = repr(site.config)
-    planned = []
+def planned_feeds(site: Site, env: jinja2.Environment | None = None) -> list[Planned]:
+    """Every feed file of the site (its bytes made only when needed), and feeds.opml."""
+    specs = feed_specs(site, env or make_environment())
+    settings, planned = repr(site.config), []
     for spec in specs:
         made_from = digest(settings, repr(spec))
-        planned += [PlannedFeed(path, f"{kind}:{path}:{made_from}", f"feed {spec.title}",
-                                functools.partial(WRITERS[kind], spec, site, path))
+        planned += [Planned(path, f"{kind}:{path}:{made_from}", f"feed {spec.title}",
+                            functools.partial(WRITERS[kind], spec, site, path))
                     for kind, path in spec.files]
-    planned.append(PlannedFeed(urls.OPML, "", "feeds.opml",
-                               functools.partial(opml_bytes, site, specs)))
+    planned.append(Planned(urls.OPML, "", "feeds.opml", functools.partial(opml_bytes, site, specs)))
     return planned
 
 

@@ -76,10 +76,8 @@ def parse_html(text: str) -> ParsedPage:
 
 def page_url(file_path: str) -> str:
     """The site path a file is served at: ``a/b/index.html`` is the folder ``a/b/``."""
-    if file_path == "index.html":
-        return ""
-    if file_path.endswith("/index.html"):
-        return file_path[: -len("index.html")]
+    if file_path == "index.html" or file_path.endswith("/index.html"):
+        return file_path.removesuffix("index.html")
     return file_path
 
 
@@ -102,22 +100,18 @@ class LinkChecker:
         self.files = site_files(site_dir)
         self.ids: dict[str, set[str]] = {}
 
+    def parse(self, file_path: str) -> ParsedPage:
+        parsed = parse_html((self.site_dir / file_path).read_text("utf-8", errors="replace"))
+        self.ids[file_path] = parsed.ids
+        return parsed
+
     def ids_of(self, file_path: str) -> set[str]:
-        if file_path not in self.ids:
-            text = (self.site_dir / file_path).read_text(encoding="utf-8", errors="replace")
-            self.ids[file_path] = parse_html(text).ids
-        return self.ids[file_path]
+        return self.ids[file_path] if file_path in self.ids else self.parse(file_path).ids
 
     def check_page(self, file_path: str) -> list[BrokenLink]:
-        text = (self.site_dir / file_path).read_text(encoding="utf-8", errors="replace")
-        parsed = parse_html(text)
-        self.ids[file_path] = parsed.ids
-        broken = []
-        for link in dict.fromkeys(parsed.links):  # each distinct link once per page
-            reason = self.problem_with(file_path, link)
-            if reason:
-                broken.append(BrokenLink(file_path, link, reason))
-        return broken
+        links = dict.fromkeys(self.parse(file_path).links)  # each distinct link once per page
+        reasons = ((link, self.problem_with(file_path, link)) for link in links)
+        return [BrokenLink(file_path, link, reason) for link, reason in reasons if reason]
 
     def problem_with(self, file_path: str, link: str) -> str | None:
         """Why a link of a page does not resolve, or None when it does (or is external)."""
@@ -160,14 +154,11 @@ def check_links(site_dir: Path, base_url: str) -> list[BrokenLink]:
     return sorted(broken)
 
 
-def link_problems(broken: list[BrokenLink], out_dir: Path) -> list[Problem]:
-    """Broken links as build problems, naming each page by its place in the output folder."""
-    return [Problem(f"{out_dir.as_posix().rstrip('/')}/{item.page}", 0,
-                    f"broken link '{item.link}': {item.reason}") for item in broken]
-
-
 def require_links(site_dir: Path, base_url: str, out_dir: Path) -> None:
-    """Raise ContentError listing every broken internal link (``build --strict``)."""
+    """Raise ContentError listing every broken internal link (``build --strict``), naming each
+    page by its place in the output folder."""
     broken = check_links(site_dir, base_url)
     if broken:
-        raise ContentError(link_problems(broken, out_dir))
+        raise ContentError([Problem(f"{out_dir.as_posix().rstrip('/')}/{item.page}", 0,
+                                    f"broken link '{item.link}': {item.reason}")
+                            for item in broken])

@@ -61,8 +61,7 @@ class DateFinder:
 
 
 def max_date(dates) -> dt.date | None:
-    present = [d for d in dates if d is not None]
-    return max(present) if present else None
+    return max((d for d in dates if d is not None), default=None)
 
 
 def page_lastmod(page: Page, site: Site) -> dt.date | None:
@@ -87,32 +86,20 @@ def sitemap_xml(root: str, element: str, entries: list[tuple[str, dt.date | None
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def urlset(entries: list[tuple[str, dt.date | None]]) -> bytes:
-    return sitemap_xml("urlset", "url", entries)
-
-
-def sitemap_index(parts: list[tuple[str, dt.date | None]]) -> bytes:
-    return sitemap_xml("sitemapindex", "sitemap", parts)
-
-
 def sitemap_files(site: Site, pages: list[Page], limit: int = SITEMAP_LIMIT) -> list[FileOutput]:
     """``sitemap.xml``; past ``limit`` URLs it becomes an index of ``sitemap-N.xml`` parts."""
     entries = sitemap_entries(site, pages)
     if len(entries) <= limit:
-        return [FileOutput(urls.SITEMAP, urlset(entries), "sitemap")]
+        return [FileOutput(urls.SITEMAP, sitemap_xml("urlset", "url", entries), "sitemap")]
     files, parts = [], []
     for number, start in enumerate(range(0, len(entries), limit), start=1):
         chunk = entries[start : start + limit]
         path = urls.sitemap_part(number)
-        files.append(FileOutput(path, urlset(chunk), "sitemap"))
+        files.append(FileOutput(path, sitemap_xml("urlset", "url", chunk), "sitemap"))
         parts.append((urls.absolute(site.config.base_url, path),
                       max_date(lastmod for _loc, lastmod in chunk)))
-    return [FileOutput(urls.SITEMAP, sitemap_index(parts), "sitemap"), *files]
-
-
-def sitemap(site: Site, pages: list[Page]) -> bytes:
-    """The sitemap of a site small enough for one file (tests and callers that want bytes)."""
-    return urlset(sitemap_entries(site, pages))
+    index = sitemap_xml("sitemapindex", "sitemap", parts)
+    return [FileOutput(urls.SITEMAP, index, "sitemap"), *files]
 
 
 def robots(site: Site) -> bytes:
@@ -129,6 +116,7 @@ def cname_domain(value: str) -> str:
 
 
 def publishing_files(site: Site, pages: list[Page]) -> list[FileOutput]:
+    """The sitemap, robots.txt, .nojekyll and, when site.yaml names a domain, CNAME."""
     files = [
         *sitemap_files(site, pages),
         FileOutput(urls.ROBOTS, robots(site), "robots"),

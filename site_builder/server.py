@@ -53,11 +53,6 @@ ERROR_BANNER = (
 BODY_RE = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 
 
-def local_host(host: str) -> str:
-    """The host name for URLs to a server listening on ``host``."""
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
-
-
 def configured_base_path(options: BuildOptions) -> str:
     """The path of the base URL the site will be published at (``/`` when unsure)."""
     if options.base_url:
@@ -110,7 +105,8 @@ class DevServer:
         self.httpd = BoundedHTTPServer((host, port), handler)
         self.httpd.dev = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
-        self.url = f"http://{local_host(host)}:{self.port}{self.base_path}"
+        url_host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # any address
+        self.url = f"http://{url_host}:{self.port}{self.base_path}"
         self.options = dataclasses.replace(options, base_url=self.url)
         self.build_number = 0
         self.error = ""
@@ -126,9 +122,9 @@ class DevServer:
                 self.error = ""
             except ContentError as exc:
                 self.error = exc.report()
-                print(self.error, file=sys.stderr)
             except Exception as exc:  # keep serving: the next save may fix it
                 self.error = f"internal error: {type(exc).__name__}: {exc}"
+            if self.error:
                 print(self.error, file=sys.stderr)
             self.build_number += 1
             return not self.error
@@ -184,6 +180,12 @@ class DevRequestHandler(SimpleHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self.respond(head=True)
 
+    def redirect(self, status: HTTPStatus, location: str) -> None:
+        self.send_response(status)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def respond(self, head: bool) -> None:
         path = unquote(urlsplit(self.path).path)
         base = self.dev.base_path
@@ -192,22 +194,15 @@ class DevRequestHandler(SimpleHTTPRequestHandler):
             return
         if not path.startswith(base):
             if base.startswith(path.rstrip("/") + "/"):  # "/" or "/digest": go to the site
-                self.send_response(HTTPStatus.FOUND)
-                self.send_header("Location", base)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self.redirect(HTTPStatus.FOUND, base)
             else:
                 self.send_not_found(head)
             return
         site_path = path[len(base):]
         file = self.site_file(site_path)
         if file is None and not site_path.endswith("/") and self.site_file(site_path + "/"):
-            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-            self.send_header("Location", quote(path + "/"))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if file is None:
+            self.redirect(HTTPStatus.MOVED_PERMANENTLY, quote(path + "/"))
+        elif file is None:
             self.send_not_found(head)
         elif file.suffix == ".html":
             self.send_html(file.read_bytes(), HTTPStatus.OK, head)

@@ -1,13 +1,11 @@
 """The daily email: digest data -> one day's papers -> email message -> a file or SMTP.
 
-The email is made from the published ``digest.json`` (see ``digest_data``), read from a file
-or a URL, so it works against any deployed copy of the site and does not depend on the
-markup of the digest's HTML. Given ``digest.xml``, it reads ``digest.json`` beside it; only
-when there is none (a site built by an older version) does ``DigestParser`` read the papers
-back from the RSS item's HTML, by the class names of ``theme/feeds/digest.html``.
-
-``digest`` reads a day back, ``message`` makes the email, ``smtp`` sends it; this module is
-the ``site-builder email`` command.
+The email is made from the published ``digest.json`` (see ``digest_data``), a file or a URL, so
+it works against any deployed copy of the site and not from the markup of the digest's HTML.
+Given ``digest.xml``, it reads ``digest.json`` beside it; only when there is none (a site built
+by an older version) does ``DigestParser`` read the papers back from the RSS item's HTML.
+``digest`` reads a day back, ``message`` makes the email, ``smtp`` sends it; this module is the
+``site-builder email`` command.
 """
 
 from __future__ import annotations
@@ -18,8 +16,6 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formataddr, parseaddr
 from pathlib import Path
-
-import jinja2
 
 from site_builder.config import SavedSearch, SiteConfig, load_config
 from site_builder.email.digest import MissingDayError, filter_day, load_day
@@ -56,22 +52,6 @@ def check_arguments(args: argparse.Namespace) -> str:
     return ""
 
 
-def check_sender(sender: str | None) -> None:
-    """A bad --from is an input error, as a bad --to is (exit 1, the value named)."""
-    if sender and address_problem(sender):
-        raise ContentError([source_problem("--from", address_problem(sender))])
-
-
-def load_settings(content_dir: Path) -> SiteConfig:
-    """site.yaml of the content folder when there is one, else the defaults."""
-    return load_config(content_dir) if content_dir.is_dir() else SiteConfig()
-
-
-def email_environment(templates_dir: Path | None, content_dir: Path) -> jinja2.Environment:
-    """The email templates: the site's own where it has them, else the built-in theme's."""
-    return make_environment(site_templates(templates_dir, content_dir))
-
-
 def send_digest_command(args: argparse.Namespace) -> int:
     """``site-builder email``: build one day's email from the digest feed; write or send it."""
     error = check_arguments(args)
@@ -80,13 +60,15 @@ def send_digest_command(args: argparse.Namespace) -> int:
     server = parse_server(args.smtp, args.ssl, args.starttls) if args.smtp else None
     if isinstance(server, str):
         return usage_error(server)
-    config = load_settings(args.content)
+    config = load_config(args.content) if args.content.is_dir() else SiteConfig()
     search = find_saved_search(config, args.content, args.saved_search) \
         if args.saved_search else None
-    check_sender(args.sender)
+    if args.sender and address_problem(args.sender):  # an input error, as a bad --to is
+        raise ContentError([source_problem("--from", address_problem(args.sender))])
     recipients = read_recipients(args)
-    env = email_environment(args.templates, args.content)
-    if getattr(args, "pending", False):  # every closed day not mailed yet (site_builder.daily)
+    # the site's own email templates where it has them, else the built-in theme's
+    env = make_environment(site_templates(args.templates, args.content))
+    if args.pending:  # every closed day not mailed yet (site_builder.daily)
         from site_builder.daily import PendingRun, now_from, send_pending
 
         if server is None:
@@ -96,7 +78,7 @@ def send_digest_command(args: argparse.Namespace) -> int:
     try:
         day = load_day(args.feed, None if args.latest else args.date)
     except MissingDayError as exc:
-        if not getattr(args, "skip_missing", False):
+        if not args.skip_missing:
             raise
         print(f"{exc.problems[0]}: nothing to send.", file=sys.stderr)
         return EXIT_OK
@@ -126,8 +108,7 @@ def send_digest_command(args: argparse.Namespace) -> int:
 
 def write_message(message: EmailMessage, path: Path) -> None:
     try:
-        if path.parent != Path(""):
-            path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(message.as_bytes(policy=SMTP_POLICY))
     except OSError as exc:
         raise ContentError([problem(path, f"cannot write the message: {exc.strerror or exc}")]) \

@@ -1,10 +1,8 @@
-"""Reading one day of the digest back: from the published ``digest.json`` (see ``digest_data``),
-a file or a URL, so the email works against any deployed copy of the site; given
-``digest.xml``, from ``digest.json`` beside it, and only when there is none (a site built by an
-older version) from the RSS item's HTML, by the class names of ``theme/feeds/digest.html``."""
+"""Reading one day of the digest back (see the package's docstring for where from)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import html
@@ -33,7 +31,6 @@ TIMEOUT = 30  # seconds, for fetching the digest
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
              "param", "source", "track", "wbr"}
 BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "div"}
-# class name in the digest HTML -> field of a DigestPaper
 # class name in the digest HTML -> the field it marks: the schema's, the abstract and the link
 FIELD_CLASSES = {**{f.digest_class: f.name for f in schema.FIELDS if f.digest_class},
                  "paper-abstract": "abstract", "paper-link": "url"}
@@ -129,8 +126,17 @@ def safe_url(href: str | None) -> str:
 
 
 def number_in(text: str) -> int:
-    digits = "".join(ch for ch in text if ch.isdigit())
-    return int(digits) if digits else 0
+    return int("".join(filter(str.isdigit, text)) or 0)
+
+
+def squash(text: str) -> str:
+    """The text on one line, each run of whitespace one space."""
+    return " ".join(text.split())
+
+
+def paragraphs(text: str, separator: str) -> str:
+    """The non-empty paragraphs of a text, each squashed, separated by a blank line."""
+    return "\n\n".join(filter(None, (squash(part) for part in text.split(separator))))
 
 
 class DigestParser(HTMLParser):
@@ -168,14 +174,13 @@ class DigestParser(HTMLParser):
                 text.append(PARAGRAPH)
         while self._stack:
             open_tag, classes, href, text = self._stack.pop()
-            closing_note = self._note_depth and len(self._stack) + 1 == self._note_depth
-            if self._note_depth and not closing_note:
+            if self._note_depth > len(self._stack):  # the note element itself closes
+                self._end_note_paragraph()
+                self._note_depth = 0
+            elif self._note_depth:
                 self.note_parts.append(f"</{open_tag}>")
                 if open_tag in BLOCK_TAGS:
                     self._end_note_paragraph()
-            if closing_note:
-                self._end_note_paragraph()
-                self._note_depth = 0
             self._close(classes, href, "".join(text))
             if open_tag == tag:
                 break
@@ -188,7 +193,7 @@ class DigestParser(HTMLParser):
             self._note_text.append(data)
 
     def _end_note_paragraph(self) -> None:
-        paragraph = " ".join("".join(self._note_text).split())
+        paragraph = squash("".join(self._note_text))
         if paragraph:
             self.note_paragraphs.append(paragraph)
         self._note_text = []
@@ -196,7 +201,7 @@ class DigestParser(HTMLParser):
     def _close(self, classes: list[str], href: str, raw: str) -> None:
         if not self.papers:
             return
-        text = " ".join(raw.split())
+        text = squash(raw)
         paper = self.papers[-1]
         for name in classes:
             if name.startswith(LINK_PREFIX) and href:
@@ -216,8 +221,7 @@ class DigestParser(HTMLParser):
             elif kind == "upvotes":
                 paper.upvotes = number_in(text)
             elif kind == "abstract":
-                paragraphs = (" ".join(part.split()) for part in raw.split(PARAGRAPH))
-                paper.abstract = "\n\n".join(part for part in paragraphs if part)
+                paper.abstract = paragraphs(raw, PARAGRAPH)
             elif kind == "withdrawn":
                 paper.withdrawn = True
             elif kind == "topics" and href:
@@ -285,14 +289,12 @@ def load_day(source: str, date: dt.date | None) -> DigestDay:
     the RSS feed's HTML (a site built before digest.json existed, or another feed)."""
     if urlsplit(source).path.endswith(".json"):
         return json_day(read_source(source, "digest"), source, date)
-    beside = data_source(source)
+    beside, data = data_source(source), b""
     if beside:
-        try:
+        with contextlib.suppress(NotFoundError):  # a site built before digest.json existed
             data = read_source(beside, "digest")
-        except NotFoundError:
-            data = b""
-        if data:
-            return json_day(data, beside, date)
+    if data:
+        return json_day(data, beside, date)
     return read_day(read_feed(source), source, date)
 
 
@@ -311,28 +313,30 @@ def pick_day(dated: list[tuple[dt.date, object]], source: str, date: dt.date | N
         source, f"no digest item for {date.isoformat()} (the feed has {shown})")])
 
 
-def text_field(data: dict, key: str) -> str:
+def typed(data: dict, key: str, kind: type, default=None):
+    """data[key] when it is of that type (true and false are not numbers), else the default."""
     value = data.get(key)
-    return " ".join(value.split()) if isinstance(value, str) else ""
+    return value if isinstance(value, kind) and not isinstance(value, bool) else default
+
+
+def text_field(data: dict, key: str) -> str:
+    return squash(typed(data, key, str, ""))
 
 
 def json_paper(data: dict) -> DigestPaper:
     """A paper of digest.json (see digest_data.paper_data); wrong types read as missing."""
     def mappings(key: str) -> list[dict]:
-        value = data.get(key)
-        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+        return [value for value in typed(data, key, list, []) if isinstance(value, dict)]
 
-    org = data.get("organization") if isinstance(data.get("organization"), dict) else {}
-    authors = data.get("authors") if isinstance(data.get("authors"), list) else []
-    upvotes, count_ = data.get("upvotes"), data.get("author_count")
-    abstract = data.get("abstract") if isinstance(data.get("abstract"), str) else ""
+    org = typed(data, "organization", dict, {})
     return DigestPaper(
         title=text_field(data, "title"), url=safe_url(data.get("url")),
-        authors=[" ".join(a.split()) for a in authors if isinstance(a, str) and a.strip()],
-        author_count=count_ if isinstance(count_, int) and not isinstance(count_, bool) else 0,
+        authors=[squash(a) for a in typed(data, "authors", list, []) if isinstance(a, str)
+                 and a.strip()],
+        author_count=typed(data, "author_count", int, 0),
         org_name=text_field(org, "name"), org_label=text_field(org, "label"),
-        upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
-        abstract="\n\n".join(" ".join(p.split()) for p in abstract.split("\n\n") if p.strip()),
+        upvotes=typed(data, "upvotes", int),
+        abstract=paragraphs(typed(data, "abstract", str, ""), "\n\n"),
         withdrawn=bool(data.get("withdrawn")),
         links=[(text_field(link, "kind"), text_field(link, "label"), safe_url(link.get("url")))
                for link in mappings("links") if safe_url(link.get("url"))],
@@ -368,13 +372,13 @@ def json_day(data: bytes, source: str, date: dt.date | None) -> DigestDay:
         raise ContentError([source_problem(source, f"the item of {day.isoformat()} lists no "
                                                    "papers")])
     note_title = text_field(day_data, "note_title")
-    note_html = day_data.get("note_html") if isinstance(day_data.get("note_html"), str) else ""
-    note_text = day_data.get("note_text") if isinstance(day_data.get("note_text"), str) else ""
+    note_html = typed(day_data, "note_html", str, "")
+    note_text = typed(day_data, "note_text", str, "")
     if note_title and (note_html or note_text):
         note_html = f"<h2>{html.escape(note_title)}</h2>{note_html}"
         note_text = f"{note_title}\n\n{note_text}"
     site = feed[DATA_KEY]
-    guid = item.get("id") if isinstance(item.get("id"), str) else day.isoformat()
+    guid = typed(item, "id", str, day.isoformat())
     return DigestDay(
         date=day, guid=guid, url=safe_url(day_data.get("url")) or safe_url(item.get("url")),
         site_title=text_field(site, "site_title") or SiteConfig().title,
@@ -392,14 +396,10 @@ def entry_date(entry: feedparser.FeedParserDict) -> dt.date | None:
     return dt.date(*parsed[:3]) if parsed else None
 
 
-def pick_entry(feed: feedparser.FeedParserDict, source: str, date: dt.date | None):
-    """The digest item of the given day, or of the newest day."""
-    dated = [(entry_date(entry), entry) for entry in feed.entries]
-    return pick_day([(day, entry) for day, entry in dated if day is not None], source, date)
-
-
 def read_day(feed: feedparser.FeedParserDict, source: str, date: dt.date | None) -> DigestDay:
-    day, entry = pick_entry(feed, source, date)
+    """One day of the digest from the RSS item's HTML."""
+    dated = [(entry_date(entry), entry) for entry in feed.entries]
+    day, entry = pick_day([(d, entry) for d, entry in dated if d is not None], source, date)
     body = entry.content[0].value if entry.get("content") else entry.get("summary", "")
     parser = DigestParser()
     parser.feed(body)
@@ -412,8 +412,8 @@ def read_day(feed: feedparser.FeedParserDict, source: str, date: dt.date | None)
     guid = entry.get("id") or entry.get("link") or day.isoformat()
     return DigestDay(
         date=day, guid=guid, url=safe_url(entry.get("link")) or safe_url(guid),
-        site_title=" ".join(feed.feed.get("title", "").split()).removesuffix(
-            DIGEST_TITLE_SUFFIX) or SiteConfig().title,
+        site_title=squash(feed.feed.get("title", "")).removesuffix(DIGEST_TITLE_SUFFIX)
+        or SiteConfig().title,
         site_url=safe_url(feed.feed.get("link")), papers=papers,
         note_html=sanitise("".join(parser.note_parts)).strip(),
         note_text="\n\n".join(parser.note_paragraphs),

@@ -3,6 +3,7 @@ what mail clients show in full."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 from collections.abc import Callable
@@ -72,14 +73,9 @@ def unsubscribe_link(value: str) -> str:
 
 
 def one_click(value: str) -> bool:
-    """True when the List-Unsubscribe setting has an https URL: one-click unsubscribe (a POST
-    to it) is then offered. mailto: and http: alone cannot be one-click (RFC 8058)."""
+    """True when the List-Unsubscribe setting has an https URL, so one-click unsubscribe (a
+    POST to it) can be offered: mailto: and http: alone cannot be one-click (RFC 8058)."""
     return any(urlsplit(part.strip().strip("<>")).scheme == "https" for part in value.split(","))
-
-
-def list_unsubscribe(value: str) -> str:
-    value = value.strip()
-    return value if value.startswith("<") else f"<{value}>"
 
 
 @dataclass(frozen=True)
@@ -91,23 +87,15 @@ class Layout:
     titles: int
 
 
-def render_bodies(env: jinja2.Environment, day: DigestDay, config: SiteConfig, title: str,
-                  subject: str, search: SavedSearch | None,
-                  layout: Layout | None = None) -> tuple[str, str]:
-    """The HTML (CSS inlined) and text parts of the email."""
-    papers = day.papers
-    layout = layout or Layout(len(papers), 0)
+def render_part(env: jinja2.Environment, template: str, context: dict, layout: Layout) -> str:
+    """One part of the email with the papers laid out as told (CSS inlined in the HTML)."""
+    papers = context["papers"]
     full, titles = papers[:layout.full], papers[layout.full:layout.full + layout.titles]
-    context = {
-        "day": day, "papers": papers, "title": title, "subject": subject, "search": search,
-        "date_long": long_date(day.date), "settings": config.email, "language": config.language,
-        "unsubscribe": unsubscribe_link(config.email.list_unsubscribe),
-        "full_papers": full, "title_papers": titles,
-        "more_count": len(papers) - len(full) - len(titles),
-    }
-    html_body = env.get_template(HTML_TEMPLATE).render(**context)
-    inliner = css_inline.CSSInliner(load_remote_stylesheets=False)
-    return inliner.inline(html_body), env.get_template(TEXT_TEMPLATE).render(**context)
+    body = env.get_template(template).render(**context, full_papers=full, title_papers=titles,
+                                             more_count=len(papers) - len(full) - len(titles))
+    if template != HTML_TEMPLATE:
+        return body
+    return css_inline.CSSInliner(load_remote_stylesheets=False).inline(body)
 
 
 def html_part_size(html_body: str) -> int:
@@ -118,25 +106,19 @@ def html_part_size(html_body: str) -> int:
 
 
 def fit(size_of: Callable[[int], int], most: int) -> int:
-    """The largest n in 0..most with size_of(n) <= HTML_BUDGET (size_of grows with n), or -1."""
+    """The largest n in 0..most with size_of(n) <= HTML_BUDGET (size_of grows with n), or -1;
+    ``most`` is tried first: it is what a normal day shows."""
     if size_of(most) <= HTML_BUDGET:
         return most
-    low, high = -1, most  # size_of(low) fits (or low is -1), size_of(high) does not
-    while high - low > 1:
-        middle = (low + high) // 2
-        if size_of(middle) <= HTML_BUDGET:
-            low = middle
-        else:
-            high = middle
-    return low
+    return bisect.bisect_right(range(most), HTML_BUDGET, key=size_of) - 1
 
 
-def choose_layout(render: Callable[[Layout], tuple[str, str]], count_: int) -> Layout:
+def choose_layout(render: Callable[[Layout], str], count_: int) -> Layout:
     """The size rule: the most top papers in full such that the next ones (up to TITLE_LINES)
     still fit as title lines within HTML_BUDGET, the rest counted with a link to the day's
     page; so a normal day is all in full and the footer is always there."""
     def size(layout: Layout) -> int:
-        return html_part_size(render(layout)[0])
+        return html_part_size(render(layout))
 
     def with_titles(full: int) -> Layout:
         return Layout(full, min(count_ - full, TITLE_LINES))
@@ -151,19 +133,21 @@ def build_message(day: DigestDay, config: SiteConfig, env: jinja2.Environment,
                   content_dir: Path, search: SavedSearch | None) -> EmailMessage:
     title = f"{day.site_title}: {search.title}" if search else day.site_title
     subject = subject_line(config, content_dir, title, day)
-
-    def render(layout: Layout) -> tuple[str, str]:
-        return render_bodies(env, day, config, title, subject, search, layout)
-
-    html_body, text_body = render(choose_layout(render, len(day.papers)))
+    context = {
+        "day": day, "papers": day.papers, "title": title, "subject": subject, "search": search,
+        "date_long": long_date(day.date), "settings": config.email, "language": config.language,
+        "unsubscribe": unsubscribe_link(config.email.list_unsubscribe)}
+    layout = choose_layout(lambda tried: render_part(env, HTML_TEMPLATE, context, tried),
+                           len(day.papers))
     message = EmailMessage()
     message["Subject"] = subject
     message["Date"] = message_date()
     message["Message-ID"] = message_id(day, search)
     if config.email.list_unsubscribe:
-        message["List-Unsubscribe"] = list_unsubscribe(config.email.list_unsubscribe)
-        if one_click(config.email.list_unsubscribe):  # RFC 8058, asked by Gmail and Yahoo
+        unsubscribe = config.email.list_unsubscribe.strip()
+        message["List-Unsubscribe"] = unsubscribe if unsubscribe[:1] == "<" else f"<{unsubscribe}>"
+        if one_click(unsubscribe):  # RFC 8058, asked by Gmail and Yahoo
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(text_body)
-    message.add_alternative(html_body, subtype="html")
+    message.set_content(render_part(env, TEXT_TEMPLATE, context, layout))
+    message.add_alternative(render_part(env, HTML_TEMPLATE, context, layout), subtype="html")
     return message

@@ -57,11 +57,9 @@ class SmtpServer:
         """A connected (and logged-in, when SMTP_USER is set) session, or a ContentError."""
         smtp: smtplib.SMTP | None = None
         try:
-            if self.use_ssl:
-                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=TIMEOUT,
-                                        context=ssl.create_default_context())
-            else:
-                smtp = smtplib.SMTP(self.host, self.port, timeout=TIMEOUT)
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=TIMEOUT,
+                                    context=ssl.create_default_context()) if self.use_ssl \
+                else smtplib.SMTP(self.host, self.port, timeout=TIMEOUT)
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             user = os.environ.get("SMTP_USER", "")
@@ -87,10 +85,9 @@ class SmtpServer:
 
 
 def close(smtp: smtplib.SMTP | None) -> None:
-    if smtp is None:
-        return
     try:
-        smtp.quit()
+        if smtp is not None:
+            smtp.quit()
     except (OSError, smtplib.SMTPException):
         smtp.close()
 
