@@ -316,6 +316,6 @@ def build_site(content: Content, config: SiteConfig, cache_dir: Path | None = No
         orgs=build_orgs(content),
         saved_searches=build_saved_searches(config, content.papers),
         papers={p.id: p for p in sorted(content.papers, key=lambda p: p.id)},
-        related=related_papers(content.papers, cache_dir, jobs),
+        related=related_papers(content.papers, jobs),
         published=content.published,
     )
