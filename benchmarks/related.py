@@ -178,16 +178,19 @@ def main() -> int:
 
     described = describe()
     print(described, flush=True)
-    rows = ["    wall      CPU  before    peak",
-            line(f"this tree, {args.papers:,} papers ({args.corpus})", mine := measure(TREE, args))]
+    rows = ["    wall      CPU  before    peak"]
+    mine = measure(TREE, args)
+    rows.append(line(f"this tree, {args.papers:,} papers ({args.corpus}, --jobs {args.jobs})",
+                     mine))
+    print("\n".join(rows), flush=True)
     if args.base:
         base = measure(args.base.resolve(), args)
-        rows.append(line(f"base {args.base}, same papers", base))
         hits, same = recall(mine["lists"], base["lists"])
-        rows.append(f"recall of the base's related papers: {100 * hits:.2f}%; "
-                    f"identical lists: {100 * same:.2f}%")
+        rows += [line(f"base {args.base}, same papers", base),
+                 f"recall of the base's related papers: {100 * hits:.2f}%; "
+                 f"identical lists: {100 * same:.2f}%"]
+        print("\n".join(rows[-2:]), flush=True)
     text = "\n".join(rows)
-    print(text)
     if args.record:
         record(args, described, text)
     return 0

@@ -1,35 +1,29 @@
 """Related papers: for every paper, the five most similar papers of the whole archive.
 
-The definition
---------------
-
 * Each paper is a TF-IDF vector of the unigrams and bigrams of its title and abstract, as
-  scikit-learn's ``TfidfVectorizer(ngram_range=(1, 2), stop_words="english")`` forms them
-  (its token pattern, lower case, English stop words removed before bigrams are formed);
+  scikit-learn's ``TfidfVectorizer(ngram_range=(1, 2), stop_words="english")`` forms them;
   URLs and LaTeX commands are removed first.  Rows are l2-normalised over all their terms.
-* The idf is the smoothed ``ln((1 + n) / (1 + df)) + 1``, with ``n`` and ``df`` counted over
-  a **reference set**: the papers listed before the first day of the newest listing month
-  (the whole archive while that set has fewer than ``REFERENCE_MIN`` papers or less than
-  half of it).  Within a month, adding days never changes an older paper's vector.
-* Weights are rounded to whole multiples of ``2**-24`` (``quantise``), so every score is a
-  sum of products of whole numbers below ``2**53``: exact in float64 in any order, the same
-  on every machine and BLAS.
-* **Postings.**  For each term, only the ``POSTINGS`` reference papers in which it weighs
-  the most, and the ``POSTINGS`` newer papers in which it weighs the most, keep it (ties to
-  the smaller id); a term of a single paper is never shared and is dropped.  The score of a
-  pair is the sum, over the terms both kept, of the products of their weights.  A rare term
-  (at most ``POSTINGS`` papers per side) links every pair of papers using it, exactly as in
-  the full cosine; a common term links only the papers it characterises most.  This bounds
-  the work by ``2 * POSTINGS`` pairs per kept entry (linear in the archive), where the full
-  cosine is quadratic.  Measured against the full cosine (benchmarks/related.py): see the
-  README.  Adding papers to the current month never removes a reference paper's posting,
-  so the scores of older pairs do not move until the month ends.
-* A paper's related papers: the ``TOP`` best scores > 0, ties to the smaller paper id.
-  Hints: up to three shared kept terms with the largest products, ties in term order
+* The idf is the smoothed ``ln((1 + n) / (1 + df)) + 1`` over a **reference set**: the
+  papers listed before the first day of the newest listing month (the whole archive while
+  that set has fewer than ``REFERENCE_MIN`` papers or less than half of it).  Within a
+  month, a new day changes no older paper's vector.
+* Weights are rounded to whole multiples of ``2**-24``, so a score is a sum of products of
+  whole numbers below ``2**53``: exact in float64 in any order, on any machine.
+* Candidates instead of all pairs (the full product is quadratic): a paper's
+  ``KEYWORDS`` heaviest terms among those of two papers or more are its keywords; a
+  keyword links the ``POSTINGS`` reference papers, and the ``POSTINGS`` newer papers, that
+  chose it and where it weighs the most; the keyword score of two papers sums the products
+  of their linked keywords' weights, and each paper's ``CANDIDATES`` best partners by it are
+  candidates (both ways).  The work is bounded per paper, so it grows linearly.
+* A paper's related papers: its ``TOP`` candidates with the best exact cosine, ties to the
+  smaller paper id.  With unbounded limits this is the exact top five of the cosine
+  (tests/test_related.py); the share of it found with the defaults is measured by
+  benchmarks/related.py (README, "Related papers").
+* Hints: up to three shared terms with the largest products of weights, ties in term order
   (words before bigrams, each alphabetical), see ``pick_hint``.
 
-Nothing is cached: the whole computation is fast enough to run on every build (incremental
-builds trivially equal clean ones).
+Nothing is cached or written: the computation is fast enough for every build, so an
+incremental build equals a clean one by construction.
 """
 
 from __future__ import annotations
@@ -52,6 +46,7 @@ HINT_TERMS = 3  # shared key terms shown per related paper
 HINT_CANDIDATES = 6  # best shared terms of a pair considered for its hint
 KEYWORDS = 16  # a paper's heaviest terms that find its candidates (measured: README)
 POSTINGS = 64  # papers per side (reference, newer) a keyword links (measured: README)
+PAIRED = 8  # a paper's heaviest keywords whose pairs are terms too
 CANDIDATES = 20  # best partners by keyword score, then ranked by the exact full score
 PAIR_BATCH = 8_192  # pairs whose products are computed at once
 REFERENCE_MIN = 500  # a smaller reference set means the whole archive
@@ -69,28 +64,26 @@ SEPARATOR = "PAPERBREAK"  # upper case: cannot occur in lower-cased text
 # scikit-learn's ENGLISH_STOP_WORDS (BSD licence), copied so that a build does not import
 # scikit-learn (0.6 s); a test checks that the two lists are equal.
 STOP_WORDS = tuple(sorted(set("""
-a about above across after afterwards again against all almost alone along already also
-although always am among amongst amoungst amount an and another any anyhow anyone anything
-anyway anywhere are around as at back be became because become becomes becoming been
-before beforehand behind being below beside besides between beyond bill both bottom but by
-call can cannot cant co con could couldnt cry de describe detail do done down due during
-each eg eight either eleven else elsewhere empty enough etc even ever every everyone
-everything everywhere except few fifteen fifty fill find fire first five for former
-formerly forty found four from front full further get give go had has hasnt have he hence
-her here hereafter hereby herein hereupon hers herself him himself his how however hundred
-i ie if in inc indeed interest into is it its itself keep last latter latterly least less
-ltd made many may me meanwhile might mill mine more moreover most mostly move much must my
-myself name namely neither never nevertheless next nine no nobody none noone nor not
-nothing now nowhere of off often on once one only onto or other others otherwise our ours
-ourselves out over own part per perhaps please put rather re same see seem seemed seeming
-seems serious several she should show side since sincere six sixty so some somehow someone
-something sometime sometimes somewhere still such system take ten than that the their them
-themselves then thence there thereafter thereby therefore therein thereupon these they
-thick thin third this those though three through throughout thru thus to together too top
-toward towards twelve twenty two un under until up upon us very via was we well were what
-whatever when whence whenever where whereafter whereas whereby wherein whereupon wherever
-whether which while whither who whoever whole whom whose why will with within without
-would yet you your yours yourself yourselves
+a about above across after afterwards again against all almost alone along already also although
+always am among amongst amoungst amount an and another any anyhow anyone anything anyway anywhere
+are around as at back be became because become becomes becoming been before beforehand behind being
+below beside besides between beyond bill both bottom but by call can cannot cant co con could
+couldnt cry de describe detail do done down due during each eg eight either eleven else elsewhere
+empty enough etc even ever every everyone everything everywhere except few fifteen fifty fill find
+fire first five for former formerly forty found four from front full further get give go had has
+hasnt have he hence her here hereafter hereby herein hereupon hers herself him himself his how
+however hundred i ie if in inc indeed interest into is it its itself keep last latter latterly
+least less ltd made many may me meanwhile might mill mine more moreover most mostly move much must
+my myself name namely neither never nevertheless next nine no nobody none noone nor not nothing now
+nowhere of off often on once one only onto or other others otherwise our ours ourselves out over
+own part per perhaps please put rather re same see seem seemed seeming seems serious several she
+should show side since sincere six sixty so some somehow someone something sometime sometimes
+somewhere still such system take ten than that the their them themselves then thence there
+thereafter thereby therefore therein thereupon these they thick thin third this those though three
+through throughout thru thus to together too top toward towards twelve twenty two un under until up
+upon us very via was we well were what whatever when whence whenever where whereafter whereas
+whereby wherein whereupon wherever whether which while whither who whoever whole whom whose why
+will with within without would yet you your yours yourself yourselves
 """.split())))
 
 
@@ -121,19 +114,19 @@ class Terms:
 def related_papers(papers: Iterable[Paper], jobs: int = 0) -> dict[str, list[Related]]:
     """Every paper's id -> its (up to) five most similar papers, most similar first.
 
-    ``jobs`` as ``--jobs`` (0: every core) shares the counting between processes and the
-    scores between threads; the answer never depends on it.
+    ``jobs`` as ``--jobs`` (0: every core): processes that count the words; the answer
+    never depends on it.
     """
     ordered = sorted(papers, key=lambda p: p.id)
     if len(ordered) < 2:
         return {paper.id: [] for paper in ordered}
-    workers = worker_count(jobs)
-    terms, counts = count_terms([paper_text(p) for p in ordered], workers)
+    terms, counts = count_terms([paper_text(p) for p in ordered], worker_count(jobs))
     reference = reference_rows(ordered)
     frequency = reference_frequency(counts, reference)
-    weights = quantise(tfidf(counts, idf_of(frequency, int(reference.sum()))))
-    weights, chosen = keywords(weights)
-    first, second = candidate_pairs(postings(chosen, reference))
+    weights, chosen = keywords(quantise(tfidf(counts, idf_of(frequency, int(reference.sum())))))
+    del counts  # the biggest matrix: memory for the products
+    linked = postings(sp.hstack([chosen, keyword_pairs(chosen)], format="csr"), reference)
+    first, second = candidate_pairs(linked, weights)
     rows, columns = best_pairs(weights, first, second)
     hints = pair_hints(weights, rows, columns, terms)
     result: dict[str, list[Related]] = {paper.id: [] for paper in ordered}
@@ -155,9 +148,6 @@ def reference_rows(ordered: list[Paper]) -> np.ndarray:
     if size < REFERENCE_MIN or 2 * size < len(ordered):
         return np.ones(len(ordered), bool)
     return before
-
-
-# --- tokens and term counts ------------------------------------------------------------
 
 
 class Vocabulary:
@@ -233,20 +223,18 @@ def count_terms(texts: list[str], workers: int = 1) -> tuple[Terms, sp.csr_matri
     ids = np.concatenate([np.fromiter(map(column.__getitem__, part[0]), np.int64,
                                       len(part[0]))[part[1]] for part in counted])
     lengths = np.concatenate([part[2] for part in counted])
-    rows = np.repeat(np.arange(len(texts)), lengths)
+    rows = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
     same_text = rows[1:] == rows[:-1]
     bigrams, inverse = np.unique((ids[:-1] * len(words) + ids[1:])[same_text],
                                  return_inverse=True)
-    columns = np.concatenate([ids, len(words) + inverse.ravel()])
+    columns = np.concatenate([ids, len(words) + inverse.ravel()]).astype(np.int32)
+    del ids, inverse
     counts = sp.csr_matrix(
-        (np.ones(len(columns), np.float64), (np.concatenate([rows, rows[1:][same_text]]),
+        (np.ones(len(columns), np.float32), (np.concatenate([rows, rows[1:][same_text]]),
                                              columns)),
-        shape=(len(texts), len(words) + len(bigrams)))
+        shape=(len(texts), len(words) + len(bigrams)), dtype=np.float64)
     counts.sum_duplicates()  # also sorts each row's columns
     return Terms(words, bigrams.astype(np.int64)), counts
-
-
-# --- weights ---------------------------------------------------------------------------
 
 
 def reference_frequency(counts: sp.csr_matrix, reference: np.ndarray) -> np.ndarray:
@@ -279,57 +267,66 @@ def quantise(weights: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix((numbers, weights.indices, weights.indptr), shape=weights.shape)
 
 
-def top_entries(matrix: sp.csr_matrix, limit: int) -> sp.csr_matrix:
-    """Each row's ``limit`` largest entries (> 0; ties to the smaller column)."""
-    height = matrix.shape[0]
-    rows = np.repeat(np.arange(height), np.diff(matrix.indptr))
-    keep = matrix.data > 0
-    inside = np.flatnonzero((np.diff(matrix.indptr) > limit)[rows])
-    keep[inside] = False
-    keep[inside[best_of_rows(rows[inside], matrix.indices[inside], matrix.data[inside],
-                             limit)]] = True
+def entries(matrix: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """The matrix with only the entries marked in ``keep`` (same shape)."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[keep]
     return sp.csr_matrix((matrix.data[keep], matrix.indices[keep],
-                          np.searchsorted(rows[keep], np.arange(height + 1))),
+                          np.searchsorted(rows, np.arange(matrix.shape[0] + 1))),
                          shape=matrix.shape)
 
 
-def best_of_rows(rows: np.ndarray, columns: np.ndarray, values: np.ndarray,
-                 limit: int) -> np.ndarray:
-    """Which entries (sorted by row) are their row's ``limit`` largest (> 0; ties to the
-    smaller column), as sorted positions.
+def top_entries(matrix: sp.csr_matrix, limit: int) -> sp.csr_matrix:
+    """Each row's ``limit`` largest entries (> 0; ties to the smaller column).
 
     Sorting every entry is slow; an entry's level k (best / 2**(k+1) < value <= best /
     2**k, up to ``LEVELS``) is cheap, and a row's ``limit`` best are among its entries of
     the first levels that hold ``limit`` of them (equal values have equal levels).
     """
-    if not len(rows):
-        return np.zeros(0, np.int64)
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    local = np.cumsum(np.r_[False, rows[1:] != rows[:-1]])
-    best = np.maximum.reduceat(values, starts)[local]
-    positive = values > 0
-    level = np.minimum(np.log2(best / np.where(positive, values, 1.0)), LEVELS - 1)
-    level = level.astype(np.int64)
-    counts = np.bincount(local[positive] * LEVELS + level[positive],
-                         minlength=len(starts) * LEVELS)
-    enough = np.cumsum(counts.reshape(len(starts), LEVELS), axis=1) >= limit
-    last = np.where(enough.any(axis=1), enough.argmax(axis=1), LEVELS - 1)
-    chosen = np.flatnonzero(positive & (level <= last[local]))
-    chosen = chosen[np.lexsort((columns[chosen], -values[chosen], local[chosen]))]
-    rank = np.arange(len(chosen)) - np.searchsorted(local[chosen], local[chosen])
-    return np.sort(chosen[rank < limit])
+    keep = matrix.data > 0
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    inside = np.flatnonzero(keep & (np.diff(matrix.indptr) > limit)[rows])  # rows to cut
+    if len(inside):
+        local = np.cumsum(np.r_[False, rows[inside][1:] != rows[inside][:-1]])
+        values, columns = matrix.data[inside], matrix.indices[inside]
+        best = np.maximum.reduceat(values, np.flatnonzero(np.r_[True, np.diff(local) > 0]))
+        level = np.minimum(np.log2(best[local] / values), LEVELS - 1).astype(np.int64)
+        counts = np.bincount(local * LEVELS + level, minlength=len(best) * LEVELS)
+        enough = np.cumsum(counts.reshape(len(best), LEVELS), axis=1) >= limit
+        last = np.where(enough.any(axis=1), enough.argmax(axis=1), LEVELS - 1)
+        chosen = np.flatnonzero(level <= last[local])
+        chosen = chosen[np.lexsort((columns[chosen], -values[chosen], local[chosen]))]
+        rank = np.arange(len(chosen)) - np.searchsorted(local[chosen], local[chosen])
+        keep[inside] = False
+        keep[inside[chosen[rank < limit]]] = True
+    return entries(matrix, keep)
 
 
 def keywords(weights: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """The weights of the terms of two papers or more (the others are never shared), and
     each paper's ``KEYWORDS`` heaviest of them."""
     shared = np.bincount(weights.indices, minlength=weights.shape[1]) > 1
-    keep = shared[weights.indices]
-    rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
-    only = sp.csr_matrix((weights.data[keep], weights.indices[keep],
-                          np.searchsorted(rows[keep], np.arange(weights.shape[0] + 1))),
-                         shape=weights.shape)
+    only = entries(weights, shared[weights.indices])
     return only, top_entries(only, KEYWORDS)
+
+
+def keyword_pairs(chosen: sp.csr_matrix) -> sp.csr_matrix:
+    """Each pair of a paper's ``PAIRED`` heaviest keywords as one more term, weighing the
+    lighter of the two.  In a big archive a keyword is chosen by more papers than its
+    postings hold, but two keywords together by few: papers sharing both find each other."""
+    heavy = top_entries(chosen, PAIRED)
+    count = heavy.shape[0]
+    rows = np.repeat(np.arange(count), np.diff(heavy.indptr))
+    places = np.arange(heavy.nnz) - heavy.indptr[rows]
+    columns = np.full((count, PAIRED), -1, np.int64)
+    values = np.zeros((count, PAIRED))
+    columns[rows, places], values[rows, places] = heavy.indices, heavy.data
+    first, second = np.triu_indices(PAIRED, 1)
+    present = (columns[:, first] >= 0) & (columns[:, second] >= 0)
+    codes = (columns[:, first] * chosen.shape[1] + columns[:, second])[present]
+    pairs, inverse = np.unique(codes, return_inverse=True)
+    weights = np.minimum(values[:, first], values[:, second])[present]
+    rows = np.repeat(np.arange(count), present.sum(axis=1))
+    return sp.csr_matrix((weights, (rows, inverse.ravel())), shape=(count, len(pairs)))
 
 
 def postings(chosen: sp.csr_matrix, reference: np.ndarray) -> sp.csr_matrix:
@@ -344,21 +341,30 @@ def postings(chosen: sp.csr_matrix, reference: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((sides[0] + sides[1]).T)
 
 
-def candidate_pairs(kept: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+def candidate_pairs(kept: sp.csr_matrix, weights: sp.csr_matrix) -> tuple[np.ndarray,
+                                                                           np.ndarray]:
     """Each paper's ``CANDIDATES`` best partners by the keyword score (ties to the smaller
-    row), as unique pairs (first < second)."""
+    row), as unique pairs (first < second).  A paper whose keywords link it to no other
+    (rare: it weighs little in each) is compared with every paper instead."""
     count = kept.shape[0]
-    transposed = sp.csr_matrix(kept.T)
-    keys = []
-    for start in range(0, count, BLOCK_ROWS):
-        scores = sp.csr_matrix(kept[start:start + BLOCK_ROWS] @ transposed)
-        rows = np.repeat(np.arange(scores.shape[0]), np.diff(scores.indptr)) + start
+    keys = [np.zeros(0, np.int64)]
+    unmatched = np.ones(count, bool)
+
+    def add(papers: np.ndarray, scores: sp.csr_matrix) -> None:
+        rows = papers[np.repeat(np.arange(scores.shape[0]), np.diff(scores.indptr))]
         scores.data[scores.indices == rows] = 0.0  # not itself
-        scores.eliminate_zeros()
         best = top_entries(scores, CANDIDATES)
-        rows = np.repeat(np.arange(best.shape[0]), np.diff(best.indptr)) + start
+        rows = papers[np.repeat(np.arange(best.shape[0]), np.diff(best.indptr))]
+        unmatched[rows] = False
         columns = best.indices.astype(np.int64)
         keys.append(np.minimum(rows, columns) * count + np.maximum(rows, columns))
+
+    transposed = sp.csr_matrix(kept.T)
+    for start in range(0, count, BLOCK_ROWS):
+        add(np.arange(start, min(start + BLOCK_ROWS, count)),
+            sp.csr_matrix(kept[start:start + BLOCK_ROWS] @ transposed))
+    alone = np.flatnonzero(unmatched)
+    add(alone, sp.csr_matrix(weights[alone] @ weights.T))
     pairs = np.unique(np.concatenate(keys))
     return pairs // count, pairs % count
 

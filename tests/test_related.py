@@ -146,19 +146,29 @@ def brute_force(papers: list[Paper], top: int = 5) -> dict[str, list[str]]:
     for row in range(count):
         keep = best(whole[row], related.KEYWORDS)
         chosen[row, keep] = whole[row, keep]
+    pairs: dict[tuple[int, int], np.ndarray] = {}  # two heavy keywords as one more term
+    for row in range(count):
+        for a, b in itertools.combinations(sorted(best(chosen[row], related.PAIRED)), 2):
+            pairs.setdefault((a, b), np.zeros(count))[row] = min(chosen[row, a], chosen[row, b])
+    chosen = np.hstack([chosen, np.array([pairs[key] for key in sorted(pairs)]).reshape(
+        len(pairs), count).T])
     reference = related.reference_rows(ordered)
-    kept = np.zeros_like(whole)
+    kept = np.zeros_like(chosen)
     for side in (reference, ~reference):
-        for column in range(whole.shape[1]):
+        for column in range(chosen.shape[1]):
             rows = best(np.where(side, chosen[:, column], 0.0), related.POSTINGS)
             kept[rows, column] = chosen[rows, column]
     keyword_scores = kept @ kept.T
     np.fill_diagonal(keyword_scores, 0.0)
+    exact_scores = whole @ whole.T
+    np.fill_diagonal(exact_scores, 0.0)
     candidates = np.zeros((count, count), bool)
     for row in range(count):
         candidates[row, best(keyword_scores[row], related.CANDIDATES)] = True
+    for row in np.flatnonzero(~candidates.any(axis=1)):  # linked to no other paper
+        candidates[row, best(exact_scores[row], related.CANDIDATES)] = True
     candidates |= candidates.T
-    full = np.where(candidates, whole @ whole.T, 0.0)
+    full = np.where(candidates, exact_scores, 0.0)
     return {item.id: [ordered[c].id for c in best(full[row], top)]
             for row, item in enumerate(ordered)}
 
@@ -256,12 +266,13 @@ def test_top_five_equals_the_slow_definition_on_the_embedded_archive(archive):
 
 
 @pytest.mark.parametrize("corpus", ["synthetic", "bench", "near-ties"])
-@pytest.mark.parametrize("limits", [(3, 4, 3), (16, 20, 20)])
+@pytest.mark.parametrize("limits", [(3, 4, 3, 2), (16, 20, 20, 8)])
 def test_top_five_equals_the_slow_definition(monkeypatch, corpus, limits):
     """Reference set and newer papers (REFERENCE_MIN lowered), few or many keywords,
     postings and candidates, many blocks of keyword scores."""
     monkeypatch.setattr(related, "REFERENCE_MIN", 100)
-    for name, value in zip(("KEYWORDS", "POSTINGS", "CANDIDATES"), limits, strict=True):
+    for name, value in zip(("KEYWORDS", "POSTINGS", "CANDIDATES", "PAIRED"), limits,
+                           strict=True):
         monkeypatch.setattr(related, name, value)
     monkeypatch.setattr(related, "BLOCK_ROWS", 64)
     monkeypatch.setattr(related, "PAIR_BATCH", 100)
@@ -277,6 +288,7 @@ def test_without_limits_it_is_the_exact_tfidf_cosine(archive, monkeypatch):
     candidate, the lists are the exact top five of the TF-IDF cosine."""
     for name in ("KEYWORDS", "POSTINGS", "CANDIDATES"):
         monkeypatch.setattr(related, name, 10**6)
+    monkeypatch.setattr(related, "PAIRED", 1)  # no pairs of keywords: nothing to add
     ordered, weights, _names = reference_tfidf(archive)
     whole = weights.toarray()
     whole = np.where(whole > 0, np.maximum(np.rint(whole * 2.0 ** 24), 1.0), 0.0)
