@@ -11,7 +11,6 @@ byte for byte what a clean build (``--clean``) of the same inputs makes.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -22,7 +21,6 @@ from site_builder import urls
 from site_builder.cache import (
     PaperMemo,
     known_file_hash,
-    related_folder,
     scan_inputs,
     scan_output,
     spare_folder,
@@ -137,12 +135,12 @@ class Progress:
 
 
 def load_site(content_dir: Path, base_url: str | None = None, papers: PaperMemo | None = None,
-              memo: Memo = no_memo, related_cache: Path | None = None, jobs: int = 0,
+              memo: Memo = no_memo, jobs: int = 0,
               ) -> tuple[SiteConfig, Content, Site]:
     """Read and validate the content folder and turn it into the site model."""
     config = load_config(content_dir).with_base_url(base_url)
     content = load_content(content_dir, papers)
-    return config, content, build_site(content, config, memo, jobs, related_cache)
+    return config, content, build_site(content, config, memo, jobs)
 
 
 def parse_ahead(options: BuildOptions, papers: PaperMemo, store: Store) -> None:
@@ -217,12 +215,10 @@ def build_locked(options: BuildOptions, lock: int | None) -> BuildReport:
         remove_leftovers(lock_target(options.out_dir))
         return finish(BuildReport(pages=record["pages"], files=len(output), unchanged=True),
                       started, progress, options)
-    papers, related = PaperMemo(store, options.content_dir), related_folder(options.out_dir)
-    if options.clean:  # related papers keep their own files (for now)
-        shutil.rmtree(related, ignore_errors=True)
+    papers = PaperMemo(store, options.content_dir)
     parse_ahead(options, papers, store)
     _config, _content, site = load_site(options.content_dir, options.base_url, papers,
-                                        store.memo, related, options.jobs)
+                                        store.memo, options.jobs)
     env = make_environment(own_templates)
     store.preload("card")  # render workers find the cards in memory
     shared = site_globals(site, env, store.memo)

@@ -34,10 +34,6 @@ def spare_folder(out_dir: Path) -> Path:
     return cache_folder(out_dir) / f"{out_dir.resolve().name}.spare"
 
 
-def related_folder(out_dir: Path) -> Path:
-    return cache_folder(out_dir) / f"{out_dir.resolve().name}.related"
-
-
 def file_stats(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
     """(path, stat) of every file under a folder; links are not followed into folders."""
     stack = [str(folder)]

@@ -7,7 +7,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from site_builder import urls
@@ -288,12 +287,12 @@ def build_saved_searches(config: SiteConfig, papers: list[Paper]) -> list[SavedS
     ]
 
 
-def build_site(content: Content, config: SiteConfig, memo: Memo = no_memo, jobs: int = 0,
-               related_cache: Path | None = None) -> Site:
+def build_site(content: Content, config: SiteConfig, memo: Memo = no_memo, jobs: int = 0
+               ) -> Site:
     """Turn loaded content into the index every page and feed is rendered from.
 
     ``memo`` (``store.Store.memo``) remembers rendered Markdown and keyword matches between
-    builds; ``related_cache`` is where related papers keep theirs; ``jobs`` as ``--jobs``.
+    builds; ``jobs`` as ``--jobs``.
     """
     renderer = MarkupRenderer()
     render_markup(content, renderer, memo)
@@ -308,6 +307,6 @@ def build_site(content: Content, config: SiteConfig, memo: Memo = no_memo, jobs:
         orgs=build_orgs(content),
         saved_searches=build_saved_searches(config, content.papers),
         papers={p.id: p for p in sorted(content.papers, key=lambda p: p.id)},
-        related=related_papers(content.papers, related_cache, jobs),
+        related=related_papers(content.papers, jobs),
         published=content.published,
     )
