@@ -83,8 +83,13 @@ def scan_output(out_dir: Path) -> dict[str, Stat]:
             for path, stat in file_stats(out_dir)}
 
 
+def content_hash(data: bytes) -> str:
+    """The one hash of output and input bytes (the manifest's and the store's)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def file_hash(path: Path) -> str:
-    return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    return content_hash(path.read_bytes())
 
 
 def known_file_hash(store: Store, name: str, path: Path) -> str:

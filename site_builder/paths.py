@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import unicodedata
+from pathlib import Path
 
 DEVICE_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                           *(f"lpt{i}" for i in range(10))})
@@ -91,3 +93,11 @@ class Claims:
         """The claimed path that is the same file as ``site_path`` on a case-folding disk."""
         found = self.claimed.get(path_key(site_path))
         return found[0] if found else None
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a file, a link or a folder with everything in it; nothing if it is not there."""
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)

@@ -35,6 +35,7 @@ from typing import NamedTuple
 import cbor2
 
 from site_builder import urls
+from site_builder.paths import remove_tree
 from site_builder.workers import die_with_parent
 
 BINARY_ENV = "SITE_BUILDER_PAGEFIND"  # a path to the binary, or "off" to skip search
@@ -289,13 +290,6 @@ def files_intact(folder: Path, recorded: Mapping[str, list], only: bool = False)
 
 def list_folders(folder: Path) -> list[str]:
     return [entry.name for entry in folder.iterdir() if entry.is_dir()] if folder.is_dir() else []
-
-
-def remove_tree(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_file(path: Path, data: bytes) -> None:

@@ -13,15 +13,13 @@ plainly not a built site (the content folder, a git checkout) are refused.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_builder.cache import Stat, file_hash, scan_output
+from site_builder.cache import Stat, content_hash, file_hash, scan_output
 from site_builder.errors import ContentError, problem
 from site_builder.paths import (  # noqa: F401 - the writer's path policy, re-exported
     DEVICE_NAMES,
@@ -29,6 +27,7 @@ from site_builder.paths import (  # noqa: F401 - the writer's path policy, re-ex
     DuplicateOutputError,
     UnsafePathError,
     check_relative_path,
+    remove_tree,
 )
 from site_builder.workers import signals_held
 
@@ -77,10 +76,6 @@ def manifest_from_data(data: dict | None) -> Manifest:
     lists = [tuple(served) for served in data["served"]]
     return {path: Entry(made_from, digest, tuple(stat), lists[served])
             for path, (made_from, digest, stat, served) in data["files"].items()}
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def stat_of(path: Path) -> Stat:
@@ -146,13 +141,6 @@ def lock_parent(out_dir: Path) -> int | None:
 def unlock(fd: int | None) -> None:
     if fd is not None:
         os.close(fd)  # closing the descriptor releases the flock
-
-
-def remove_tree(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def remove_leftovers(out_dir: Path) -> None:

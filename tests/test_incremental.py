@@ -220,14 +220,18 @@ def test_a_template_edit_renders_only_the_pages_using_it(site) -> None:
     assert report.rendered == 227  # the paper pages, nothing else
 
 
+def include_extra(templates: Path, include: str) -> None:
+    """A template ``_extra.html`` that paper.html includes after its abstract heading."""
+    (templates / "_extra.html").write_text("<p class=\"extra\">first</p>\n", "utf-8")
+    paper = templates / "paper.html"
+    heading = "<h2 id=\"abstract-title\">Abstract</h2>"
+    paper.write_text(paper.read_text("utf-8").replace(heading, heading + include), "utf-8")
+
+
 def test_a_newly_included_template_is_followed_in_later_builds(site) -> None:
     """What a template includes is remembered between builds, and forgotten when it changes."""
     content, templates, work = site
-    (templates / "_extra.html").write_text("<p class=\"extra\">first</p>\n", "utf-8")
-    paper = templates / "paper.html"
-    paper.write_text(paper.read_text("utf-8").replace(
-        "<h2 id=\"abstract-title\">Abstract</h2>",
-        "<h2 id=\"abstract-title\">Abstract</h2>{% include \"_extra.html\" %}"), "utf-8")
+    include_extra(templates, "{% include \"_extra.html\" %}")
     build(BuildOptions(content, templates, work / "output", quiet=True))
     (templates / "_extra.html").write_text("<p class=\"extra\">second</p>\n", "utf-8")
     report = build(BuildOptions(content, templates, work / "output", quiet=True))
@@ -239,12 +243,7 @@ def test_a_newly_included_template_is_followed_in_later_builds(site) -> None:
 def test_a_dynamic_include_is_followed(site) -> None:
     """A template included by a name held in a variable is known from the rendering."""
     content, templates, work = site
-    (templates / "_extra.html").write_text("<p class=\"extra\">first</p>\n", "utf-8")
-    paper = templates / "paper.html"
-    paper.write_text(paper.read_text("utf-8").replace(
-        "<h2 id=\"abstract-title\">Abstract</h2>",
-        "<h2 id=\"abstract-title\">Abstract</h2>{% set extra = \"_ex\" ~ \"tra.html\" %}"
-        "{% include extra %}"), "utf-8")
+    include_extra(templates, "{% set extra = \"_ex\" ~ \"tra.html\" %}{% include extra %}")
     build(BuildOptions(content, templates, work / "output", quiet=True))
     (templates / "_extra.html").write_text("<p class=\"extra\">second</p>\n", "utf-8")
     incremental, _clean = build_twice(content, templates, work)
