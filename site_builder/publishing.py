@@ -1,8 +1,5 @@
-"""Files for publishing: sitemap.xml, robots.txt, .nojekyll and CNAME.
-
-Every date in them comes from the content (listing days, withdrawal dates), never from the
-clock, so an unchanged site rebuilds to identical files.
-"""
+"""Files for publishing: sitemap.xml, robots.txt, .nojekyll and CNAME; their dates come from
+the content, never the clock, so an unchanged site rebuilds to identical files."""
 
 from __future__ import annotations
 
