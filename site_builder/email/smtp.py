@@ -70,15 +70,12 @@ class SmtpServer:
             if user:
                 smtp.login(user, os.environ.get("SMTP_PASSWORD", ""))
             return smtp
-        except smtplib.SMTPAuthenticationError as exc:
-            close(smtp)
-            raise ContentError([source_problem(
-                self.label, f"the server refused the login of SMTP_USER ({smtp_reason(exc)})"
-            )]) from None
         except (OSError, smtplib.SMTPException) as exc:
             close(smtp)
-            raise ContentError([source_problem(
-                self.label, f"cannot connect to the SMTP server: {smtp_reason(exc)}")]) from None
+            why = "the server refused the login of SMTP_USER ({})" if isinstance(
+                exc, smtplib.SMTPAuthenticationError) else "cannot connect to the SMTP server: {}"
+            raise ContentError([source_problem(self.label, why.format(smtp_reason(exc)))]) \
+                from None
 
 
 def close(smtp: smtplib.SMTP | None) -> None:
