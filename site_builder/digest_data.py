@@ -1,10 +1,6 @@
-"""The machine-readable digest: each listing day's papers as data, published as
-``digest.json`` beside ``digest.xml`` (a JSON Feed 1.1 with a ``_digest`` extension).
-
-``site-builder email`` is built from it, so the email does not depend on the markup of the
-digest's HTML. The fields are documented in the README ("The digest as data"); a field is
-only ever added, so a reader of version 1 keeps working.
-"""
+"""``digest.json``: each listing day's papers as data (a JSON Feed 1.1 with a ``_digest``
+extension, see the README's "The digest as data"), which ``site-builder email`` reads. Fields are
+only ever added, so a reader of version 1 keeps working."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """Feeds: RSS 2.0, Atom, JSON Feed, digest, weekly and OPML, from one table of feed specs.
 
-``feed_specs(site)`` is the table: one ``FeedSpec`` per channel with its items and files; one
-writer per format turns a spec into bytes. Every date is when the site first published the
-item (``state/``), else its listing day at midnight UTC, and every URL is absolute, so an
+``feed_specs(site)`` is the table, one ``FeedSpec`` per channel; one writer per format turns a
+spec into bytes. Dates come from ``state/`` or the listing day and every URL is absolute, so an
 unchanged site rebuilds to byte-identical feeds.
 """
 
@@ -69,16 +68,14 @@ class FeedItem:
 
     @property
     def stamp(self) -> dt.datetime:
-        """The item's date in every feed: when the site first published it, else midnight of
-        its listing day (so RSS-to-email services that send "items newer than my last check"
-        never skip an item that appeared late in its day)."""
+        """When the site first published it, else midnight of its listing day (so RSS-to-email
+        services that send "items newer than my last check" never skip a late item)."""
         return self.published or midnight(self.date)
 
 
 @dataclass(frozen=True)
 class FeedSpec:
-    """One channel: what it lists and the files (format, site path) it is written as; the
-    first file is the one ``feeds.opml`` lists, so a reader subscribes once per channel."""
+    """One channel: its items and its files (format, site path), the first listed in OPML."""
 
     title: str
     description: str
@@ -117,12 +114,9 @@ class ItemMaker:
             config=self.site.config).strip())
 
     def paper(self, paper: Paper) -> FeedItem:
-        if paper.id not in self._papers:
-            self._papers[paper.id] = self._paper_item(paper)
-        return self._papers[paper.id]
-
-    def _paper_item(self, paper: Paper) -> FeedItem:
-        return FeedItem(
+        if paper.id in self._papers:
+            return self._papers[paper.id]
+        item = self._papers[paper.id] = FeedItem(
             guid=self.url(urls.paper(paper.id)),
             title=paper.title,
             date=paper.day,
@@ -138,6 +132,7 @@ class ItemMaker:
             external_url=paper.arxiv,
             published=self.site.published.papers.get(paper.id),
         )
+        return item
 
     def day(self, day: Day) -> FeedItem:
         top = "; ".join(p.title for p in day.papers[:3])
@@ -223,21 +218,22 @@ class RelatedLinks(BaseEntryExtension):
 
 def new_generator(spec: FeedSpec, site: Site, self_path: str, rss: bool = False) -> FeedGenerator:
     """A feedgen generator with the channel's fields and no build-time values."""
-    config = site.config
+    config, url = site.config, functools.partial(urls.absolute, site.config.base_url)
+    author = config.author or config.title
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.register_extension("related", BaseExtension, RelatedLinks, atom=True, rss=False)
-    fg.id(urls.absolute(config.base_url, self_path))
+    fg.id(url(self_path))
     fg.title(rss_text(spec.title) if rss else spec.title)
     fg.description(html_text(spec.description) if rss else spec.description)
-    fg.link(href=urls.absolute(config.base_url, self_path), rel="self",
+    fg.link(href=url(self_path), rel="self",
             type="application/rss+xml" if rss else "application/atom+xml")
-    fg.link(href=urls.absolute(config.base_url, spec.page), rel="alternate", type="text/html")
+    fg.link(href=url(spec.page), rel="alternate", type="text/html")
     fg.language(config.language)
-    fg.author({"name": config.author or config.title})
+    fg.author({"name": author})
     if rss:  # RSS has no author without an email address; readers show dc:creator
-        fg.dc.dc_creator(config.author or config.title)
-    fg.icon(urls.absolute(config.base_url, urls.static("favicon.svg")))
+        fg.dc.dc_creator(author)
+    fg.icon(url(urls.static("favicon.svg")))
     fg.generator(GENERATOR, version=__version__)
     fg.updated(spec.updated)  # feedgen defaults both to the build time
     fg.lastBuildDate(spec.updated)
@@ -287,9 +283,8 @@ def add_entry(fg: FeedGenerator, item: FeedItem, rss: bool = False) -> None:
 
 
 def with_stylesheet(feed: bytes, feed_path: str) -> bytes:
-    """The feed with ``<?xml-stylesheet?>`` after the XML declaration (feedgen has no option
-    for it): a browser shows ``static/feed.xsl``'s page instead of raw XML, readers ignore it.
-    The link is relative to the feed, so it works under any base path and in previews."""
+    """The feed with ``<?xml-stylesheet?>`` (relative, so any base path works) after the XML
+    declaration, which feedgen cannot add: browsers show ``feed.xsl``'s page, readers ignore it."""
     href = urls.relative(feed_path, STYLESHEET)
     instruction = f'<?xml-stylesheet type="text/xsl" href="{href}"?>'.encode()
     if feed.startswith(b"<?xml"):
@@ -298,31 +293,21 @@ def with_stylesheet(feed: bytes, feed_path: str) -> bytes:
     return instruction + b"\n" + feed
 
 
-def rss_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
-    return with_stylesheet(new_generator(spec, site, path, rss=True).rss_str(pretty=True), path)
+def xml_bytes(spec: FeedSpec, site: Site, path: str, rss: bool = False) -> bytes:
+    fg = new_generator(spec, site, path, rss)
+    return with_stylesheet(fg.rss_str(pretty=True) if rss else fg.atom_str(pretty=True), path)
 
 
-def atom_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
-    return with_stylesheet(new_generator(spec, site, path).atom_str(pretty=True), path)
-
-
-def json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
-    """JSON Feed 1.1 (feedgen does not write it); keys in a fixed order."""
-    return dump_json(json_feed(spec, site, path))
-
-
-def dump_json(data: dict) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
-def digest_json_bytes(spec: FeedSpec, site: Site, path: str) -> bytes:
-    """digest.json: the JSON Feed of the digest, each item with its day as data."""
+def json_bytes(spec: FeedSpec, site: Site, path: str, with_data: bool = False) -> bytes:
+    """JSON Feed 1.1 (feedgen does not write it), keys in a fixed order; ``with_data`` makes
+    digest.json, each item with its day as data."""
     feed = json_feed(spec, site, path)
-    feed[EXTENSION] = {"version": DIGEST_DATA_VERSION, "site_title": site.config.title,
-                       "site_url": urls.absolute(site.config.base_url, urls.HOME)}
-    for item, data in zip(feed["items"], spec.items, strict=True):
-        item[EXTENSION] = data.data
-    return dump_json(feed)
+    if with_data:
+        feed[EXTENSION] = {"version": DIGEST_DATA_VERSION, "site_title": site.config.title,
+                           "site_url": urls.absolute(site.config.base_url, urls.HOME)}
+        for item, data in zip(feed["items"], spec.items, strict=True):
+            item[EXTENSION] = data.data
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def json_feed(spec: FeedSpec, site: Site, path: str) -> dict:
@@ -359,7 +344,8 @@ def json_item(item: FeedItem) -> dict:
 
 
 WRITERS: dict[str, Callable[[FeedSpec, Site, str], bytes]] = {
-    "rss": rss_bytes, "atom": atom_bytes, "json": json_bytes, "digest-json": digest_json_bytes,
+    "rss": functools.partial(xml_bytes, rss=True), "atom": xml_bytes, "json": json_bytes,
+    "digest-json": functools.partial(json_bytes, with_data=True),
 }
 
 

@@ -1,16 +1,10 @@
-"""Check that every internal link of a built site resolves: files, folders and #anchors.
-
-Reads each HTML file of the output folder, takes every ``href``, ``src``, ``srcset``,
-``poster`` and form ``action``, and resolves it the way a browser would for a site served
-under the base URL's path: page-relative links from the page's own URL, root-relative
-links (``/digest/...``) and absolute links under the base URL. External links are not
-fetched. The 404 page is served at any depth, so it may use no page-relative links.
-"""
+"""Check that every internal link (``href``, ``src``, ``srcset``, ``poster``, form ``action``)
+of a built site resolves to a file, folder or #anchor, as a browser resolves it for a site
+served under the base URL's path. External links are not fetched."""
 
 from __future__ import annotations
 
 import html
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,12 +76,9 @@ def page_url(file_path: str) -> str:
 
 
 def site_files(site_dir: Path) -> set[str]:
-    found: set[str] = set()
-    for folder, _dirs, files in os.walk(site_dir):
-        rel = Path(folder).relative_to(site_dir).as_posix()
-        prefix = "" if rel == "." else rel + "/"
-        found.update(prefix + name for name in files)
-    return found
+    """Every file's path in the site, as os.walk sees them (a link to a folder is no file)."""
+    return {path.relative_to(site_dir).as_posix() for path in site_dir.rglob("*")
+            if not path.is_dir()}
 
 
 class LinkChecker:

@@ -1,8 +1,5 @@
-"""Files for publishing: sitemap.xml, robots.txt, .nojekyll and CNAME.
-
-Every date in them comes from the content (listing days, withdrawal dates), never from the
-clock, so an unchanged site rebuilds to identical files.
-"""
+"""Files for publishing: sitemap.xml, robots.txt, .nojekyll and CNAME; their dates come from
+the content, never the clock, so an unchanged site rebuilds to identical files."""
 
 from __future__ import annotations
 
@@ -69,13 +66,6 @@ def page_lastmod(page: Page, site: Site) -> dt.date | None:
     return DateFinder().page_lastmod(page, site)
 
 
-def sitemap_entries(site: Site, pages: list[Page]) -> list[tuple[str, dt.date | None]]:
-    """(absolute URL, lastmod) of every page worth listing: all HTML pages but the 404."""
-    finder = DateFinder()
-    return [(urls.absolute(site.config.base_url, page.path), finder.page_lastmod(page, site))
-            for page in pages if page.path != urls.NOT_FOUND]
-
-
 def sitemap_xml(root: str, element: str, entries: list[tuple[str, dt.date | None]]) -> bytes:
     """A sitemap (``urlset`` of ``url``) or sitemap index (``sitemapindex`` of ``sitemap``)."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<{root} xmlns="{SITEMAP_NS}">']
@@ -88,7 +78,9 @@ def sitemap_xml(root: str, element: str, entries: list[tuple[str, dt.date | None
 
 def sitemap_files(site: Site, pages: list[Page], limit: int = SITEMAP_LIMIT) -> list[FileOutput]:
     """``sitemap.xml``; past ``limit`` URLs it becomes an index of ``sitemap-N.xml`` parts."""
-    entries = sitemap_entries(site, pages)
+    finder = DateFinder()  # (URL, lastmod) of every HTML page but the 404:
+    entries = [(urls.absolute(site.config.base_url, page.path), finder.page_lastmod(page, site))
+               for page in pages if page.path != urls.NOT_FOUND]
     if len(entries) <= limit:
         return [FileOutput(urls.SITEMAP, sitemap_xml("urlset", "url", entries), "sitemap")]
     files, parts = [], []

@@ -1,12 +1,6 @@
-"""The daily email: digest data -> one day's papers -> email message -> a file or SMTP.
-
-The email is made from the published ``digest.json`` (see ``digest_data``), a file or a URL, so
-it works against any deployed copy of the site and not from the markup of the digest's HTML.
-Given ``digest.xml``, it reads ``digest.json`` beside it; only when there is none (a site built
-by an older version) does ``DigestParser`` read the papers back from the RSS item's HTML.
-``digest`` reads a day back, ``message`` makes the email, ``smtp`` sends it; this module is the
-``site-builder email`` command.
-"""
+"""``site-builder email``: one day of the published digest (``digest`` reads it back from
+digest.json, or from digest.xml's HTML for an older site) -> a message (``message``) -> a file
+or SMTP (``smtp``)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ import html
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -36,6 +37,14 @@ FIELD_CLASSES = {**{f.digest_class: f.name for f in schema.FIELDS if f.digest_cl
                  "paper-abstract": "abstract", "paper-link": "url"}
 PARAGRAPH = "\u2029"  # marks a </p> inside the text of an element
 LINK_PREFIX = "link-"  # link-paper, link-pdf, link-code, link-arxiv, link-project
+# a DigestPaper field set from the (squashed text, raw text, href) of the element it marks
+READ_BACK: dict[str, Callable[[str, str, str], object]] = {
+    "title": lambda text, _raw, _href: text, "url": lambda _text, _raw, href: href,
+    "author_count": lambda text, _raw, _href: number_in(text),
+    "upvotes": lambda text, _raw, _href: number_in(text),
+    "abstract": lambda _text, raw, _href: paragraphs(raw, PARAGRAPH),
+    "withdrawn": lambda _text, _raw, _href: True,
+}
 
 
 @dataclass
@@ -201,31 +210,19 @@ class DigestParser(HTMLParser):
     def _close(self, classes: list[str], href: str, raw: str) -> None:
         if not self.papers:
             return
-        text = squash(raw)
-        paper = self.papers[-1]
+        text, paper = squash(raw), self.papers[-1]
         for name in classes:
+            kind = FIELD_CLASSES.get(name)
             if name.startswith(LINK_PREFIX) and href:
                 paper.links.append((name[len(LINK_PREFIX):], text, href))
-            kind = FIELD_CLASSES.get(name)
-            if kind == "title":
-                paper.title = text
-            elif kind == "url" and href:
-                paper.url = href
             elif kind == "authors" and text:
                 paper.authors.append(text)
-            elif kind == "author_count":
-                paper.author_count = number_in(text)
-            elif kind == "organization":
-                paper.org_name = urls.name_in(href, "orgs") or text
-                paper.org_label = text
-            elif kind == "upvotes":
-                paper.upvotes = number_in(text)
-            elif kind == "abstract":
-                paper.abstract = paragraphs(raw, PARAGRAPH)
-            elif kind == "withdrawn":
-                paper.withdrawn = True
             elif kind == "topics" and href:
                 paper.topics.append((urls.name_in(href, "topics"), text, href))
+            elif kind == "organization":
+                paper.org_name, paper.org_label = urls.name_in(href, "orgs") or text, text
+            elif kind in READ_BACK and (href or kind != "url"):
+                setattr(paper, kind, READ_BACK[kind](text, raw, href))
 
 
 class NotFoundError(ContentError):

@@ -33,8 +33,7 @@ UNDISCLOSED = "undisclosed-recipients:;"  # the To of an --out file without --to
 
 
 def placeholder_sender(day: DigestDay) -> str:
-    """The From address of an --out file made without --from: the site's host, so the file is
-    a complete message that any mail client opens (RFC 5322 requires a From)."""
+    """The From of an --out file without --from (RFC 5322 requires one): at the site's host."""
     host = urlsplit(day.site_url or day.url).hostname or "localhost"
     return f"digest@{host}"
 
@@ -73,15 +72,13 @@ def unsubscribe_link(value: str) -> str:
 
 
 def one_click(value: str) -> bool:
-    """True when the List-Unsubscribe setting has an https URL, so one-click unsubscribe (a
-    POST to it) can be offered: mailto: and http: alone cannot be one-click (RFC 8058)."""
+    """Whether List-Unsubscribe has the https URL that one-click unsubscribe needs (RFC 8058)."""
     return any(urlsplit(part.strip().strip("<>")).scheme == "https" for part in value.split(","))
 
 
 @dataclass(frozen=True)
 class Layout:
-    """How many of the day's papers (top first) are shown in full and as title lines; the
-    rest are counted, with a link to the day's page."""
+    """How many papers (top first) are shown in full and as title lines; the rest are counted."""
 
     full: int
     titles: int
@@ -106,17 +103,16 @@ def html_part_size(html_body: str) -> int:
 
 
 def fit(size_of: Callable[[int], int], most: int) -> int:
-    """The largest n in 0..most with size_of(n) <= HTML_BUDGET (size_of grows with n), or -1;
-    ``most`` is tried first: it is what a normal day shows."""
+    """The largest n in 0..most (tried first: a normal day) with size_of(n) <= HTML_BUDGET,
+    or -1; size_of grows with n."""
     if size_of(most) <= HTML_BUDGET:
         return most
     return bisect.bisect_right(range(most), HTML_BUDGET, key=size_of) - 1
 
 
 def choose_layout(render: Callable[[Layout], str], count_: int) -> Layout:
-    """The size rule: the most top papers in full such that the next ones (up to TITLE_LINES)
-    still fit as title lines within HTML_BUDGET, the rest counted with a link to the day's
-    page; so a normal day is all in full and the footer is always there."""
+    """The most top papers in full such that the next ones (up to TITLE_LINES) still fit as
+    title lines within HTML_BUDGET: a normal day is all in full, the footer always there."""
     def size(layout: Layout) -> int:
         return html_part_size(render(layout))
 

@@ -16,7 +16,7 @@ TIMEOUT = 30  # seconds, for each SMTP operation
 
 
 def address_problem(value: str) -> str:
-    name, address = parseaddr(value)
+    address = parseaddr(value)[1]
     if not address or "@" not in address or address.startswith("@") or address.endswith("@"):
         return f"'{value}' is not an email address"
     return ""
@@ -24,22 +24,19 @@ def address_problem(value: str) -> str:
 
 def read_recipients(args: argparse.Namespace) -> list[str]:
     """--to addresses, then --to-file lines (blank lines and # comments skipped), deduplicated."""
-    found: list[tuple[str, Problem | None]] = [
-        (a, source_problem("--to", msg) if (msg := address_problem(a)) else None) for a in args.to]
+    found = [(address, "--to", 0) for address in args.to]  # (address, where, line)
     if args.to_file:
         try:
             lines = args.to_file.read_text("utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise ContentError([problem(args.to_file, f"cannot read recipients: {exc}")]) from None
-        for number, line in enumerate(lines, 1):
-            value = line.strip()
-            if value and not value.startswith("#"):
-                msg = address_problem(value)
-                found.append((value, problem(args.to_file, msg, number) if msg else None))
-    problems = [p for _addr, p in found if p]
+        found += [(line.strip(), args.to_file, number) for number, line in enumerate(lines, 1)
+                  if line.strip() and not line.strip().startswith("#")]
+    problems = [source_problem(where, address_problem(address), number)
+                for address, where, number in found if address_problem(address)]
     if problems:
         raise ContentError(problems)
-    return list(dict.fromkeys(addr for addr, _p in found))
+    return list(dict.fromkeys(address for address, _where, _line in found))
 
 
 @dataclass(frozen=True)
@@ -73,15 +70,12 @@ class SmtpServer:
             if user:
                 smtp.login(user, os.environ.get("SMTP_PASSWORD", ""))
             return smtp
-        except smtplib.SMTPAuthenticationError as exc:
-            close(smtp)
-            raise ContentError([source_problem(
-                self.label, f"the server refused the login of SMTP_USER ({smtp_reason(exc)})"
-            )]) from None
         except (OSError, smtplib.SMTPException) as exc:
             close(smtp)
-            raise ContentError([source_problem(
-                self.label, f"cannot connect to the SMTP server: {smtp_reason(exc)}")]) from None
+            why = "the server refused the login of SMTP_USER ({})" if isinstance(
+                exc, smtplib.SMTPAuthenticationError) else "cannot connect to the SMTP server: {}"
+            raise ContentError([source_problem(self.label, why.format(smtp_reason(exc)))]) \
+                from None
 
 
 def close(smtp: smtplib.SMTP | None) -> None:
