@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,14 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeDumper as FastDumper  # type: ignore[assignment]
 
 from site_builder import schema, urls
-from site_builder.content import is_safe_id, parse_day
+from site_builder.content import is_safe_id, paper_from_front_matter, parse_day
 from site_builder.errors import Problems
-from site_builder.frontmatter import InputError, read_front_matter
+from site_builder.frontmatter import (
+    MAX_FILE_BYTES,
+    InputError,
+    parse_front_matter,
+    read_front_matter,
+)
 from site_builder.importers.record import (
     ImportedPaper,
     arxiv_id_from,
@@ -63,8 +69,9 @@ class ContentStore:
     organizations: dict[str, str] = field(default_factory=dict)  # folded name -> spelling
 
     @classmethod
-    def open(cls, content_dir: Path, problems: Problems) -> ContentStore:
-        store = cls(content_dir)
+    def open(cls, content_dir: Path) -> ContentStore:
+        """Every paper file of the folder; ContentError naming each one that cannot be read."""
+        store, problems = cls(content_dir), Problems()
         days = content_dir / "days"
         if days.is_dir():
             for folder in sorted(days.iterdir()):
@@ -74,6 +81,7 @@ class ContentStore:
                 for path in sorted(folder.glob("*.md")):
                     if path.name != "index.md":
                         store.load(path, day, problems)
+        problems.raise_if_any()
         return store
 
     def load(self, path: Path, day: dt.date, problems: Problems) -> None:
@@ -165,12 +173,39 @@ class ContentStore:
                 writes.append((paper, target, text))
         return writes
 
+    def buildable_writes(self, refuse: Callable[[StoredPaper, str], None],
+                         ) -> list[tuple[StoredPaper, Path, str]]:
+        """The pending writes but those whose file ``check`` would refuse (an organisation named
+        'aux', a huge abstract), each told to ``refuse`` with check's first message: an import
+        never breaks the next build."""
+        kept = []
+        for paper, target, text in self.pending_writes():
+            reasons = unbuildable(text, target, paper.day)
+            if reasons:
+                refuse(paper, reasons[0])
+            else:
+                kept.append((paper, target, text))
+        return kept
+
     def write(self, writes: list[tuple[StoredPaper, Path, str]],
               transaction: Transaction) -> None:
         for paper, target, text in writes:
             transaction.write(target, text)
             if paper.path is not None and paper.path != target and paper.path.exists():
                 transaction.remove(paper.path)
+
+
+def unbuildable(text: str, target: Path, day: dt.date) -> list[str]:
+    """The messages ``check`` would give for a paper file with this text (none: it is fine)."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        return [f"file is too large (more than {MAX_FILE_BYTES:,} bytes)"]
+    problems = Problems()
+    try:
+        doc = parse_front_matter(text, target)
+    except InputError as exc:
+        return [exc.problem.message]
+    paper_from_front_matter(doc, day, problems)
+    return [found.message for found in problems.items]
 
 
 def org_key(name: str) -> str:
