@@ -1,12 +1,6 @@
-"""arXiv's two formats (the README's "arXiv search results" and "arXiv announcement feeds" say
-what is kept): the query API's Atom feed (``export.arxiv.org/api/query``), one ``<entry>`` per
-paper with ``<id>``, ``<title>``, ``<summary>``, ``<author><name>``, ``<link title="pdf">``,
-``arxiv:comment``/``journal_ref``/``doi`` and categories (an API error is an entry whose id is
-under ``arxiv.org/api/errors``); and the announcement feeds (``rss.arxiv.org/rss/<category>``),
-RSS 2.0 with one ``<item>`` per paper announced that day, whose ``<description>`` starts with
-``arXiv:2511.05555v1 Announce Type: new Abstract:`` and whose ``dc:creator`` is
-``A, B and C``.
-"""
+"""arXiv's query API (an Atom feed, one ``<entry>`` per paper; an error is an entry whose id is
+under ``arxiv.org/api/errors``) and its announcement feeds (RSS 2.0, one ``<item>`` per paper
+announced that day); the README's "arxiv" and "arxiv-rss" sections say what is kept."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
 """Hugging Face's papers API: ``GET /api/daily_papers`` (an array of items, or one item) and
-``GET /api/papers/<id>`` (one paper object); the README's section says what is kept. An item::
-
-    {"paper": {"id": "2404.14219", "title": "...", "summary": "...",
-               "authors": [{"name": "...", "hidden": false}], "publishedAt": "...",
-               "upvotes": 250, "githubRepo": "...", "githubStars": 12, "projectPage": "...",
-               "ai_summary": "...", "ai_keywords": ["..."], "withdrawnAt": null,
-               "organization": {"name": "microsoft", "fullname": "Microsoft"}},
-     "publishedAt": "2024-04-23T00:27:14.530Z", "thumbnail": "https://...", ...}
-
+``GET /api/papers/<id>`` (one paper object); the README's "hf-api" section maps its fields.
 A value of the wrong type is treated as missing, except a missing or empty title (an error).
 """
 

@@ -85,11 +85,9 @@ def paper_from_line(value: Any, origin: str) -> ImportedPaper:
             raise LineError(f"'id' {paper_id!r} is not a usable paper id (letters, digits, "
                             "'.', '_' and '-')")
         paper.id = paper_id.strip()
-    if value.get(schema.DAY_KEY) is not None:
-        paper.listed = date_value(value[schema.DAY_KEY], schema.DAY_KEY)
-    for field in schema.TYPED:
-        if value.get(field.name) is not None:
-            setattr(paper, field.name, READERS[field.kind](value[field.name], field.name))
+    for key, kind in ((schema.DAY_KEY, schema.DATE), *((f.name, f.kind) for f in schema.TYPED)):
+        if value.get(key) is not None:  # the record's attribute for DAY_KEY is 'listed' too
+            setattr(paper, key, READERS[kind](value[key], key))
     return paper
 
 

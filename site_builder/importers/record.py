@@ -12,7 +12,6 @@ from typing import Any
 
 from site_builder import schema
 from site_builder.errors import ContentError, source_problem
-from site_builder.slugs import slugify  # noqa: F401 - re-exported for the importers
 
 GITHUB_RE = re.compile(r"https?://(?:www\.)?github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
                        re.IGNORECASE)
@@ -83,7 +82,7 @@ def without_controls(record: ImportedPaper) -> ImportedPaper:
 
 def controls_removed(value: Any) -> Any:
     if isinstance(value, str):
-        return strip_controls(value)
+        return CONTROL_RE.sub("", value)
     if isinstance(value, list):
         return [controls_removed(item) for item in value]
     if isinstance(value, dict):
@@ -91,14 +90,10 @@ def controls_removed(value: Any) -> Any:
     return value
 
 
-def strip_controls(text: str) -> str:
-    return CONTROL_RE.sub("", text) if CONTROL_RE.search(text) else text
-
-
 def one_line(text: str) -> str:
     """Text on one line: control characters dropped first (Python counts some of them as
     whitespace), then runs of whitespace made single spaces."""
-    return " ".join(strip_controls(text).split())
+    return " ".join(CONTROL_RE.sub("", text).split())
 
 
 def normalise_title(title: str) -> str:

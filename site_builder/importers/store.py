@@ -31,8 +31,8 @@ from site_builder.importers.record import (
     arxiv_links,
     is_http_url,
     normalise_title,
-    slugify,
 )
+from site_builder.slugs import slugify
 from site_builder.transaction import Transaction
 
 
@@ -237,37 +237,33 @@ def record_meta(record: ImportedPaper, extra_topics: tuple[str, ...]) -> dict[st
         meta["arxiv"] = record.arxiv if is_http_url(record.arxiv) else abs_url
         meta["pdf"] = record.pdf if is_http_url(record.pdf) else pdf_url
     for spec in schema.TYPED:
-        value = getattr(record, spec.name)
-        if spec.name not in meta and brings(spec, value, record):
-            meta[spec.name] = meta_value(spec.kind, value)
+        value = meta_value(spec, getattr(record, spec.name), record)
+        if spec.name not in meta and value is not None:
+            meta[spec.name] = value
     topics = list(dict.fromkeys([*record.topics, *extra_topics]))
     if topics:
         meta["topics"] = topics
     return meta
 
 
-def brings(spec: schema.Field, value: Any, record: ImportedPaper) -> bool:
-    """Whether a record's value says something (a count of 0 does; an author count does only
-    for a record without author names)."""
+def meta_value(spec: schema.Field, value: Any, record: ImportedPaper) -> Any:
+    """A record's value as front matter, or None when it says nothing (a count of 0 says
+    something; an author count does only for a record without author names)."""
     if spec.name == "author_count":
-        return bool(value) and not record.authors
+        return None if record.authors else value or None
     if spec.kind == schema.COUNT:
-        return value is not None
+        return value
     if spec.kind == schema.LINK:
-        return is_http_url(value)
+        return value if is_http_url(value) else None
     if spec.kind == schema.ORGANIZATION:
-        return bool(value and value.get("name"))
-    return bool(value)
-
-
-def meta_value(kind: str, value: Any) -> Any:
-    if kind == schema.TEXT:
+        named = value and value.get("name")
+        return {key: value[key] for key in ("name", "fullname") if value.get(key)} if named \
+            else None
+    if not value:
+        return None
+    if spec.kind == schema.TEXT:
         return value.strip()
-    if kind in (schema.TEXTS, schema.SLUGS):
-        return list(value)
-    if kind == schema.ORGANIZATION:
-        return {key: value[key] for key in ("name", "fullname") if value.get(key)}
-    return value
+    return list(value) if spec.kind in (schema.TEXTS, schema.SLUGS) else value
 
 
 def merge_meta(existing: dict[str, Any], incoming: dict[str, Any]) -> None:
