@@ -6,9 +6,10 @@ import datetime as dt
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from site_builder import schema
 from site_builder.errors import ContentError, source_problem
@@ -20,6 +21,7 @@ NOT_ALNUM_RE = re.compile(r"[\W_]+")
 MAX_PROBLEMS = 20  # a source's problems listed before the rest are summed up
 # Control characters that XML, feeds and the content checks refuse (tab and newlines are fine).
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+T = TypeVar("T")
 
 
 # How a record holds each kind of field; "" / [] / None mean "the source does not say".
@@ -71,6 +73,27 @@ class ParseResult:
 def source_error(source: Path | str, message: str, line: int | None = None) -> ContentError:
     """The error of one problem with an input (a file, URL or '<stdin>'), to raise."""
     return ContentError([source_problem(source, message, line)])
+
+
+def read_each(entries: Iterable[tuple[str, int, Any]], name: str, read: Callable[[Any, str], T],
+              limit: int | None = MAX_PROBLEMS) -> list[T]:
+    """``read(value, origin)`` for each (label, line, value) of a source, the origin being
+    "name:line" (or "name label" without a line); each ValueError is a problem "label: message"
+    at its line, all raised together, and reading stops after ``limit`` of them."""
+    results, problems = [], []
+    for label, line, value in entries:
+        try:
+            results.append(read(value, f"{name}:{line}" if line else f"{name} {label}"))
+        except ValueError as exc:
+            problems.append(source_problem(name, f"{label}: {exc}" if label else str(exc), line))
+            if limit is not None and len(problems) >= limit:
+                at = f" at line {line}" if line else ""
+                problems.append(source_problem(name, f"too many problems; stopped reading{at}",
+                                               line))
+                break
+    if problems:
+        raise ContentError(problems)
+    return results
 
 
 def without_controls(record: ImportedPaper) -> ImportedPaper:
