@@ -165,7 +165,7 @@ def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
             reports[paper.day].error = (f"paper {paper.id} left out, its file would not pass "
                                         f"check: {reason}")
 
-    writes = store.buildable_writes(refuse)
+    writes = store.pending_writes(refuse)
     for paper, _target, _text in writes:
         if paper.day in reports and paper.path is not None:
             reports[paper.day].updated += 1

@@ -334,7 +334,7 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
         summary.skipped.append((origin, f"its file would not pass check: {reason}"))
         summary.changes = [c for c in summary.changes if c.paper_id != paper.id]
 
-    writes = store.buildable_writes(refuse)
+    writes = store.pending_writes(refuse)
     changed = {paper.id for paper, _path, _text in writes}
     for change in summary.changes:
         change.day = store.papers[change.paper_id].day  # where the paper ends up

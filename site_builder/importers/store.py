@@ -160,32 +160,26 @@ class ContentStore:
         existing.dirty = True
         return Change("merged", existing.id, existing.day, record.origin)
 
-    def pending_writes(self) -> list[tuple[StoredPaper, Path, str]]:
-        """Papers this import added or changed, whose file text or place differs:
-        (paper, new path, new text). Files the import did not touch are never rewritten."""
+    def pending_writes(self, refuse: Callable[[StoredPaper, str], None],
+                       ) -> list[tuple[StoredPaper, Path, str]]:
+        """(paper, new path, new text) of each paper this import added or changed whose file
+        text or place differs (files it did not touch are never rewritten), but those whose file
+        ``check`` would refuse (an organisation named 'aux', a huge abstract), each told to
+        ``refuse`` with check's first message: an import never breaks the next build."""
         writes = []
         for paper in self.papers.values():
             if not paper.dirty:
                 continue
             text = serialise(paper)
             target = self.content_dir / "days" / paper.day.isoformat() / f"{paper.id}.md"
-            if paper.path != target or paper.original != text:
-                writes.append((paper, target, text))
-        return writes
-
-    def buildable_writes(self, refuse: Callable[[StoredPaper, str], None],
-                         ) -> list[tuple[StoredPaper, Path, str]]:
-        """The pending writes but those whose file ``check`` would refuse (an organisation named
-        'aux', a huge abstract), each told to ``refuse`` with check's first message: an import
-        never breaks the next build."""
-        kept = []
-        for paper, target, text in self.pending_writes():
+            if paper.path == target and paper.original == text:
+                continue
             reasons = unbuildable(text, target, paper.day)
             if reasons:
                 refuse(paper, reasons[0])
             else:
-                kept.append((paper, target, text))
-        return kept
+                writes.append((paper, target, text))
+        return writes
 
     def write(self, writes: list[tuple[StoredPaper, Path, str]],
               transaction: Transaction) -> None:
