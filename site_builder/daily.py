@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from site_builder.config import DailySettings, SavedSearch, SiteConfig, load_config
-from site_builder.errors import ContentError, Problem, Problems
-from site_builder.importers import check_records, read_source, unbuildable
+from site_builder.errors import ContentError, Problem
+from site_builder.importers import check_records, read_source
 from site_builder.importers.hf_api import read_daily_listing
 from site_builder.importers.record import ImportedPaper, ImportOptions, without_controls
 from site_builder.importers.store import ContentStore, StoredPaper
@@ -137,21 +137,17 @@ def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
     """Read the days, write papers, then state; the report of every day (failed ones too)."""
     settings = load_config(content_dir).daily
     state = load_state(content_dir)
-    problems = Problems()
     finish_interrupted_import(content_dir)  # a killed run before this one is finished first
     remove_dead_temporaries(content_dir)
-    store = ContentStore.open(content_dir, problems)
-    problems.raise_if_any()
+    store = ContentStore.open(content_dir)
     known = state.paper_times()
     # The first run on an existing archive: its days and papers were published (and mailed)
     # before; they keep their dates and are not mailed again.
     adopted = set() if (content_dir / STATE_DIR).is_dir() else {
         paper.day for paper in store.papers.values()}
     options = ImportOptions(content_dir=content_dir, format="hf-api")
-    reports = []
-    for day in days_to_read(state, settings, now):
-        report = DayReport(day)
-        reports.append(report)
+    reports = {day: DayReport(day) for day in days_to_read(state, settings, now)}
+    for day, report in reports.items():
         try:
             papers = read_day(day, settings, options)
         except ContentError as exc:
@@ -163,23 +159,21 @@ def update(content_dir: Path, now: dt.datetime) -> list[DayReport]:
         if record_state.closed is None and now >= closes_at(day, settings):
             record_state.closed = now
             report.closed = True
-    writes = []
-    for paper, target, text in store.pending_writes():
-        report = next((r for r in reports if r.day == paper.day), None)
-        reasons = unbuildable(text, target, paper.day)
-        if reasons:  # never write what check refuses: the next build would fail
-            if report is not None:
-                report.error = f"paper {paper.id} left out, its file would not pass check: " \
-                               f"{reasons[0]}"
-            continue
-        writes.append((paper, target, text))
-        if report is not None and paper.path is not None:
-            report.updated += 1
+
+    def refuse(paper: StoredPaper, reason: str) -> None:  # the next build would fail
+        if paper.day in reports:
+            reports[paper.day].error = (f"paper {paper.id} left out, its file would not pass "
+                                        f"check: {reason}")
+
+    writes = store.pending_writes(refuse)
+    for paper, _target, _text in writes:
+        if paper.day in reports and paper.path is not None:
+            reports[paper.day].updated += 1
     # the papers and the state that says they are published: one transaction, as an import
     with Transaction(content_dir) as transaction:
         store.write(writes, transaction)
         state.save(transaction=transaction)
-    return reports
+    return list(reports.values())
 
 
 def run_update(args: argparse.Namespace) -> int:

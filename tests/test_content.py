@@ -18,7 +18,7 @@ from site_builder.build import BuildOptions, build
 from site_builder.content import is_safe_id, load_content
 from site_builder.errors import ContentError, display_path
 from site_builder.frontmatter import InputError, read_front_matter
-from site_builder.importers.record import slugify
+from site_builder.slugs import slugify
 from site_builder.writer import (
     DuplicateOutputError,
     SiteWriter,

@@ -12,7 +12,7 @@ from site_builder.content import load_content
 from site_builder.errors import ContentError
 from site_builder.frontmatter import read_front_matter
 from site_builder.importers import ImportOptions, detect_format, import_sources, parse_sources
-from site_builder.importers.arxiv_rss import split_authors
+from site_builder.importers.arxiv import split_authors
 from tests.trees import snapshot
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "importers"

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from site_builder.config import SLUG_RE, load_config
-from site_builder.content import paper_from_front_matter
 from site_builder.errors import ContentError, Problems
-from site_builder.frontmatter import MAX_FILE_BYTES, InputError, parse_front_matter
-from site_builder.importers.arxiv import looks_like_arxiv, parse_arxiv
-from site_builder.importers.arxiv_rss import looks_like_arxiv_rss, parse_arxiv_rss
+from site_builder.importers.arxiv import (
+    looks_like_arxiv,
+    looks_like_arxiv_rss,
+    parse_arxiv,
+    parse_arxiv_rss,
+)
 from site_builder.importers.hf_api import looks_like_hf_api, parse_hf_api
 from site_builder.importers.hf_page import PageFormatError, looks_like_hf_page, parse_hf_page
 from site_builder.importers.jsonl import looks_like_jsonl, parse_jsonl
@@ -308,37 +310,6 @@ def check_records(papers: list[ImportedPaper], options: ImportOptions) -> Proble
     return problems
 
 
-def refuse_unbuildable(writes: list[tuple[StoredPaper, Path, str]],
-                       summary: ImportSummary) -> list[tuple[StoredPaper, Path, str]]:
-    """Leave out every paper whose new file ``check`` would refuse (an organisation named
-    'aux', a huge abstract): an import never breaks the next build. Each is reported as
-    skipped, with check's message."""
-    origins = {change.paper_id: change.origin for change in summary.changes}
-    kept = []
-    for paper, target, text in writes:
-        reasons = unbuildable(text, target, paper.day)
-        if not reasons:
-            kept.append((paper, target, text))
-            continue
-        summary.skipped.append((origins.get(paper.id, paper.id),
-                                f"its file would not pass check: {reasons[0]}"))
-        summary.changes = [c for c in summary.changes if c.paper_id != paper.id]
-    return kept
-
-
-def unbuildable(text: str, target: Path, day: dt.date) -> list[str]:
-    """The messages ``check`` would give for a paper file with this text (none: it is fine)."""
-    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
-        return [f"file is too large (more than {MAX_FILE_BYTES:,} bytes)"]
-    problems = Problems()
-    try:
-        doc = parse_front_matter(text, target)
-    except InputError as exc:
-        return [exc.problem.message]
-    paper_from_front_matter(doc, day, problems)
-    return [found.message for found in problems.items]
-
-
 def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
     """Import every source into the content folder, all or nothing.
 
@@ -349,16 +320,21 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
     if not options.dry_run:
         finish_interrupted_import(options.content_dir)
         remove_dead_temporaries(options.content_dir)
-    problems = check_records(parsed.papers, options)
-    problems.raise_if_any()
-    store = ContentStore.open(options.content_dir, problems)
-    problems.raise_if_any()
+    check_records(parsed.papers, options).raise_if_any()
+    store = ContentStore.open(options.content_dir)
     summary = ImportSummary(skipped=parsed.skipped, dry_run=options.dry_run)
     for record in parsed.papers:
         day = options.date or record.listed
         assert day is not None  # checked above
         summary.changes.append(store.merge(record, day, options.topics))
-    writes = refuse_unbuildable(store.pending_writes(), summary)
+
+    def refuse(paper: StoredPaper, reason: str) -> None:
+        origin = next((c.origin for c in reversed(summary.changes) if c.paper_id == paper.id),
+                      paper.id)
+        summary.skipped.append((origin, f"its file would not pass check: {reason}"))
+        summary.changes = [c for c in summary.changes if c.paper_id != paper.id]
+
+    writes = store.pending_writes(refuse)
     changed = {paper.id for paper, _path, _text in writes}
     for change in summary.changes:
         change.day = store.papers[change.paper_id].day  # where the paper ends up
@@ -368,18 +344,12 @@ def import_sources(sources: list[str], options: ImportOptions) -> ImportSummary:
         summary.days.add(target.parent.name)
         if paper.path is not None:
             summary.days.add(paper.path.parent.name)  # a paper moved to an earlier day
+    topics = options.content_dir / "topics"
     slugs = set(options.topics) | {s for r in parsed.papers for s in r.topics}
-    summary.topics_created = sorted(
-        s for s in slugs if not (options.content_dir / "topics" / f"{s}.md").exists())
+    summary.topics_created = sorted(s for s in slugs if not (topics / f"{s}.md").exists())
     if not options.dry_run:
-        transaction = Transaction(options.content_dir)
-        try:
+        with Transaction(options.content_dir) as transaction:
             for slug in summary.topics_created:
-                transaction.write(options.content_dir / "topics" / f"{slug}.md",
-                                  topic_file_text(slug))
+                transaction.write(topics / f"{slug}.md", topic_file_text(slug))
             store.write(writes, transaction)
-            transaction.commit()
-        except BaseException:
-            transaction.abort()
-            raise
     return summary

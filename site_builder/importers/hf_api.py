@@ -1,13 +1,5 @@
 """Hugging Face's papers API: ``GET /api/daily_papers`` (an array of items, or one item) and
-``GET /api/papers/<id>`` (one paper object); the README's section says what is kept. An item::
-
-    {"paper": {"id": "2404.14219", "title": "...", "summary": "...",
-               "authors": [{"name": "...", "hidden": false}], "publishedAt": "...",
-               "upvotes": 250, "githubRepo": "...", "githubStars": 12, "projectPage": "...",
-               "ai_summary": "...", "ai_keywords": ["..."], "withdrawnAt": null,
-               "organization": {"name": "microsoft", "fullname": "Microsoft"}},
-     "publishedAt": "2024-04-23T00:27:14.530Z", "thumbnail": "https://...", ...}
-
+``GET /api/papers/<id>`` (one paper object); the README's "hf-api" section maps its fields.
 A value of the wrong type is treated as missing, except a missing or empty title (an error).
 """
 
@@ -21,9 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from site_builder.errors import ContentError, Problem
 from site_builder.importers.record import (
-    MAX_PROBLEMS,
     ImportedPaper,
     ImportOptions,
     ParseResult,
@@ -33,8 +23,8 @@ from site_builder.importers.record import (
     loads,
     one_line,
     parse_iso_date,
+    read_each,
     source_error,
-    source_problem,
     unwrap,
 )
 
@@ -77,21 +67,9 @@ def parse_hf_api(text: str, name: str, options: ImportOptions) -> ParseResult:
     if not isinstance(value, (list, dict)):
         raise source_error(name, "expected a JSON array of daily papers items or one item or "
                            "paper object")
-    items = value if isinstance(value, list) else [value]
-    papers: list[ImportedPaper] = []
-    problems: list[Problem] = []
-    for number, item in enumerate(items, 1):
-        where = f"item {number}" if isinstance(value, list) else "the object"
-        try:
-            papers.append(paper_from_item(item, f"{name} {where}"))
-        except ValueError as exc:
-            problems.append(source_problem(name, f"{where}: {exc}"))
-            if len(problems) >= MAX_PROBLEMS:
-                problems.append(source_problem(name, "too many problems; stopped reading"))
-                break
-    if problems:
-        raise ContentError(problems)
-    return ParseResult(papers)
+    items = enumerate(value, 1) if isinstance(value, list) else [(0, value)]
+    return ParseResult(read_each(((f"item {n}" if n else "the object", 0, item)
+                                  for n, item in items), name, paper_from_item))
 
 
 def items_per_line(text: str, name: str) -> list[Any]:

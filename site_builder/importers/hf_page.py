@@ -1,13 +1,5 @@
-"""Copied Hugging Face papers pages (the text of a papers listing, selected and copied).
-
-Three layouts of the same family are understood:
-
-* with metadata: title, abstract, then ``• N authors`` or an organisation line, a ``·``
-  line and a date (``Apr 29, 2024`` or ``Jan 27``), optionally followed by the upvotes;
-* without metadata: titles and abstracts separated by blank lines;
-* compact: no blank lines at all, titles and abstracts alternating, ``Subscribe`` glued
-  to the first title.
-"""
+"""Copied Hugging Face papers pages: the three layouts the README's "hf-page" section describes
+(with metadata lines, without them, and compact with no blank lines)."""
 
 from __future__ import annotations
 

@@ -14,9 +14,7 @@ from typing import Any
 from site_builder import schema
 from site_builder.config import SLUG_RE
 from site_builder.content import is_safe_id
-from site_builder.errors import ContentError, Problem
 from site_builder.importers.record import (
-    MAX_PROBLEMS,
     ImportedPaper,
     ImportOptions,
     ParseResult,
@@ -24,7 +22,7 @@ from site_builder.importers.record import (
     loads,
     one_line,
     parse_iso_date,
-    source_problem,
+    read_each,
 )
 
 KEYS = frozenset((*schema.NAMES, schema.BODY_KEY, schema.DAY_KEY))
@@ -41,28 +39,16 @@ def looks_like_jsonl(text: str) -> bool:
 
 
 def parse_jsonl(text: str, name: str, options: ImportOptions) -> ParseResult:
-    papers: list[ImportedPaper] = []
-    problems: list[Problem] = []
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            papers.append(paper_from_line(loads(line), f"{name}:{number}"))
-        except json.JSONDecodeError as exc:
-            problems.append(source_problem(
-                name, f"invalid JSON at column {exc.colno}: {exc.msg}", number))
-        except LineError as exc:
-            problems.append(source_problem(name, str(exc), number))
-        if len(problems) >= MAX_PROBLEMS:
-            problems.append(source_problem(name, f"too many problems; stopped reading at line "
-                                           f"{number}", number))
-            break
-    if problems:
-        raise ContentError(problems)
-    return ParseResult(papers)
+    lines = (("", number, line) for number, line in enumerate(text.split("\n"), 1)
+             if line.strip())
+    return ParseResult(read_each(lines, name, paper_from_line))
 
 
-def paper_from_line(value: Any, origin: str) -> ImportedPaper:
+def paper_from_line(line: str, origin: str) -> ImportedPaper:
+    try:
+        value = loads(line)
+    except json.JSONDecodeError as exc:
+        raise LineError(f"invalid JSON at column {exc.colno}: {exc.msg}") from exc
     if not isinstance(value, dict):
         raise LineError(f"expected a JSON object (one paper), got {json_type(value)}")
     unknown = sorted(str(key) for key in value if key not in KEYS)
@@ -85,11 +71,9 @@ def paper_from_line(value: Any, origin: str) -> ImportedPaper:
             raise LineError(f"'id' {paper_id!r} is not a usable paper id (letters, digits, "
                             "'.', '_' and '-')")
         paper.id = paper_id.strip()
-    if value.get(schema.DAY_KEY) is not None:
-        paper.listed = date_value(value[schema.DAY_KEY], schema.DAY_KEY)
-    for field in schema.TYPED:
-        if value.get(field.name) is not None:
-            setattr(paper, field.name, READERS[field.kind](value[field.name], field.name))
+    for key, kind in ((schema.DAY_KEY, schema.DATE), *((f.name, f.kind) for f in schema.TYPED)):
+        if value.get(key) is not None:  # the record's attribute for DAY_KEY is 'listed' too
+            setattr(paper, key, READERS[kind](value[key], key))
     return paper
 
 

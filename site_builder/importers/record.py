@@ -6,13 +6,13 @@ import datetime as dt
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from site_builder import schema
 from site_builder.errors import ContentError, source_problem
-from site_builder.slugs import slugify  # noqa: F401 - re-exported for the importers
 
 GITHUB_RE = re.compile(r"https?://(?:www\.)?github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
                        re.IGNORECASE)
@@ -21,6 +21,7 @@ NOT_ALNUM_RE = re.compile(r"[\W_]+")
 MAX_PROBLEMS = 20  # a source's problems listed before the rest are summed up
 # Control characters that XML, feeds and the content checks refuse (tab and newlines are fine).
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+T = TypeVar("T")
 
 
 # How a record holds each kind of field; "" / [] / None mean "the source does not say".
@@ -74,6 +75,27 @@ def source_error(source: Path | str, message: str, line: int | None = None) -> C
     return ContentError([source_problem(source, message, line)])
 
 
+def read_each(entries: Iterable[tuple[str, int, Any]], name: str, read: Callable[[Any, str], T],
+              limit: int | None = MAX_PROBLEMS) -> list[T]:
+    """``read(value, origin)`` for each (label, line, value) of a source, the origin being
+    "name:line" (or "name label" without a line); each ValueError is a problem "label: message"
+    at its line, all raised together, and reading stops after ``limit`` of them."""
+    results, problems = [], []
+    for label, line, value in entries:
+        try:
+            results.append(read(value, f"{name}:{line}" if line else f"{name} {label}"))
+        except ValueError as exc:
+            problems.append(source_problem(name, f"{label}: {exc}" if label else str(exc), line))
+            if limit is not None and len(problems) >= limit:
+                at = f" at line {line}" if line else ""
+                problems.append(source_problem(name, f"too many problems; stopped reading{at}",
+                                               line))
+                break
+    if problems:
+        raise ContentError(problems)
+    return results
+
+
 def without_controls(record: ImportedPaper) -> ImportedPaper:
     """The record with control characters removed from every text (sources do carry them)."""
     for name, value in vars(record).items():
@@ -83,7 +105,7 @@ def without_controls(record: ImportedPaper) -> ImportedPaper:
 
 def controls_removed(value: Any) -> Any:
     if isinstance(value, str):
-        return strip_controls(value)
+        return CONTROL_RE.sub("", value)
     if isinstance(value, list):
         return [controls_removed(item) for item in value]
     if isinstance(value, dict):
@@ -91,14 +113,10 @@ def controls_removed(value: Any) -> Any:
     return value
 
 
-def strip_controls(text: str) -> str:
-    return CONTROL_RE.sub("", text) if CONTROL_RE.search(text) else text
-
-
 def one_line(text: str) -> str:
     """Text on one line: control characters dropped first (Python counts some of them as
     whitespace), then runs of whitespace made single spaces."""
-    return " ".join(strip_controls(text).split())
+    return " ".join(CONTROL_RE.sub("", text).split())
 
 
 def normalise_title(title: str) -> str:

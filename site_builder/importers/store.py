@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,17 +17,22 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeDumper as FastDumper  # type: ignore[assignment]
 
 from site_builder import schema, urls
-from site_builder.content import is_safe_id, parse_day
+from site_builder.content import is_safe_id, paper_from_front_matter, parse_day
 from site_builder.errors import Problems
-from site_builder.frontmatter import InputError, read_front_matter
+from site_builder.frontmatter import (
+    MAX_FILE_BYTES,
+    InputError,
+    parse_front_matter,
+    read_front_matter,
+)
 from site_builder.importers.record import (
     ImportedPaper,
     arxiv_id_from,
     arxiv_links,
     is_http_url,
     normalise_title,
-    slugify,
 )
+from site_builder.slugs import slugify
 from site_builder.transaction import Transaction
 
 
@@ -63,8 +69,9 @@ class ContentStore:
     organizations: dict[str, str] = field(default_factory=dict)  # folded name -> spelling
 
     @classmethod
-    def open(cls, content_dir: Path, problems: Problems) -> ContentStore:
-        store = cls(content_dir)
+    def open(cls, content_dir: Path) -> ContentStore:
+        """Every paper file of the folder; ContentError naming each one that cannot be read."""
+        store, problems = cls(content_dir), Problems()
         days = content_dir / "days"
         if days.is_dir():
             for folder in sorted(days.iterdir()):
@@ -74,6 +81,7 @@ class ContentStore:
                 for path in sorted(folder.glob("*.md")):
                     if path.name != "index.md":
                         store.load(path, day, problems)
+        problems.raise_if_any()
         return store
 
     def load(self, path: Path, day: dt.date, problems: Problems) -> None:
@@ -152,16 +160,24 @@ class ContentStore:
         existing.dirty = True
         return Change("merged", existing.id, existing.day, record.origin)
 
-    def pending_writes(self) -> list[tuple[StoredPaper, Path, str]]:
-        """Papers this import added or changed, whose file text or place differs:
-        (paper, new path, new text). Files the import did not touch are never rewritten."""
+    def pending_writes(self, refuse: Callable[[StoredPaper, str], None],
+                       ) -> list[tuple[StoredPaper, Path, str]]:
+        """(paper, new path, new text) of each paper this import added or changed whose file
+        text or place differs (files it did not touch are never rewritten), but those whose file
+        ``check`` would refuse (an organisation named 'aux', a huge abstract), each told to
+        ``refuse`` with check's first message: an import never breaks the next build."""
         writes = []
         for paper in self.papers.values():
             if not paper.dirty:
                 continue
             text = serialise(paper)
             target = self.content_dir / "days" / paper.day.isoformat() / f"{paper.id}.md"
-            if paper.path != target or paper.original != text:
+            if paper.path == target and paper.original == text:
+                continue
+            reasons = unbuildable(text, target, paper.day)
+            if reasons:
+                refuse(paper, reasons[0])
+            else:
                 writes.append((paper, target, text))
         return writes
 
@@ -171,6 +187,19 @@ class ContentStore:
             transaction.write(target, text)
             if paper.path is not None and paper.path != target and paper.path.exists():
                 transaction.remove(paper.path)
+
+
+def unbuildable(text: str, target: Path, day: dt.date) -> list[str]:
+    """The messages ``check`` would give for a paper file with this text (none: it is fine)."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        return [f"file is too large (more than {MAX_FILE_BYTES:,} bytes)"]
+    problems = Problems()
+    try:
+        doc = parse_front_matter(text, target)
+    except InputError as exc:
+        return [exc.problem.message]
+    paper_from_front_matter(doc, day, problems)
+    return [found.message for found in problems.items]
 
 
 def org_key(name: str) -> str:
@@ -202,37 +231,33 @@ def record_meta(record: ImportedPaper, extra_topics: tuple[str, ...]) -> dict[st
         meta["arxiv"] = record.arxiv if is_http_url(record.arxiv) else abs_url
         meta["pdf"] = record.pdf if is_http_url(record.pdf) else pdf_url
     for spec in schema.TYPED:
-        value = getattr(record, spec.name)
-        if spec.name not in meta and brings(spec, value, record):
-            meta[spec.name] = meta_value(spec.kind, value)
+        value = meta_value(spec, getattr(record, spec.name), record)
+        if spec.name not in meta and value is not None:
+            meta[spec.name] = value
     topics = list(dict.fromkeys([*record.topics, *extra_topics]))
     if topics:
         meta["topics"] = topics
     return meta
 
 
-def brings(spec: schema.Field, value: Any, record: ImportedPaper) -> bool:
-    """Whether a record's value says something (a count of 0 does; an author count does only
-    for a record without author names)."""
+def meta_value(spec: schema.Field, value: Any, record: ImportedPaper) -> Any:
+    """A record's value as front matter, or None when it says nothing (a count of 0 says
+    something; an author count does only for a record without author names)."""
     if spec.name == "author_count":
-        return bool(value) and not record.authors
+        return None if record.authors else value or None
     if spec.kind == schema.COUNT:
-        return value is not None
+        return value
     if spec.kind == schema.LINK:
-        return is_http_url(value)
+        return value if is_http_url(value) else None
     if spec.kind == schema.ORGANIZATION:
-        return bool(value and value.get("name"))
-    return bool(value)
-
-
-def meta_value(kind: str, value: Any) -> Any:
-    if kind == schema.TEXT:
+        named = value and value.get("name")
+        return {key: value[key] for key in ("name", "fullname") if value.get(key)} if named \
+            else None
+    if not value:
+        return None
+    if spec.kind == schema.TEXT:
         return value.strip()
-    if kind in (schema.TEXTS, schema.SLUGS):
-        return list(value)
-    if kind == schema.ORGANIZATION:
-        return {key: value[key] for key in ("name", "fullname") if value.get(key)}
-    return value
+    return list(value) if spec.kind in (schema.TEXTS, schema.SLUGS) else value
 
 
 def merge_meta(existing: dict[str, Any], incoming: dict[str, Any]) -> None:

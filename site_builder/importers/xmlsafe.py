@@ -12,8 +12,7 @@ from xml.etree.ElementTree import Element, TreeBuilder
 from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from site_builder.errors import ContentError
-from site_builder.importers.record import source_error, source_problem
+from site_builder.importers.record import read_each, source_error
 
 T = TypeVar("T")
 
@@ -36,23 +35,12 @@ class XmlDocument:
     root: Element
     lines: dict[Element, int]
 
-    def line(self, element: Element) -> int:
-        return self.lines.get(element, 0)
-
     def read_each(self, elements: list[Element], name: str, what: str,
                   read: Callable[[Element, str], T]) -> list[T]:
         """``read(element, "source:line")`` for each element; each ValueError it raises is a
         problem naming the element (``item 3``) and its line, all raised together."""
-        results, problems = [], []
-        for number, element in enumerate(elements, 1):
-            line = self.line(element)
-            try:
-                results.append(read(element, f"{name}:{line}"))
-            except ValueError as exc:
-                problems.append(source_problem(name, f"{what} {number}: {exc}", line))
-        if problems:
-            raise ContentError(problems)
-        return results
+        return read_each(((f"{what} {number}", self.lines.get(element, 0), element)
+                          for number, element in enumerate(elements, 1)), name, read, None)
 
 
 def refuse_external_doctype(name: str, system_id: str | None, public_id: str | None,
