@@ -16,7 +16,6 @@ from site_builder import schema, urls
 from site_builder.config import SLUG_RE, did_you_mean
 from site_builder.errors import ContentError, Problems, display_path, problem
 from site_builder.frontmatter import (
-    FieldReader,
     FrontMatterFile,
     check_inside,
     control_character,
@@ -238,14 +237,12 @@ def load_topic(path: Path, content_dir: Path, problems: Problems) -> Topic | Non
     if doc is None:
         return None
     reader = FieldReader(doc, problems)
-    for key in doc.meta:
-        if key not in TOPIC_KEYS:
-            reader.error(str(key), f"unknown field '{key}'{did_you_mean(key, set(TOPIC_KEYS))}")
+    reader.only(TOPIC_KEYS)
     title = reader.text("title")
     if not title:
         problems.add(path, "a topic needs a 'title'", doc.line_of("title"))
         return None
-    keywords = reader.text_list("keywords")
+    keywords = reader.texts("keywords")
     return Topic(slug, title, keywords, doc.body, str(path), file_digest(path, doc.text))
 
 
@@ -295,9 +292,7 @@ def load_note(path: Path, day: dt.date, problems: Problems) -> DayNote | None:
     if doc is None:
         return None
     reader = FieldReader(doc, problems)
-    for key in doc.meta:
-        if key != "title":
-            reader.error(str(key), f"unknown field '{key}' (an editor's note has only a title)")
+    reader.only(("title",), " (an editor's note has only a title)")
     title = reader.text("title")
     return DayNote(day, doc.body, title, str(path), file_digest(path, doc.text))
 
@@ -321,10 +316,8 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date,
     """A paper from its file's front matter, every field read and checked as the schema says;
     None when any problem was found (each is recorded at its key's line)."""
     start = len(problems.items)
-    reader = PaperReader(doc, problems)
-    for key in doc.meta:
-        if key not in schema.BY_NAME:
-            reader.error(str(key), f"unknown field '{key}'{did_you_mean(key, set(schema.NAMES))}")
+    reader = FieldReader(doc, problems)
+    reader.only(schema.NAMES)
     title, paper_id = reader.title(), reader.file_id()
     values = {field.name: reader.read(field) for field in schema.TYPED}
     authors = values["authors"]
@@ -341,13 +334,90 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date,
                  digest=file_digest(doc.path, doc.text + day.isoformat()), **values)
 
 
-class PaperReader(FieldReader):
-    """A paper's fields, each read by the method named as its kind in the schema."""
+class FieldReader:
+    """Front matter fields, each read by the method named as its kind in the schema; a wrong
+    value becomes a problem at its key's line."""
 
-    texts, count = FieldReader.text_list, FieldReader.integer
+    def __init__(self, doc: FrontMatterFile, problems: Problems):
+        self.doc = doc
+        self.problems = problems
+        self.failed: set[str] = set()  # keys already reported
+
+    def error(self, key: str, message: str) -> None:
+        self.failed.add(key)
+        self.problems.add(self.doc.path, message, self.doc.line_of(key))
+
+    def only(self, known: tuple[str, ...], hint: str = "") -> None:
+        """Report each key that is not one of ``known`` (with a close match, unless ``hint``)."""
+        for key in self.doc.meta:
+            if key not in known:
+                self.error(str(key), f"unknown field '{key}'"
+                           + (hint or did_you_mean(key, set(known))))
 
     def read(self, field: schema.Field) -> Any:
         return getattr(self, field.kind)(field.name)
+
+    def text(self, key: str) -> str:
+        value = self.doc.meta.get(key)
+        if value is None:
+            return ""
+        if not is_scalar_text(value):
+            self.error(key, f"'{key}' must be text (got {type_name(value)})")
+            return ""
+        return self.clean(key, str(value).strip())
+
+    def clean(self, key: str, value: str) -> str:
+        """A text without control characters (feeds and XML cannot carry them)."""
+        bad = control_character(value)
+        if bad:
+            self.error(key, f"'{key}' contains the control character U+{ord(bad):04X}; "
+                       "remove it")
+            return ""
+        return value
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self.doc.meta.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(is_scalar_text(v) for v in value):
+            self.error(key, f"'{key}' must be a list of texts, one per line starting with '- '")
+            return ()
+        items = (self.clean(key, str(v).strip()) for v in value)
+        return tuple(item for item in items if item)
+
+    def count(self, key: str) -> int | None:
+        value = self.doc.meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.error(key, f"'{key}' must be a whole number (got {value!r})")
+            return None
+        return value
+
+    def date(self, key: str) -> dt.date | None:
+        value = self.doc.meta.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip()[:10])
+            except ValueError:
+                pass
+        self.error(key, f"'{key}' must be a date like 2024-04-29 (got {value!r})")
+        return None
+
+    def link(self, key: str) -> str:
+        value = self.text(key)
+        if value and not re.match(r"^https?://[^\s]+$", value, re.IGNORECASE):
+            self.error(key, f"'{key}' must be an http:// or https:// URL")
+            return ""
+        return value
 
     def title(self) -> str:
         title = self.text("title")
@@ -373,7 +443,7 @@ class PaperReader(FieldReader):
         return paper_id
 
     def slugs(self, key: str) -> tuple[str, ...]:
-        values = self.text_list(key)
+        values = self.texts(key)
         for slug in values:
             if not SLUG_RE.match(slug):
                 self.error(key, f"topic '{slug}' is not a slug (lowercase letters, digits, '-')")
@@ -413,6 +483,18 @@ class PaperReader(FieldReader):
                        f"'{page}', a name some systems reserve; give a longer name")
             return None
         return Organization(name, fullname)
+
+
+def is_scalar_text(value: object) -> bool:
+    """A YAML value that reads as text: a string, a number or a date (not a list, a mapping, a
+    boolean, or binary data)."""
+    return isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool)
+
+
+def type_name(value: object) -> str:
+    names = {dict: "a mapping", list: "a list", bool: "true/false", bytes: "binary data",
+             set: "a set"}
+    return names.get(type(value), type(value).__name__)
 
 
 def check_papers(content: Content, problems: Problems) -> None:

@@ -9,7 +9,6 @@ and impossible dates reported at their line.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import stat
@@ -318,90 +317,3 @@ def parse_front_matter(text: str, path: Path) -> FrontMatterFile:
     body_line = yaml_text.count("\n") + 3
     return FrontMatterFile(path, meta, body.strip("\n"), key_lines(yaml_text, 2), body_line,
                            text)
-
-
-class FieldReader:
-    """Typed access to front matter fields; wrong types become problems at the key's line."""
-
-    def __init__(self, doc: FrontMatterFile, problems: Problems):
-        self.doc = doc
-        self.problems = problems
-        self.failed: set[str] = set()  # keys already reported
-
-    def error(self, key: str, message: str) -> None:
-        self.failed.add(key)
-        self.problems.add(self.doc.path, message, self.doc.line_of(key))
-
-    def text(self, key: str) -> str:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return ""
-        if not is_scalar_text(value):
-            self.error(key, f"'{key}' must be text (got {type_name(value)})")
-            return ""
-        return self.clean(key, str(value).strip())
-
-    def clean(self, key: str, value: str) -> str:
-        """A text without control characters (feeds and XML cannot carry them)."""
-        bad = control_character(value)
-        if bad:
-            self.error(key, f"'{key}' contains the control character U+{ord(bad):04X}; "
-                       "remove it")
-            return ""
-        return value
-
-    def text_list(self, key: str) -> tuple[str, ...]:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(is_scalar_text(v) for v in value):
-            self.error(key, f"'{key}' must be a list of texts, one per line starting with '- '")
-            return ()
-        items = (self.clean(key, str(v).strip()) for v in value)
-        return tuple(item for item in items if item)
-
-    def integer(self, key: str) -> int | None:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.error(key, f"'{key}' must be a whole number (got {value!r})")
-            return None
-        return value
-
-    def date(self, key: str) -> dt.date | None:
-        value = self.doc.meta.get(key)
-        if value is None or value == "":
-            return None
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value.strip()[:10])
-            except ValueError:
-                pass
-        self.error(key, f"'{key}' must be a date like 2024-04-29 (got {value!r})")
-        return None
-
-    def link(self, key: str) -> str:
-        value = self.text(key)
-        if value and not re.match(r"^https?://[^\s]+$", value, re.IGNORECASE):
-            self.error(key, f"'{key}' must be an http:// or https:// URL")
-            return ""
-        return value
-
-
-def is_scalar_text(value: object) -> bool:
-    """A YAML value that reads as text: a string, a number or a date (not a list, a mapping, a
-    boolean, or binary data)."""
-    return isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool)
-
-
-def type_name(value: object) -> str:
-    names = {dict: "a mapping", list: "a list", bool: "true/false", bytes: "binary data",
-             set: "a set"}
-    return names.get(type(value), type(value).__name__)
