@@ -34,6 +34,7 @@ RESERVED_NAMES = {"index", "page", "feed", "atom", *DEVICE_NAMES}
 TOPIC_KEYS = ("title", "keywords")
 MAX_AUTHORS = 5_000  # the largest real author lists; feeds and pages slow down beyond
 MAX_ABSTRACT_CHARS = 20_000  # ten times a long abstract; text passes stay fast below it
+EMPTY = {schema.TEXT: "", schema.LINK: "", schema.TEXTS: (), schema.SLUGS: ()}  # else None
 
 
 @dataclass(frozen=True)
@@ -238,11 +239,11 @@ def load_topic(path: Path, content_dir: Path, problems: Problems) -> Topic | Non
         return None
     reader = FieldReader(doc, problems)
     reader.only(TOPIC_KEYS)
-    title = reader.text("title")
+    title = reader.get(schema.TEXT, "title")
     if not title:
         problems.add(path, "a topic needs a 'title'", doc.line_of("title"))
         return None
-    keywords = reader.texts("keywords")
+    keywords = reader.get(schema.TEXTS, "keywords")
     return Topic(slug, title, keywords, doc.body, str(path), file_digest(path, doc.text))
 
 
@@ -288,16 +289,16 @@ def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
 
 
 def load_note(path: Path, day: dt.date, problems: Problems) -> DayNote | None:
-    doc = reported(problems, read_front_matter_or_plain, path)
+    doc = reported(problems, read_note, path)
     if doc is None:
         return None
     reader = FieldReader(doc, problems)
     reader.only(("title",), " (an editor's note has only a title)")
-    title = reader.text("title")
+    title = reader.get(schema.TEXT, "title")
     return DayNote(day, doc.body, title, str(path), file_digest(path, doc.text))
 
 
-def read_front_matter_or_plain(path: Path) -> FrontMatterFile:
+def read_note(path: Path) -> FrontMatterFile:
     """An editor's note may be plain Markdown or have front matter."""
     text = read_text(path)
     if text.startswith("---\n"):
@@ -319,7 +320,7 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date,
     reader = FieldReader(doc, problems)
     reader.only(schema.NAMES)
     title, paper_id = reader.title(), reader.file_id()
-    values = {field.name: reader.read(field) for field in schema.TYPED}
+    values = {field.name: reader.get(field.kind, field.name) for field in schema.TYPED}
     authors = values["authors"]
     if len(authors) > MAX_AUTHORS:
         reader.error("authors", f"more than {MAX_AUTHORS:,} authors ({len(authors):,}); keep "
@@ -354,13 +355,14 @@ class FieldReader:
                 self.error(str(key), f"unknown field '{key}'"
                            + (hint or did_you_mean(key, set(known))))
 
-    def read(self, field: schema.Field) -> Any:
-        return getattr(self, field.kind)(field.name)
-
-    def text(self, key: str) -> str:
+    def get(self, kind: str, key: str) -> Any:
+        """The value of ``key`` read as ``kind``; a missing (null) value reads as empty."""
         value = self.doc.meta.get(key)
-        if value is None:
-            return ""
+        if value is None or (value == "" and kind == schema.DATE):
+            return EMPTY.get(kind)
+        return getattr(self, kind)(key, value)
+
+    def text(self, key: str, value: Any) -> str:
         if not is_scalar_text(value):
             self.error(key, f"'{key}' must be text (got {type_name(value)})")
             return ""
@@ -375,10 +377,7 @@ class FieldReader:
             return ""
         return value
 
-    def texts(self, key: str) -> tuple[str, ...]:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return ()
+    def texts(self, key: str, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(is_scalar_text(v) for v in value):
@@ -387,19 +386,13 @@ class FieldReader:
         items = (self.clean(key, str(v).strip()) for v in value)
         return tuple(item for item in items if item)
 
-    def count(self, key: str) -> int | None:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return None
+    def count(self, key: str, value: Any) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             self.error(key, f"'{key}' must be a whole number (got {value!r})")
             return None
         return value
 
-    def date(self, key: str) -> dt.date | None:
-        value = self.doc.meta.get(key)
-        if value is None or value == "":
-            return None
+    def date(self, key: str, value: Any) -> dt.date | None:
         if isinstance(value, dt.datetime):
             return value.date()
         if isinstance(value, dt.date):
@@ -412,15 +405,15 @@ class FieldReader:
         self.error(key, f"'{key}' must be a date like 2024-04-29 (got {value!r})")
         return None
 
-    def link(self, key: str) -> str:
-        value = self.text(key)
+    def link(self, key: str, value: Any) -> str:
+        value = self.text(key, value)
         if value and not re.match(r"^https?://[^\s]+$", value, re.IGNORECASE):
             self.error(key, f"'{key}' must be an http:// or https:// URL")
             return ""
         return value
 
     def title(self) -> str:
-        title = self.text("title")
+        title = self.get(schema.TEXT, "title")
         if not title:
             if "title" not in self.doc.meta:
                 self.problems.add(self.doc.path, "missing required field 'title'", 1)
@@ -442,17 +435,14 @@ class FieldReader:
                               "letters, digits, '.', '_' and '-' (the file name is the id)", 1)
         return paper_id
 
-    def slugs(self, key: str) -> tuple[str, ...]:
-        values = self.texts(key)
+    def slugs(self, key: str, value: Any) -> tuple[str, ...]:
+        values = self.texts(key, value)
         for slug in values:
             if not SLUG_RE.match(slug):
                 self.error(key, f"topic '{slug}' is not a slug (lowercase letters, digits, '-')")
         return values
 
-    def organization(self, key: str) -> Organization | None:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return None
+    def organization(self, key: str, value: Any) -> Organization | None:
         if isinstance(value, str) and value.strip():
             return self.checked_organization(value.strip(), "")
         if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"].strip():
