@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from site_builder.errors import ContentError, Problems, problem
 from site_builder.frontmatter import (
     InputError,
+    SafeLoader,
     check_inside,
     control_character,
-    key_lines,
     read_yaml,
 )
 from site_builder.paths import DEVICE_NAMES
@@ -174,7 +176,7 @@ def load_config(content_dir: Path) -> SiteConfig:
         raise ContentError([exc.problem]) from exc
     if not isinstance(data, dict):
         raise ContentError([problem(path, "site.yaml must be a mapping of 'key: value' lines", 1)])
-    reading = Reading(path, Problems(), functools.partial(setting_line, text, key_lines(text, 1)))
+    reading = Reading(path, Problems(), setting_lines(text))
     config = parse_section(SiteConfig, data, "", reading)
     reading.problems.raise_if_any()
     return dataclasses.replace(config, base_url=normalise_base_url(config.base_url))
@@ -215,14 +217,16 @@ MAPPING_HINTS = {"daily": " (sources, window_days, close_after_hours)"}
 
 @dataclass(frozen=True)
 class Reading:
-    """Where problems of site.yaml go, and the line of a setting (its section and key)."""
+    """Where problems of site.yaml go, and the lines of its settings (see setting_lines)."""
 
     path: Path
     problems: Problems
-    line_of: Callable[[str, str], int | None]
+    lines: dict[tuple[str, str], int]
 
     def add(self, message: str, section: str, key: object = "") -> None:
-        self.problems.add(self.path, message, self.line_of(section, str(key)))
+        """A problem at the line of a key (in a section), else at the line of its section."""
+        line = self.lines.get((section, str(key))) or self.lines.get(("", section or str(key)))
+        self.problems.add(self.path, message, line)
 
 
 def parse_section(cls: type, data: dict, prefix: str, reading: Reading) -> Any:
@@ -358,20 +362,19 @@ def parse_saved_search(item: Any, where: str, reading: Reading) -> SavedSearch |
                        lists["organizations"], min_upvotes, lists["none"])
 
 
-def setting_line(text: str, top: dict[str, int], section: str, key: str) -> int | None:
-    """The line of a setting: of its top-level key (or section), but of the key itself inside
-    ``daily:``."""
-    start = top.get(section or key)
-    if section != "daily" or start is None:
-        return start
-    lines = text.split("\n")
-    for number in range(start, len(lines)):
-        line = lines[number]
-        if line.strip() and not line.startswith((" ", "\t", "-")):
-            break  # the next top-level key
-        if re.match(rf"\s+{re.escape(key)}\s*:", line):
-            return number + 1
-    return start
+def setting_lines(text: str) -> dict[tuple[str, str], int]:
+    """The line of each top-level key, ``("", key)``, and of each key inside ``daily:``,
+    ``("daily", key)``, from the YAML nodes (the file has loaded, so composing it is safe)."""
+    lines: dict[tuple[str, str], int] = {}
+    root = yaml.compose(text, Loader=SafeLoader)
+    for key, value in root.value if isinstance(root, yaml.MappingNode) else ():
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        lines[("", key.value)] = key.start_mark.line + 1
+        if key.value == "daily" and isinstance(value, yaml.MappingNode):
+            lines.update({("daily", inner.value): inner.start_mark.line + 1
+                          for inner, _ in value.value if isinstance(inner, yaml.ScalarNode)})
+    return lines
 
 
 def whole_number(value: Any, least: int) -> bool:
