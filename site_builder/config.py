@@ -122,15 +122,6 @@ def did_you_mean(key: object, known: set[str]) -> str:
     return f" (known: {', '.join(sorted(known))})"
 
 
-def text_problem(label: str, value: Any) -> str:
-    """What is wrong with a text setting, or '': it must be text, without control characters."""
-    if not isinstance(value, str):
-        return f"{label} must be text"
-    if control_character(value):
-        return f"{label} contains a control character; remove it"
-    return ""
-
-
 def normalise_base_url(url: str) -> str:
     """Ensure the base URL ends with '/', so relative joins stay inside the site."""
     return url if url.endswith("/") else url + "/"
@@ -245,9 +236,13 @@ def parse_section(cls: type, data: dict, prefix: str, reading: Reading) -> Any:
         elif kind == "str":
             if value is None and not prefix:
                 continue
-            message = text_problem(f"'{name}'", value)
-            value = value.strip() if isinstance(value, str) and not prefix else value
-            message = message or CHECKS.get(name, lambda _value: "")(value)
+            if not isinstance(value, str):
+                message = f"'{name}' must be text"
+            elif control_character(value):
+                message = f"'{name}' contains a control character; remove it"
+            else:
+                value = value if prefix else value.strip()
+                message = CHECKS.get(name, lambda _value: "")(value)
         else:
             value = SECTIONS[kind](value, name, reading)
             if not value:  # nothing usable: the default stays

@@ -443,20 +443,20 @@ class FieldReader:
         return values
 
     def organization(self, key: str, value: Any) -> Organization | None:
-        if isinstance(value, str) and value.strip():
-            return self.checked_organization(value.strip(), "")
-        if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"].strip():
-            for inner in value:
-                if inner not in ("name", "fullname"):
-                    self.error("organization", f"unknown field 'organization.{inner}' "
-                               "(an organization has name and fullname)")
-            fullname = value.get("fullname") or ""
-            if not isinstance(fullname, str):
-                self.error("organization", "'organization.fullname' must be text")
-                fullname = ""
-            return self.checked_organization(value["name"].strip(), fullname.strip())
-        self.error("organization", "'organization' must have a 'name' (and optional 'fullname')")
-        return None
+        value = {"name": value} if isinstance(value, str) else value
+        if not (isinstance(value, dict) and isinstance(value.get("name"), str)
+                and value["name"].strip()):
+            self.error(key, "'organization' must have a 'name' (and optional 'fullname')")
+            return None
+        for inner in value:
+            if inner not in ("name", "fullname"):
+                self.error(key, f"unknown field 'organization.{inner}' (an organization has "
+                           "name and fullname)")
+        fullname = value.get("fullname") or ""
+        if not isinstance(fullname, str):
+            self.error(key, "'organization.fullname' must be text")
+            fullname = ""
+        return self.checked_organization(value["name"].strip(), fullname.strip())
 
     def checked_organization(self, name: str, fullname: str) -> Organization | None:
         for part, text in (("name", name), ("fullname", fullname)):

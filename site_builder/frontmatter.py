@@ -217,15 +217,11 @@ def check_nesting(text: str, path: Path, first_line: int) -> None:
     depth = 0
     try:
         for event in yaml.parse(text, Loader=SafeLoader):
-            if isinstance(event, _NESTING_START):
-                depth += 1
-                if depth > MAX_YAML_DEPTH:
-                    line = first_line + event.start_mark.line
-                    raise InputError(problem(
-                        path, f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep",
-                        line))
-            elif isinstance(event, _NESTING_END):
-                depth -= 1
+            depth += isinstance(event, _NESTING_START) - isinstance(event, _NESTING_END)
+            if depth > MAX_YAML_DEPTH:
+                raise InputError(problem(
+                    path, f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep",
+                    first_line + event.start_mark.line))
     except yaml.YAMLError:
         return  # load_yaml reports the syntax error with its line
 
@@ -241,8 +237,7 @@ def check_size(data: Any, path: Path, first_line: int) -> None:
             raise InputError(problem(
                 path, f"invalid YAML: more than {MAX_YAML_VALUES:,} values", first_line))
         if isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
+            stack.extend([*value, *value.values()])
         elif isinstance(value, (list, set)):
             stack.extend(value)
 
@@ -284,8 +279,7 @@ def key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
     """The line of each top-level key in a YAML mapping, for error messages."""
     lines: dict[str, int] = {}
     for match in _KEY_LINE.finditer(yaml_text):
-        key = match.group(1)
-        lines.setdefault(key, first_line + yaml_text.count("\n", 0, match.start()))
+        lines.setdefault(match.group(1), first_line + yaml_text.count("\n", 0, match.start()))
     return lines
 
 

@@ -60,23 +60,15 @@ MAX_MATH_CHARS = 2_000
 NESTING_RE = re.compile(r"^(?:[ \t]|(?:[>*+-]|\d{1,9}[.)])(?=[ \t]))+", re.MULTILINE)
 
 
-@lru_cache(maxsize=1)
-def cleaner() -> nh3.Cleaner:
-    """The sanitiser, configured once (building the allowlists per call costs more than
-    cleaning a typical abstract)."""
-    return nh3.Cleaner(
-        tags=HTML_TAGS | MATH_TAGS,
-        attributes=ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener nofollow ugc",
-        strip_comments=True,
-    )
+# configured once: building the allowlists per call costs more than cleaning an abstract
+CLEANER = nh3.Cleaner(tags=HTML_TAGS | MATH_TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
+                      link_rel="noopener nofollow ugc", strip_comments=True)
 
 
 def sanitise(fragment: str) -> str:
     """Keep an allowlist of tags, attributes and URL schemes; drop everything else (and the
     control characters the sanitiser makes of entities such as '&#1;')."""
-    return CONTROL_RE.sub(" ", cleaner().clean(fragment))
+    return CONTROL_RE.sub(" ", CLEANER.clean(fragment))
 
 
 @lru_cache(maxsize=4096)
