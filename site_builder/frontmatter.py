@@ -96,19 +96,11 @@ class StrictLoader(SafeLoader):
             raise refusal(ALIAS_MESSAGE, self.alias_mark or node.start_mark)
         try:
             return super().construct_object(node, deep)
-        except VALUE_ERRORS as exc:  # an explicit tag on a value that does not fit it
+        except VALUE_ERRORS as exc:  # an impossible date, or a tag the value does not fit
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise refusal(f"{shorten(node.value)} is not a valid {tag} value",
+            raise refusal(f"'{node.value}' is not a real date" if tag == "!!timestamp" else
+                          f"{shorten(node.value)} is not a valid {tag} value",
                           node.start_mark) from exc
-
-    def construct_yaml_timestamp(self, node):  # noqa: ANN001 - PyYAML's signature
-        try:
-            return super().construct_yaml_timestamp(node)
-        except VALUE_ERRORS as exc:
-            raise refusal(f"'{node.value}' is not a real date", node.start_mark) from exc
-
-
-StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
 
 
 @dataclass(frozen=True)
