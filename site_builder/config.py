@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from site_builder.errors import ContentError, Problems, problem
 from site_builder.frontmatter import (
     InputError,
+    SafeLoader,
     check_inside,
     control_character,
-    key_lines,
     read_yaml,
 )
 from site_builder.paths import DEVICE_NAMES
@@ -112,25 +114,12 @@ class SiteConfig:
         return dataclasses.replace(self, base_url=normalise_base_url(base_url))
 
 
-# setting -> its type's name ("int", "str", or a section's class), from SiteConfig itself
-SETTINGS = {f.name: str(f.type) for f in dataclasses.fields(SiteConfig)}
-
-
 def did_you_mean(key: object, known: set[str]) -> str:
     """`` (did you mean 'title'?)`` for a misspelt key, else the list of known keys."""
     close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
     if close:
         return f" (did you mean '{close[0]}'?)"
     return f" (known: {', '.join(sorted(known))})"
-
-
-def text_problem(label: str, value: Any) -> str:
-    """What is wrong with a text setting, or '': it must be text, without control characters."""
-    if not isinstance(value, str):
-        return f"{label} must be text"
-    if control_character(value):
-        return f"{label} contains a control character; remove it"
-    return ""
 
 
 def normalise_base_url(url: str) -> str:
@@ -178,10 +167,10 @@ def load_config(content_dir: Path) -> SiteConfig:
         raise ContentError([exc.problem]) from exc
     if not isinstance(data, dict):
         raise ContentError([problem(path, "site.yaml must be a mapping of 'key: value' lines", 1)])
-    problems = Problems()
-    config = parse_config(data, path, key_lines(text, 1), problems, text)
-    problems.raise_if_any()
-    return config
+    reading = Reading(path, Problems(), setting_lines(text))
+    config = parse_section(SiteConfig, data, "", reading)
+    reading.problems.raise_if_any()
+    return dataclasses.replace(config, base_url=normalise_base_url(config.base_url))
 
 
 def timezone_problem(name: str) -> str:
@@ -192,8 +181,14 @@ def timezone_problem(name: str) -> str:
     return ""
 
 
-# text settings that end up in attributes, headers and files: what is wrong with each, or ''
-CHECKS = {
+def one_line_problem(key: str, value: str) -> str:
+    """Header values (the subject, the sender's name) cannot hold a line break."""
+    return f"'{key}' must be on one line (no line breaks)" if "\n" in value or "\r" in value else ""
+
+
+# What is wrong with a text setting (after its type is checked), or ''; top-level values are
+# checked trimmed. They end up in attributes, headers and files.
+CHECKS: dict[str, Callable[[str], str]] = {
     "base_url": base_url_problem,
     "timezone": timezone_problem,
     "language": lambda v: "" if not v or LANGUAGE_RE.match(v) else
@@ -201,69 +196,72 @@ CHECKS = {
     "subscribe_form_url": lambda v: v and url_problem("subscribe_form_url", v, ("https", "http")),
     "cname": lambda v: "" if not v or HOSTNAME_RE.match(v) else
     "'cname' must be a domain name such as papers.example.org (no https://, no path)",
+    "email.subject": lambda v: one_line_problem("email.subject", v) or (
+        subject_problem(v) and f"'email.subject': {subject_problem(v)}"),
+    "email.from_name": functools.partial(one_line_problem, "email.from_name"),
+    "email.list_unsubscribe": lambda v: v.strip() and url_problem(
+        "email.list_unsubscribe", v.strip(), ("mailto", "https")),
 }
+LEAST = {"daily.close_after_hours": 0}  # whole-number settings allowed below 1
+MAPPING_HINTS = {"daily": " (sources, window_days, close_after_hours)"}
 
 
-def parse_config(data: dict[str, Any], path: Path, lines: dict[str, int], problems: Problems,
-                 text: str = "") -> SiteConfig:
+@dataclass(frozen=True)
+class Reading:
+    """Where problems of site.yaml go, and the lines of its settings (see setting_lines)."""
+
+    path: Path
+    problems: Problems
+    lines: dict[tuple[str, str], int]
+
+    def add(self, message: str, section: str, key: object = "") -> None:
+        """A problem at the line of a key (in a section), else at the line of its section."""
+        line = self.lines.get((section, str(key))) or self.lines.get(("", section or str(key)))
+        self.problems.add(self.path, message, line)
+
+
+def parse_section(cls: type, data: dict, prefix: str, reading: Reading) -> Any:
+    """A mapping of site.yaml as ``cls``, each key checked by its field's type (a section in
+    turn); a wrong value is reported and left at its default."""
+    known = {f.name: str(f.type) for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for key, value in data.items():
-        line = lines.get(str(key))
-        kind, message = SETTINGS.get(key), ""
+        name, kind, message = f"{prefix}{key}", known.get(key), ""
         if kind is None:
-            message = f"unknown setting '{key}'{did_you_mean(key, set(SETTINGS))}"
+            message = f"unknown setting '{name}'{did_you_mean(key, set(known))}"
         elif kind == "int":
-            if not whole_number(value, 1):
-                message = f"'{key}' must be a whole number of at least 1"
-            values[key] = value
-        elif kind == "str" and value is not None:
-            check = CHECKS.get(key, lambda _text: "")
-            message = text_problem(f"'{key}'", value) or check(value.strip())
-            values[key] = value.strip() if isinstance(value, str) else value
+            least = LEAST.get(name, 1)
+            if not whole_number(value, least):
+                message = f"'{name}' must be a whole number of at least {least}"
+        elif kind == "str":
+            if value is None and not prefix:
+                continue
+            if not isinstance(value, str):
+                message = f"'{name}' must be text"
+            elif control_character(value):
+                message = f"'{name}' contains a control character; remove it"
+            else:
+                value = value if prefix else value.strip()
+                message = CHECKS.get(name, lambda _value: "")(value)
+        else:
+            value = SECTIONS[kind](value, name, reading)
+            if not value:  # nothing usable: the default stays
+                continue
         if message:
-            problems.add(path, message, line)
-            values.pop(key, None)
-    if "base_url" in values:
-        values["base_url"] = normalise_base_url(values["base_url"])
-    if "email" in data:
-        values["email"] = parse_email(data["email"], path, lines.get("email"), problems)
-    if "saved_searches" in data:
-        values["saved_searches"] = parse_saved_searches(
-            data["saved_searches"], path, lines.get("saved_searches"), problems
-        )
-    if "daily" in data:
-        values["daily"] = parse_daily(data["daily"], path,
-                                      functools.partial(daily_line, text, lines), problems)
-    return SiteConfig(**values)
-
-
-def parse_email(data: Any, path: Path, line: int | None, problems: Problems) -> EmailSettings:
-    if not isinstance(data, dict):
-        problems.add(path, "'email' must be a mapping", line)
-        return EmailSettings()
-    known = {f.name for f in dataclasses.fields(EmailSettings)}
-    values = {}
-    for key, value in data.items():
-        if key not in known:
-            problems.add(path, f"unknown setting 'email.{key}'{did_you_mean(key, known)}", line)
-            continue
-        message = text_problem(f"'email.{key}'", value) or email_problem(key, value)
-        if message:
-            problems.add(path, message, line)
+            reading.add(message, prefix.rstrip("."), key)
         else:
             values[key] = value
-    return EmailSettings(**values)
+    return cls(**values)
 
 
-def email_problem(key: str, value: str) -> str:
-    """What is wrong with an email setting that is text, or ''."""
-    if key in ("subject", "from_name") and ("\n" in value or "\r" in value):  # header values
-        return f"'email.{key}' must be on one line (no line breaks)"
-    if key == "subject" and subject_problem(value):
-        return f"'email.subject': {subject_problem(value)}"
-    if key == "list_unsubscribe" and value.strip():
-        return url_problem("email.list_unsubscribe", value.strip(), ("mailto", "https"))
-    return ""
+def parse_mapping(cls: type) -> Callable[[Any, str, Reading], Any]:
+    """The parser of a section that is a mapping of settings (``email:``, ``daily:``)."""
+    def parse(value: Any, name: str, reading: Reading) -> Any:
+        if isinstance(value, dict):
+            return parse_section(cls, value, name + ".", reading)
+        reading.add(f"'{name}' must be a mapping{MAPPING_HINTS.get(name, '')}", "", name)
+        return cls()
+    return parse
 
 
 SUBJECT_FIELDS = ("title", "date", "count", "papers")
@@ -290,36 +288,33 @@ def subject_problem(template: str) -> str:
     return ""
 
 
-def parse_saved_searches(
-    data: Any, path: Path, line: int | None, problems: Problems
-) -> tuple[SavedSearch, ...]:
+def parse_saved_searches(data: Any, name: str, reading: Reading) -> tuple[SavedSearch, ...]:
     if not isinstance(data, list):
-        problems.add(path, "'saved_searches' must be a list of searches", line)
+        reading.add("'saved_searches' must be a list of searches", name)
         return ()
     searches: list[SavedSearch] = []
     seen: set[str] = set()
     for index, item in enumerate(data):
         where = f"saved_searches[{index}]"
-        search = parse_saved_search(item, where, path, line, problems)
+        search = parse_saved_search(item, where, reading)
         if search is None:
             continue
         if search.slug in seen:
-            problems.add(path, f"{where}.slug: '{search.slug}' is used twice", line)
+            reading.add(f"{where}.slug: '{search.slug}' is used twice", name)
             continue
         seen.add(search.slug)
         searches.append(search)
     return tuple(searches)
 
 
-def parse_saved_search(item: Any, where: str, path: Path, line: int | None,
-                       problems: Problems) -> SavedSearch | None:
+def parse_saved_search(item: Any, where: str, reading: Reading) -> SavedSearch | None:
     if not isinstance(item, dict):
-        problems.add(path, f"{where} must be a mapping with 'slug' and 'title'", line)
+        reading.add(f"{where} must be a mapping with 'slug' and 'title'", "saved_searches")
         return None
-    start = len(problems.items)
+    start = len(reading.problems.items)
 
     def report(message: str) -> None:
-        problems.add(path, where + message, line)
+        reading.add(where + message, "saved_searches")
 
     known = {f.name for f in dataclasses.fields(SavedSearch)}
     for key in item:
@@ -345,7 +340,7 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None,
             report(f".{key}: must be a list of non-empty texts")
             value = []
         lists[key] = tuple(v.strip() for v in value)
-    topics_dir = path.parent / "topics"
+    topics_dir = reading.path.parent / "topics"
     topics = {p.stem for p in topics_dir.glob("*.md")} if topics_dir.is_dir() else set()
     for topic in lists["topics"]:
         if topic not in topics:
@@ -354,84 +349,63 @@ def parse_saved_search(item: Any, where: str, path: Path, line: int | None,
     min_upvotes = item.get("min_upvotes", 0)
     if not whole_number(min_upvotes, 0):
         report(".min_upvotes: must be a whole number of at least 0")
-    if len(problems.items) == start and not (any(lists.values()) or min_upvotes):
+    if len(reading.problems.items) == start and not (any(lists.values()) or min_upvotes):
         report(": give at least one of any, none, topics, organizations, min_upvotes")
-    if len(problems.items) > start:
+    if len(reading.problems.items) > start:
         return None
     return SavedSearch(slug, title.strip(), lists["any"], lists["topics"],
                        lists["organizations"], min_upvotes, lists["none"])
 
 
-def daily_line(text: str, top: dict[str, int], key: str) -> int | None:
-    """The line of a key inside ``daily:`` (else of ``daily:``), so a problem names its line."""
-    start = top.get("daily")
-    if start is None:
-        return None
-    lines = text.split("\n")
-    for number in range(start, len(lines)):
-        line = lines[number]
-        if line.strip() and not line.startswith((" ", "\t", "-")):
-            break  # the next top-level key
-        if re.match(rf"\s+{re.escape(key)}\s*:", line):
-            return number + 1
-    return start
+def setting_lines(text: str) -> dict[tuple[str, str], int]:
+    """The line of each top-level key, ``("", key)``, and of each key inside ``daily:``,
+    ``("daily", key)``, from the YAML nodes (the file has loaded, so composing it is safe)."""
+    lines: dict[tuple[str, str], int] = {}
+    root = yaml.compose(text, Loader=SafeLoader)
+    for key, value in root.value if isinstance(root, yaml.MappingNode) else ():
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        lines[("", key.value)] = key.start_mark.line + 1
+        if key.value == "daily" and isinstance(value, yaml.MappingNode):
+            lines.update({("daily", inner.value): inner.start_mark.line + 1
+                          for inner, _ in value.value if isinstance(inner, yaml.ScalarNode)})
+    return lines
 
 
 def whole_number(value: Any, least: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
-DAILY_MINIMUMS = {"window_days": 1, "close_after_hours": 0}
-
-
-def parse_daily(data: Any, path: Path, line_of: Callable[[str], int | None],
-                problems: Problems) -> DailySettings:
-    if not isinstance(data, dict):
-        problems.add(path, "'daily' must be a mapping (sources, window_days, "
-                     "close_after_hours)", line_of("daily"))
-        return DailySettings()
-    known = {f.name for f in dataclasses.fields(DailySettings)}
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        line = line_of(str(key))
-        if key not in known:
-            problems.add(path, f"unknown setting 'daily.{key}'{did_you_mean(key, known)}", line)
-        elif key in DAILY_MINIMUMS and not whole_number(value, DAILY_MINIMUMS[key]):
-            problems.add(path, f"'daily.{key}' must be a whole number of at least "
-                         f"{DAILY_MINIMUMS[key]}", line)
-        elif key == "sources":
-            sources = parse_daily_sources(value, path, line, problems)
-            if sources:
-                values["sources"] = sources
-        else:
-            values[key] = value
-    return DailySettings(**values)
-
-
-def parse_daily_sources(value: Any, path: Path, line: int | None,
-                        problems: Problems) -> tuple[DailySource, ...]:
+def parse_daily_sources(value: Any, _name: str, reading: Reading) -> tuple[DailySource, ...]:
     """``sources:`` as a list of type names (``hf-api``) or mappings with ``type`` and ``url``."""
+    report = functools.partial(reading.add, section="daily", key="sources")
     if not isinstance(value, list) or not value:
-        problems.add(path, "'daily.sources' must be a list of sources such as '- hf-api'", line)
+        report("'daily.sources' must be a list of sources such as '- hf-api'")
         return ()
     sources = []
     for index, item in enumerate(value):
         where = f"daily.sources[{index}]"
         item = {"type": item} if isinstance(item, str) else item
         if not isinstance(item, dict):
-            problems.add(path, f"{where} must be a source type or a mapping with 'type' and "
-                         "'url'", line)
+            report(f"{where} must be a source type or a mapping with 'type' and 'url'")
             continue
         unknown = set(item) - {"type", "url"}
         kind, url = item.get("type", "hf-api"), item.get("url", HF_DAILY_API)
         if unknown:
-            problems.add(path, f"{where}: unknown key '{sorted(map(str, unknown))[0]}' "
-                         "(known: type, url)", line)
+            report(f"{where}: unknown key '{sorted(map(str, unknown))[0]}' (known: type, url)")
         elif kind not in DAILY_SOURCE_TYPES:
-            problems.add(path, f"{where}.type: '{kind}' is not a daily source (known: "
-                         f"{', '.join(DAILY_SOURCE_TYPES)})", line)
+            report(f"{where}.type: '{kind}' is not a daily source (known: "
+                   f"{', '.join(DAILY_SOURCE_TYPES)})")
         elif not isinstance(url, str) or url_problem(f"{where}.url", url, ("https", "http")):
-            problems.add(path, f"{where}.url must be an absolute http(s) URL", line)
+            report(f"{where}.url must be an absolute http(s) URL")
         else:
             sources.append(DailySource(kind, url.strip()))
     return tuple(sources)
+
+
+SECTIONS: dict[str, Callable[[Any, str, Reading], Any]] = {  # a field's type -> its parser
+    "EmailSettings": parse_mapping(EmailSettings),
+    "DailySettings": parse_mapping(DailySettings),
+    "tuple[SavedSearch, ...]": parse_saved_searches,
+    "tuple[DailySource, ...]": parse_daily_sources,
+}

@@ -16,7 +16,6 @@ from site_builder import schema, urls
 from site_builder.config import SLUG_RE, did_you_mean
 from site_builder.errors import ContentError, Problems, display_path, problem
 from site_builder.frontmatter import (
-    FieldReader,
     FrontMatterFile,
     check_inside,
     control_character,
@@ -35,6 +34,7 @@ RESERVED_NAMES = {"index", "page", "feed", "atom", *DEVICE_NAMES}
 TOPIC_KEYS = ("title", "keywords")
 MAX_AUTHORS = 5_000  # the largest real author lists; feeds and pages slow down beyond
 MAX_ABSTRACT_CHARS = 20_000  # ten times a long abstract; text passes stay fast below it
+EMPTY = {schema.TEXT: "", schema.LINK: "", schema.TEXTS: (), schema.SLUGS: ()}  # else None
 
 
 @dataclass(frozen=True)
@@ -238,14 +238,12 @@ def load_topic(path: Path, content_dir: Path, problems: Problems) -> Topic | Non
     if doc is None:
         return None
     reader = FieldReader(doc, problems)
-    for key in doc.meta:
-        if key not in TOPIC_KEYS:
-            reader.error(str(key), f"unknown field '{key}'{did_you_mean(key, set(TOPIC_KEYS))}")
-    title = reader.text("title")
+    reader.only(TOPIC_KEYS)
+    title = reader.get(schema.TEXT, "title")
     if not title:
         problems.add(path, "a topic needs a 'title'", doc.line_of("title"))
         return None
-    keywords = reader.text_list("keywords")
+    keywords = reader.get(schema.TEXTS, "keywords")
     return Topic(slug, title, keywords, doc.body, str(path), file_digest(path, doc.text))
 
 
@@ -291,18 +289,16 @@ def load_days(days_dir: Path, content: Content, problems: Problems) -> None:
 
 
 def load_note(path: Path, day: dt.date, problems: Problems) -> DayNote | None:
-    doc = reported(problems, read_front_matter_or_plain, path)
+    doc = reported(problems, read_note, path)
     if doc is None:
         return None
     reader = FieldReader(doc, problems)
-    for key in doc.meta:
-        if key != "title":
-            reader.error(str(key), f"unknown field '{key}' (an editor's note has only a title)")
-    title = reader.text("title")
+    reader.only(("title",), " (an editor's note has only a title)")
+    title = reader.get(schema.TEXT, "title")
     return DayNote(day, doc.body, title, str(path), file_digest(path, doc.text))
 
 
-def read_front_matter_or_plain(path: Path) -> FrontMatterFile:
+def read_note(path: Path) -> FrontMatterFile:
     """An editor's note may be plain Markdown or have front matter."""
     text = read_text(path)
     if text.startswith("---\n"):
@@ -321,12 +317,10 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date,
     """A paper from its file's front matter, every field read and checked as the schema says;
     None when any problem was found (each is recorded at its key's line)."""
     start = len(problems.items)
-    reader = PaperReader(doc, problems)
-    for key in doc.meta:
-        if key not in schema.BY_NAME:
-            reader.error(str(key), f"unknown field '{key}'{did_you_mean(key, set(schema.NAMES))}")
+    reader = FieldReader(doc, problems)
+    reader.only(schema.NAMES)
     title, paper_id = reader.title(), reader.file_id()
-    values = {field.name: reader.read(field) for field in schema.TYPED}
+    values = {field.name: reader.get(field.kind, field.name) for field in schema.TYPED}
     authors = values["authors"]
     if len(authors) > MAX_AUTHORS:
         reader.error("authors", f"more than {MAX_AUTHORS:,} authors ({len(authors):,}); keep "
@@ -341,16 +335,85 @@ def paper_from_front_matter(doc: FrontMatterFile, day: dt.date,
                  digest=file_digest(doc.path, doc.text + day.isoformat()), **values)
 
 
-class PaperReader(FieldReader):
-    """A paper's fields, each read by the method named as its kind in the schema."""
+class FieldReader:
+    """Front matter fields, each read by the method named as its kind in the schema; a wrong
+    value becomes a problem at its key's line."""
 
-    texts, count = FieldReader.text_list, FieldReader.integer
+    def __init__(self, doc: FrontMatterFile, problems: Problems):
+        self.doc = doc
+        self.problems = problems
+        self.failed: set[str] = set()  # keys already reported
 
-    def read(self, field: schema.Field) -> Any:
-        return getattr(self, field.kind)(field.name)
+    def error(self, key: str, message: str) -> None:
+        self.failed.add(key)
+        self.problems.add(self.doc.path, message, self.doc.line_of(key))
+
+    def only(self, known: tuple[str, ...], hint: str = "") -> None:
+        """Report each key that is not one of ``known`` (with a close match, unless ``hint``)."""
+        for key in self.doc.meta:
+            if key not in known:
+                self.error(str(key), f"unknown field '{key}'"
+                           + (hint or did_you_mean(key, set(known))))
+
+    def get(self, kind: str, key: str) -> Any:
+        """The value of ``key`` read as ``kind``; a missing (null) value reads as empty."""
+        value = self.doc.meta.get(key)
+        if value is None or (value == "" and kind == schema.DATE):
+            return EMPTY.get(kind)
+        return getattr(self, kind)(key, value)
+
+    def text(self, key: str, value: Any) -> str:
+        if not is_scalar_text(value):
+            self.error(key, f"'{key}' must be text (got {type_name(value)})")
+            return ""
+        return self.clean(key, str(value).strip())
+
+    def clean(self, key: str, value: str) -> str:
+        """A text without control characters (feeds and XML cannot carry them)."""
+        bad = control_character(value)
+        if bad:
+            self.error(key, f"'{key}' contains the control character U+{ord(bad):04X}; "
+                       "remove it")
+            return ""
+        return value
+
+    def texts(self, key: str, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(is_scalar_text(v) for v in value):
+            self.error(key, f"'{key}' must be a list of texts, one per line starting with '- '")
+            return ()
+        items = (self.clean(key, str(v).strip()) for v in value)
+        return tuple(item for item in items if item)
+
+    def count(self, key: str, value: Any) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.error(key, f"'{key}' must be a whole number (got {value!r})")
+            return None
+        return value
+
+    def date(self, key: str, value: Any) -> dt.date | None:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip()[:10])
+            except ValueError:
+                pass
+        self.error(key, f"'{key}' must be a date like 2024-04-29 (got {value!r})")
+        return None
+
+    def link(self, key: str, value: Any) -> str:
+        value = self.text(key, value)
+        if value and not re.match(r"^https?://[^\s]+$", value, re.IGNORECASE):
+            self.error(key, f"'{key}' must be an http:// or https:// URL")
+            return ""
+        return value
 
     def title(self) -> str:
-        title = self.text("title")
+        title = self.get(schema.TEXT, "title")
         if not title:
             if "title" not in self.doc.meta:
                 self.problems.add(self.doc.path, "missing required field 'title'", 1)
@@ -372,31 +435,28 @@ class PaperReader(FieldReader):
                               "letters, digits, '.', '_' and '-' (the file name is the id)", 1)
         return paper_id
 
-    def slugs(self, key: str) -> tuple[str, ...]:
-        values = self.text_list(key)
+    def slugs(self, key: str, value: Any) -> tuple[str, ...]:
+        values = self.texts(key, value)
         for slug in values:
             if not SLUG_RE.match(slug):
                 self.error(key, f"topic '{slug}' is not a slug (lowercase letters, digits, '-')")
         return values
 
-    def organization(self, key: str) -> Organization | None:
-        value = self.doc.meta.get(key)
-        if value is None:
+    def organization(self, key: str, value: Any) -> Organization | None:
+        value = {"name": value} if isinstance(value, str) else value
+        if not (isinstance(value, dict) and isinstance(value.get("name"), str)
+                and value["name"].strip()):
+            self.error(key, "'organization' must have a 'name' (and optional 'fullname')")
             return None
-        if isinstance(value, str) and value.strip():
-            return self.checked_organization(value.strip(), "")
-        if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"].strip():
-            for inner in value:
-                if inner not in ("name", "fullname"):
-                    self.error("organization", f"unknown field 'organization.{inner}' "
-                               "(an organization has name and fullname)")
-            fullname = value.get("fullname") or ""
-            if not isinstance(fullname, str):
-                self.error("organization", "'organization.fullname' must be text")
-                fullname = ""
-            return self.checked_organization(value["name"].strip(), fullname.strip())
-        self.error("organization", "'organization' must have a 'name' (and optional 'fullname')")
-        return None
+        for inner in value:
+            if inner not in ("name", "fullname"):
+                self.error(key, f"unknown field 'organization.{inner}' (an organization has "
+                           "name and fullname)")
+        fullname = value.get("fullname") or ""
+        if not isinstance(fullname, str):
+            self.error(key, "'organization.fullname' must be text")
+            fullname = ""
+        return self.checked_organization(value["name"].strip(), fullname.strip())
 
     def checked_organization(self, name: str, fullname: str) -> Organization | None:
         for part, text in (("name", name), ("fullname", fullname)):
@@ -413,6 +473,18 @@ class PaperReader(FieldReader):
                        f"'{page}', a name some systems reserve; give a longer name")
             return None
         return Organization(name, fullname)
+
+
+def is_scalar_text(value: object) -> bool:
+    """A YAML value that reads as text: a string, a number or a date (not a list, a mapping, a
+    boolean, or binary data)."""
+    return isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool)
+
+
+def type_name(value: object) -> str:
+    names = {dict: "a mapping", list: "a list", bool: "true/false", bytes: "binary data",
+             set: "a set"}
+    return names.get(type(value), type(value).__name__)
 
 
 def check_papers(content: Content, problems: Problems) -> None:

@@ -9,7 +9,6 @@ and impossible dates reported at their line.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import stat
@@ -97,19 +96,11 @@ class StrictLoader(SafeLoader):
             raise refusal(ALIAS_MESSAGE, self.alias_mark or node.start_mark)
         try:
             return super().construct_object(node, deep)
-        except VALUE_ERRORS as exc:  # an explicit tag on a value that does not fit it
+        except VALUE_ERRORS as exc:  # an impossible date, or a tag the value does not fit
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise refusal(f"{shorten(node.value)} is not a valid {tag} value",
+            raise refusal(f"'{node.value}' is not a real date" if tag == "!!timestamp" else
+                          f"{shorten(node.value)} is not a valid {tag} value",
                           node.start_mark) from exc
-
-    def construct_yaml_timestamp(self, node):  # noqa: ANN001 - PyYAML's signature
-        try:
-            return super().construct_yaml_timestamp(node)
-        except VALUE_ERRORS as exc:
-            raise refusal(f"'{node.value}' is not a real date", node.start_mark) from exc
-
-
-StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
 
 
 @dataclass(frozen=True)
@@ -218,15 +209,11 @@ def check_nesting(text: str, path: Path, first_line: int) -> None:
     depth = 0
     try:
         for event in yaml.parse(text, Loader=SafeLoader):
-            if isinstance(event, _NESTING_START):
-                depth += 1
-                if depth > MAX_YAML_DEPTH:
-                    line = first_line + event.start_mark.line
-                    raise InputError(problem(
-                        path, f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep",
-                        line))
-            elif isinstance(event, _NESTING_END):
-                depth -= 1
+            depth += isinstance(event, _NESTING_START) - isinstance(event, _NESTING_END)
+            if depth > MAX_YAML_DEPTH:
+                raise InputError(problem(
+                    path, f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep",
+                    first_line + event.start_mark.line))
     except yaml.YAMLError:
         return  # load_yaml reports the syntax error with its line
 
@@ -242,8 +229,7 @@ def check_size(data: Any, path: Path, first_line: int) -> None:
             raise InputError(problem(
                 path, f"invalid YAML: more than {MAX_YAML_VALUES:,} values", first_line))
         if isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
+            stack.extend([*value, *value.values()])
         elif isinstance(value, (list, set)):
             stack.extend(value)
 
@@ -285,8 +271,7 @@ def key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
     """The line of each top-level key in a YAML mapping, for error messages."""
     lines: dict[str, int] = {}
     for match in _KEY_LINE.finditer(yaml_text):
-        key = match.group(1)
-        lines.setdefault(key, first_line + yaml_text.count("\n", 0, match.start()))
+        lines.setdefault(match.group(1), first_line + yaml_text.count("\n", 0, match.start()))
     return lines
 
 
@@ -318,90 +303,3 @@ def parse_front_matter(text: str, path: Path) -> FrontMatterFile:
     body_line = yaml_text.count("\n") + 3
     return FrontMatterFile(path, meta, body.strip("\n"), key_lines(yaml_text, 2), body_line,
                            text)
-
-
-class FieldReader:
-    """Typed access to front matter fields; wrong types become problems at the key's line."""
-
-    def __init__(self, doc: FrontMatterFile, problems: Problems):
-        self.doc = doc
-        self.problems = problems
-        self.failed: set[str] = set()  # keys already reported
-
-    def error(self, key: str, message: str) -> None:
-        self.failed.add(key)
-        self.problems.add(self.doc.path, message, self.doc.line_of(key))
-
-    def text(self, key: str) -> str:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return ""
-        if not is_scalar_text(value):
-            self.error(key, f"'{key}' must be text (got {type_name(value)})")
-            return ""
-        return self.clean(key, str(value).strip())
-
-    def clean(self, key: str, value: str) -> str:
-        """A text without control characters (feeds and XML cannot carry them)."""
-        bad = control_character(value)
-        if bad:
-            self.error(key, f"'{key}' contains the control character U+{ord(bad):04X}; "
-                       "remove it")
-            return ""
-        return value
-
-    def text_list(self, key: str) -> tuple[str, ...]:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(is_scalar_text(v) for v in value):
-            self.error(key, f"'{key}' must be a list of texts, one per line starting with '- '")
-            return ()
-        items = (self.clean(key, str(v).strip()) for v in value)
-        return tuple(item for item in items if item)
-
-    def integer(self, key: str) -> int | None:
-        value = self.doc.meta.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.error(key, f"'{key}' must be a whole number (got {value!r})")
-            return None
-        return value
-
-    def date(self, key: str) -> dt.date | None:
-        value = self.doc.meta.get(key)
-        if value is None or value == "":
-            return None
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value.strip()[:10])
-            except ValueError:
-                pass
-        self.error(key, f"'{key}' must be a date like 2024-04-29 (got {value!r})")
-        return None
-
-    def link(self, key: str) -> str:
-        value = self.text(key)
-        if value and not re.match(r"^https?://[^\s]+$", value, re.IGNORECASE):
-            self.error(key, f"'{key}' must be an http:// or https:// URL")
-            return ""
-        return value
-
-
-def is_scalar_text(value: object) -> bool:
-    """A YAML value that reads as text: a string, a number or a date (not a list, a mapping, a
-    boolean, or binary data)."""
-    return isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool)
-
-
-def type_name(value: object) -> str:
-    names = {dict: "a mapping", list: "a list", bool: "true/false", bytes: "binary data",
-             set: "a set"}
-    return names.get(type(value), type(value).__name__)

@@ -60,31 +60,23 @@ MAX_MATH_CHARS = 2_000
 NESTING_RE = re.compile(r"^(?:[ \t]|(?:[>*+-]|\d{1,9}[.)])(?=[ \t]))+", re.MULTILINE)
 
 
-@lru_cache(maxsize=1)
-def cleaner() -> nh3.Cleaner:
-    """The sanitiser, configured once (building the allowlists per call costs more than
-    cleaning a typical abstract)."""
-    return nh3.Cleaner(
-        tags=HTML_TAGS | MATH_TAGS,
-        attributes=ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener nofollow ugc",
-        strip_comments=True,
-    )
+# configured once: building the allowlists per call costs more than cleaning an abstract
+CLEANER = nh3.Cleaner(tags=HTML_TAGS | MATH_TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
+                      link_rel="noopener nofollow ugc", strip_comments=True)
 
 
 def sanitise(fragment: str) -> str:
     """Keep an allowlist of tags, attributes and URL schemes; drop everything else (and the
     control characters the sanitiser makes of entities such as '&#1;')."""
-    return CONTROL_RE.sub(" ", cleaner().clean(fragment))
+    return CONTROL_RE.sub(" ", CLEANER.clean(fragment))
 
 
 @lru_cache(maxsize=4096)
 def latex_to_mathml(latex: str) -> str:
     """Inline LaTeX as sanitised MathML; the escaped source when it does not parse."""
-    if len(latex) > MAX_MATH_CHARS:
-        return f'<code class="tex">{html.escape(f"${latex}$")}</code>'
     try:
+        if len(latex) > MAX_MATH_CHARS:
+            raise ValueError(latex)
         mathml = latex2mathml.converter.convert(latex)
     except Exception:  # latex2mathml raises many kinds of errors on bad input
         return f'<code class="tex">{html.escape(f"${latex}$")}</code>'
@@ -193,14 +185,15 @@ def linkify(text: str) -> str:
 
 
 def extract_math(text: str) -> tuple[str, list[str]]:
-    """Swap ``$...$`` spans for placeholders that Markdown and the sanitiser leave alone."""
+    """Swap ``$...$`` spans for placeholders that Markdown and the sanitiser leave alone (the
+    placeholders' own characters are dropped from the text first)."""
     spans: list[str] = []
 
     def keep(match: re.Match[str]) -> str:
         spans.append(match.group(1))
         return PLACEHOLDER.format(len(spans) - 1)
 
-    return MATH_RE.sub(keep, text), spans
+    return MATH_RE.sub(keep, text.replace("\ue000", "").replace("\ue001", "")), spans
 
 
 def restore_math(fragment: str, spans: list[str], tex: bool = False) -> str:
@@ -240,12 +233,9 @@ class MarkupRenderer:
         """A Markdown document (an abstract, a note) as sanitised HTML with MathML."""
         return self.block_and_plain(text)[0]
 
-    def plain(self, text: str) -> str:
-        """The same document as plain text (see ``text_of``): math as its ``$TeX$`` source."""
-        return self.block_and_plain(text)[1]
-
     def block_and_plain(self, text: str) -> tuple[str, str]:
-        """Both renderings of one parse, so the plain text says what the HTML shows."""
+        """The HTML and the plain text (see ``text_of``, math as its ``$TeX$`` source) of one
+        parse, so the plain text says what the HTML shows."""
         if not text.strip():
             return "", ""
         fragment, spans = self._parse(text)
@@ -253,7 +243,7 @@ class MarkupRenderer:
 
     def _parse(self, text: str) -> tuple[str, list[str]]:
         """Sanitised HTML with math still as placeholders, and the math spans."""
-        source, spans = extract_math(text.replace("\ue000", "").replace("\ue001", ""))
+        source, spans = extract_math(text)
         if too_complex(source):
             return plain_paragraphs(source), spans
         fast = only_paragraphs(source)
@@ -271,7 +261,7 @@ class MarkupRenderer:
     def inline(text: str) -> str:
         """A one-line plain text (a title) as escaped HTML, with its math as MathML. Quotes are
         escaped too, so the result is safe in an attribute as well as in text."""
-        source, spans = extract_math(text.replace("\ue000", "").replace("\ue001", ""))
+        source, spans = extract_math(text)
         return restore_math(html.escape(source, quote=True), spans)
 
 
@@ -296,13 +286,9 @@ def link_url(match: re.Match[str]) -> str:
 
 def too_complex(source: str) -> bool:
     """True for text that Markdown would take far too long on (see MAX_OPENERS)."""
-    if len(source) > MAX_MARKDOWN_CHARS:
-        return True
-    if source.count("[") > MAX_OPENERS or source.count("<") > MAX_OPENERS:
-        return True
-    if source.count("\n") > MAX_LINES:
-        return True
-    return any(len(match.group(0)) > MAX_INDENT for match in NESTING_RE.finditer(source))
+    return (len(source) > MAX_MARKDOWN_CHARS or source.count("\n") > MAX_LINES
+            or max(source.count("["), source.count("<")) > MAX_OPENERS
+            or any(len(match.group(0)) > MAX_INDENT for match in NESTING_RE.finditer(source)))
 
 
 def plain_paragraphs(source: str) -> str:
@@ -314,20 +300,13 @@ def plain_paragraphs(source: str) -> str:
 
 def plain_text(fragment: str) -> str:
     """HTML as plain text: tags removed, entities decoded, whitespace collapsed."""
-    text = TAG_RE.sub(" ", fragment)
-    return " ".join(unescape_visible(text).split())
-
-
-def unescape_visible(text: str) -> str:
-    """Entities decoded, without the control characters an entity such as '&#1;' makes (feeds
-    and XML cannot carry them)."""
-    return CONTROL_RE.sub(" ", html.unescape(text))
+    text = html.unescape(TAG_RE.sub(" ", fragment))
+    return " ".join(CONTROL_RE.sub(" ", text).split())  # '&#1;' decodes to U+0001
 
 
 def plain_from_markdown(text: str) -> str:
-    """A Markdown source as readable plain text: what its HTML shows, paragraphs separated by
-    a blank line, math as its ``$TeX$`` source."""
-    return shared_renderer().plain(text)
+    """A Markdown source as plain text: what its HTML shows, math as its ``$TeX$`` source."""
+    return shared_renderer().block_and_plain(text)[1]
 
 
 @lru_cache(maxsize=1)
