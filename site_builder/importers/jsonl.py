@@ -13,7 +13,7 @@ from typing import Any
 
 from site_builder import schema
 from site_builder.config import SLUG_RE
-from site_builder.content import is_safe_id
+from site_builder.fields import is_safe_id
 from site_builder.importers.record import (
     ImportedPaper,
     ImportOptions,

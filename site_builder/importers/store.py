@@ -17,8 +17,9 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeDumper as FastDumper  # type: ignore[assignment]
 
 from site_builder import schema, urls
-from site_builder.content import is_safe_id, paper_from_front_matter, parse_day
+from site_builder.content import paper_from_front_matter, parse_day
 from site_builder.errors import Problems
+from site_builder.fields import is_safe_id
 from site_builder.frontmatter import (
     MAX_FILE_BYTES,
     InputError,
