@@ -89,7 +89,9 @@ def test_the_ai_summary_is_on_the_card_and_the_page(out: Path) -> None:
 
 def test_save_buttons_and_list_tools_are_hidden_until_javascript_shows_them(out: Path) -> None:
     day = page_html(out, "date/2026-06-29")
-    assert '<button type="button" class="star" data-star hidden' in day
+    assert "data-star" not in day  # site.js adds a card's Save button: no dead button without it
+    paper = page_html(out, "papers/2404.14219")
+    assert '<button type="button" class="star" data-star hidden' in paper
     assert re.search(r'<div class="list-tools" data-list-tools hidden>', day)
 
 

@@ -32,22 +32,79 @@
 
   // --- reading list -----------------------------------------------------------------------
 
-  // a card's address is its title link's (cards leave out data-url to stay small)
+  // Cards carry only what their text does not say (pages list a paper many times): the
+  // title, address, authors and topics are read from the card itself. A paper page says
+  // them once, in its JSON-LD.
   function titleLink(holder) {
-    var link = holder.querySelector(".card-title a[href]");
-    return link ? link.href : "";
+    return holder.querySelector(".card-title a[href]");
+  }
+
+  function pageArticle() {
+    var script = document.querySelector('script[type="application/ld+json"]');
+    try {
+      return script ? JSON.parse(script.textContent) : {};
+    } catch (error) {
+      return {};
+    }
+  }
+
+  // "A, B, C et al." -> "A and B and C and others", as BibTeX writes it
+  function cardAuthors(holder) {
+    var line = holder.querySelector(".authors");
+    var text = line ? line.textContent.trim() : "";
+    var more = / et al\.$/.test(text);
+    var names = text.replace(/ et al\.$/, "").split(", ").filter(function (name) {
+      return name && !/^\d+ authors?$/.test(name);
+    });
+    return names.concat(more ? ["others"] : []).join(" and ");
+  }
+
+  function cardTitle(holder) {
+    var link = titleLink(holder);
+    return holder.getAttribute("data-title") || (link ? link.textContent.trim() : "");
   }
 
   function paperOf(element) {
     var holder = element.closest("[data-paper]");
-    return holder ? {
-      id: holder.getAttribute("data-paper"),
-      title: holder.getAttribute("data-title") || "",
-      url: holder.getAttribute("data-url") || titleLink(holder),
-      date: holder.getAttribute("data-date") || "",
-      authors: holder.getAttribute("data-authors") || "",
-      arxiv: holder.getAttribute("data-arxiv") || ""
-    } : null;
+    if (!holder) {
+      return null;
+    }
+    var paper = {id: holder.getAttribute("data-paper"), arxiv: holder.getAttribute("data-arxiv") || ""};
+    if (holder.classList.contains("card")) {
+      var link = titleLink(holder);
+      paper.title = cardTitle(holder);
+      paper.url = link ? link.href : "";
+      paper.date = holder.getAttribute("data-date") || "";
+      paper.authors = holder.hasAttribute("data-authors") ? holder.getAttribute("data-authors") :
+        cardAuthors(holder);
+    } else {
+      var article = pageArticle();
+      paper.title = article.headline || "";
+      paper.url = article.url || window.location.href;
+      paper.date = article.datePublished || "";
+      paper.authors = (article.author || []).map(function (person) { return person.name; }).join(" and ");
+    }
+    return paper;
+  }
+
+  // the Save button of every card (the paper page has its own in its markup)
+  function addCardStars() {
+    all(".card[data-paper] .card-actions").forEach(function (actions) {
+      if (actions.querySelector("[data-star]")) {
+        return;
+      }
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "star";
+      button.setAttribute("data-star", "");
+      button.hidden = true;
+      button.setAttribute("aria-pressed", "false");
+      var icon = document.createElement("span");
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = "☆";
+      button.append(icon, document.createTextNode(" Save"));
+      actions.appendChild(button);
+    });
   }
 
   function showStar(button, saved) {
@@ -57,6 +114,7 @@
   }
 
   function setUpStars() {
+    addCardStars();
     var saved = load(PAPERS);
     all("[data-star]").forEach(function (button) {
       var paper = paperOf(button);
@@ -194,11 +252,19 @@
 
   // --- my topics --------------------------------------------------------------------------
 
+  // a card's topic slugs, from its chips' addresses (…/topics/<slug>/)
+  function cardTopics(card) {
+    return all(".chips a[href]", card).map(function (link) {
+      var parts = new URL(link.href).pathname.split("/");
+      return decodeURIComponent(parts[parts.length - 2] || "");
+    }).filter(Boolean);
+  }
+
   function markCards(topics) {
     var any = false;
-    all(".card[data-topics]").forEach(function (card) {
-      var mine = card.getAttribute("data-topics").split(" ").some(function (slug) {
-        return slug && Object.prototype.hasOwnProperty.call(topics, slug);
+    all(".card[data-paper]").forEach(function (card) {
+      var mine = cardTopics(card).some(function (slug) {
+        return Object.prototype.hasOwnProperty.call(topics, slug);
       });
       card.classList.toggle("is-mine", mine);
       any = any || mine;
@@ -256,7 +322,7 @@
       },
       title: function () {
         return items.slice().sort(function (a, b) {
-          return card(a).getAttribute("data-title").localeCompare(card(b).getAttribute("data-title"));
+          return cardTitle(card(a)).localeCompare(cardTitle(card(b)));
         });
       }
     };
