@@ -38,7 +38,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (content / "topics" / "evil.md").write_text(
         f"---\ntitle: {json.dumps(HOSTILE_TOPIC)}\n---\n\nA topic.\n", "utf-8")
     front = {"title": "Quokka papers and <b>bold</b> claims",
-             "authors": [HOSTILE_AUTHOR, "Ada Lovelace"],
+             "authors": [HOSTILE_AUTHOR, "Grace Hopper", "Alan Turing", "Ada Lovelace"],
              "organization": {"name": "evilorg", "fullname": HOSTILE_ORG},
              "topics": ["evil", "regularization"]}
     lines = "".join(f"{key}: {json.dumps(value)}\n" for key, value in front.items())
@@ -144,6 +144,29 @@ def test_bibtex_names_authors_and_the_arxiv_id(page) -> None:
     bib = Path(download_info.value.path()).read_text("utf-8")
     assert "author = {" in bib and "Ada Lovelace}" in bib
     assert "Quokka papers and <b>bold</b> claims" in bib
+
+
+def test_a_paper_saved_from_a_card_is_exported_with_every_author(page) -> None:
+    open_page(page, DAY)
+    paper_id = HOSTILE_PAPER  # four authors: its cards say "et al." after three
+    card = page.locator(f"article.card[data-paper='{paper_id}']")
+    assert card.locator(".authors").inner_text().endswith("et al.")
+    card.locator("[data-star]").click()
+    key = page.evaluate("Object.keys(localStorage).find(k => k.endsWith(':papers'))")
+    page.wait_for_function(  # the whole list is read from the paper's page
+        "([key, id]) => !/ and others$/.test(JSON.parse(localStorage[key])[id].authors)",
+        arg=[key, paper_id])
+    open_page(page, f"papers/{paper_id}/")
+    names = page.evaluate("JSON.parse(document.querySelector("
+                          "'script[type=\"application/ld+json\"]').textContent).author"
+                          ".map(person => person.name)")
+    assert len(names) > 3
+    open_page(page, "my-papers/")
+    with page.expect_download() as download_info:
+        page.locator("[data-export]").click()
+    bib = Path(download_info.value.path()).read_text("utf-8")
+    assert " and ".join(names[1:]) + "}," in bib and "others" not in bib
+    assert page.errors == []
 
 
 # --- my topics, sorting ----------------------------------------------------------------------

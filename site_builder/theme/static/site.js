@@ -1,7 +1,8 @@
 // Small enhancements on top of pages that work without JavaScript: a reading list
 // ("☆ Save" on any card, the "My papers" page, BibTeX export), "My topics" (highlight and
 // filter cards), sorting a listing, and copy buttons for feed addresses. Everything is kept
-// in this browser's localStorage; nothing is sent anywhere.
+// in this browser's localStorage; nothing is sent anywhere (a card saved with "et al." reads
+// its paper's page on this site once, for the whole author list).
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -39,8 +40,8 @@
     return holder.querySelector(".card-title a[href]");
   }
 
-  function pageArticle() {
-    var script = document.querySelector('script[type="application/ld+json"]');
+  function pageArticle(doc) {
+    var script = (doc || document).querySelector('script[type="application/ld+json"]');
     try {
       return script ? JSON.parse(script.textContent) : {};
     } catch (error) {
@@ -82,9 +83,30 @@
       paper.title = article.headline || "";
       paper.url = article.url || window.location.href;
       paper.date = article.datePublished || "";
-      paper.authors = (article.author || []).map(function (person) { return person.name; }).join(" and ");
+      paper.authors = articleAuthors(article);
     }
     return paper;
+  }
+
+  function articleAuthors(article) {
+    return (article.author || []).map(function (person) { return person.name; }).join(" and ");
+  }
+
+  // A card names three authors: a paper saved from one gets the whole list from its page.
+  function completeAuthors(paper) {
+    if (!/ and others$/.test(paper.authors) || !paper.url || !window.fetch) {
+      return;
+    }
+    window.fetch(paper.url).then(function (response) {
+      return response.ok ? response.text() : "";
+    }).then(function (html) {
+      var authors = articleAuthors(pageArticle(new DOMParser().parseFromString(html, "text/html")));
+      var current = load(PAPERS);
+      if (authors && current[paper.id]) {
+        current[paper.id].authors = authors;
+        save(PAPERS, current);
+      }
+    }).catch(function () {});
   }
 
   // the Save button of every card (the paper page has its own in its markup)
@@ -130,6 +152,7 @@
         } else {
           paper.saved = new Date().toISOString();
           current[paper.id] = paper;
+          completeAuthors(paper);
         }
         save(PAPERS, current);
         all("[data-paper]").forEach(function (holder) {
