@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -35,11 +35,13 @@ from typing import NamedTuple
 import cbor2
 
 from site_builder import urls
+from site_builder.cache import file_hash, scan_output
 from site_builder.paths import remove_tree
 from site_builder.workers import die_with_parent
+from site_builder.writer import Entry, SiteWriter
 
 BINARY_ENV = "SITE_BUILDER_PAGEFIND"  # a path to the binary, or "off" to skip search
-FORMAT = 1  # of the record update() returns; a record of another format is not trusted
+FORMAT = 2  # of the record update() returns; a record of another format is not trusted
 LISTING = "indexes.json"  # the month folders, newest first, for the search page
 UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")  # once, in pagefind/ itself
 MONTH_TOP_FILES = ("pagefind-entry.json", "pagefind.js", "pagefind-worker.js")
@@ -103,15 +105,16 @@ def warn_once(message: str) -> None:
 # the one call ---------------------------------------------------------------------------
 
 
-def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]],
+def update(writer: SiteWriter, paper_pages: Mapping[str, PaperPage | tuple[str, str]],
            previous: Mapping | None) -> dict:
-    """Bring ``site_dir/pagefind/`` up to date with the paper pages; return the record the
-    next build passes back as ``previous``.
+    """Bring ``pagefind/`` of the writer's staging folder up to date with the paper pages and
+    record its files in the writer's manifest; return the record the next build passes back.
 
     ``paper_pages`` maps each paper page's site path (``papers/<id>/index.html``) to its
-    listing month and the hash of its bytes. ``site_dir`` holds the previous build's output;
-    a month whose pages and index files are as the record says is left alone, file for file.
+    listing month and the hash of its bytes. A month whose files the manifest says were made
+    from the same pages, and are still as they were made, is left alone, file for file.
     """
+    site_dir = writer.staging
     folder = site_dir / urls.PAGEFIND
     binary = pagefind_executable()
     if binary is None:
@@ -121,30 +124,53 @@ def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]
         return leave_out(folder)
     if not paper_pages:
         return leave_out(folder)  # nothing to index (and Pagefind refuses an empty index)
-    old = trusted_record(previous)
-    keys = index_keys(site_dir, paper_pages, old["pages"])
+    known = previous.get("pages") if isinstance(previous, Mapping) and previous.get(
+        "format") == FORMAT else None
+    keys = index_keys(site_dir, paper_pages, known if isinstance(known, Mapping) else {})
     months = pages_by_month(paper_pages, keys)
-    kept = {month: old["months"][month] for month, pages in months.items()
-            if month_intact(folder / month, old["months"].get(month), pages)}
-    stale = sorted(set(months) - set(kept))
-    if months and not stale and not ui_intact(folder, old["top"]):
+    made_from = {month: month_key(pages) for month, pages in months.items()}
+    stale = [month for month in sorted(months) if not month_intact(writer, month,
+                                                                   made_from[month])]
+    if months and not stale and not all(writer.trusted(urls.PAGEFIND + name)
+                                        for name in UI_FILES):
         stale = [max(months)]  # the UI comes with an index: make the newest month again
-    gone = sorted({*old["months"], *list_folders(folder)} - set(months))
-    for name in gone:
+    for name in sorted(set(list_folders(folder)) - set(months)):
         remove_tree(folder / name)  # a month that has no papers any more
     try:
-        made, ui = index_months(binary, site_dir, {month: months[month] for month in stale})
+        ui = index_months(binary, site_dir, {month: months[month] for month in stale})
     except PagefindUnusable as exc:
         warn_once(f"{exc}; the site has no search index")
         return leave_out(folder)
-    newest_first = sorted(months, reverse=True)
     remove_strays(folder)
-    write_top_files(folder, newest_first, ui)
-    top = {name: file_record(folder / name) for name in (LISTING, *UI_FILES)
-           if (folder / name).is_file()}
+    write_top_files(folder, sorted(months, reverse=True), ui)
+    record_files(writer, made_from)
     return {"format": FORMAT, "pages": {path: [paper_pages[path][1], key]
-                                          for path, key in sorted(keys.items())},
-            "months": {**kept, **made}, "top": top}
+                                        for path, key in sorted(keys.items())}}
+
+
+def month_intact(writer: SiteWriter, month: str, made_from: str) -> bool:
+    """The month's index was made from these pages and its files are as the last build
+    left them (a file whose stat changed is trusted when its bytes did not)."""
+    prefix = f"{urls.PAGEFIND}{month}/"
+    recorded = {path: entry for path, entry in writer.previous.items()
+                if path.startswith(prefix)}
+    return bool(recorded) and recorded.keys() == {
+        path for path in writer.staged if path.startswith(prefix)} and all(
+        entry.made_from == made_from and writer.trusted(path)
+        for path, entry in recorded.items())
+
+
+def record_files(writer: SiteWriter, made_from: Mapping[str, str]) -> None:
+    """Note every file of ``pagefind/`` in the writer's manifest with its bytes' hash, so the
+    next build knows them even from a copy (a restored CI cache)."""
+    root = writer.staging / urls.PAGEFIND
+    for file, stat in (scan_output(root) if root.is_dir() else {}).items():
+        path = urls.PAGEFIND + file
+        entry = writer.trusted(path)
+        if entry is None or entry.stat != stat:
+            entry = Entry(made_from.get(file.partition("/")[0], "search"),
+                          file_hash(root / file), stat)
+        writer.record(path, entry, written=False)
 
 
 def remove_strays(folder: Path) -> None:
@@ -156,29 +182,10 @@ def remove_strays(folder: Path) -> None:
         entry.unlink()
 
 
-def month_intact(folder: Path, recorded: Mapping | None, pages: Mapping[str, str]) -> bool:
-    """The month's index was made from these pages and is still there as it was made."""
-    return (isinstance(recorded, Mapping) and recorded.get("key") == month_key(pages)
-            and files_intact(folder, recorded.get("files") or {}))
-
-
-def ui_intact(folder: Path, recorded: Mapping[str, list]) -> bool:
-    return all(name in recorded and files_intact(folder, {name: recorded[name]}, only=True)
-               for name in UI_FILES)
-
-
 def leave_out(folder: Path) -> dict:
     """Search is off: no index folder, as a clean build without search."""
     remove_tree(folder)
-    return {"format": FORMAT, "months": {}, "top": {}}
-
-
-def trusted_record(previous: Mapping | None) -> dict:
-    if (not isinstance(previous, Mapping) or previous.get("format") != FORMAT
-            or not isinstance(previous.get("months"), Mapping)):
-        return {"pages": {}, "months": {}, "top": {}}
-    return {"pages": dict(previous.get("pages") or {}), "months": dict(previous["months"]),
-            "top": dict(previous.get("top") or {})}
+    return {"format": FORMAT}
 
 
 def index_keys(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]],
@@ -240,54 +247,6 @@ def month_key(pages: Mapping[str, str]) -> str:
     return hashlib.sha256(f"{FORMAT}\n{text}".encode()).hexdigest()
 
 
-# the files an index is made of ----------------------------------------------------------
-
-
-def file_record(path: Path) -> list:
-    """[sha256, size, mtime_ns] of a file."""
-    stat = path.stat()
-    return [hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_size, stat.st_mtime_ns]
-
-
-def walk_files(folder: Path, prefix: str = "") -> Iterator[tuple[str, os.DirEntry]]:
-    """(relative name, entry) of every file under the folder, without a stat per file
-    beyond what ``os.scandir`` caches (an index holds a file per paper)."""
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                yield from walk_files(Path(entry.path), f"{prefix}{entry.name}/")
-            else:
-                yield f"{prefix}{entry.name}", entry
-
-
-def files_of(folder: Path) -> dict[str, list]:
-    return {name: file_record(Path(entry.path)) for name, entry in sorted(walk_files(folder))}
-
-
-def files_intact(folder: Path, recorded: Mapping[str, list], only: bool = False) -> bool:
-    """The folder holds exactly the recorded files (with ``only``: at least them) with the
-    recorded bytes. Size and mtime as recorded are taken as the same bytes; other files are
-    hashed, so a copied index (new mtimes) is still recognised."""
-    try:
-        if not recorded:
-            return False
-        if only:
-            found = {name: os.stat(folder / name) for name in recorded}
-        else:
-            found = {name: entry.stat() for name, entry in walk_files(folder)}
-            if found.keys() != recorded.keys():
-                return False
-        for name, (digest, size, mtime) in recorded.items():
-            stat = found[name]
-            if (stat.st_size, stat.st_mtime_ns) != (size, mtime) and (
-                    stat.st_size != size
-                    or hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest):
-                return False
-    except (OSError, ValueError, TypeError):
-        return False
-    return True
-
-
 def list_folders(folder: Path) -> list[str]:
     return [entry.name for entry in folder.iterdir() if entry.is_dir()] if folder.is_dir() else []
 
@@ -304,11 +263,11 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 def index_months(binary: Path, site_dir: Path, months: Mapping[str, Mapping[str, str]]
-                 ) -> tuple[dict[str, dict], dict[str, bytes]]:
-    """Index each month afresh into ``pagefind/<month>/``; returns their records and the
-    UI files (the same for every month; they go to ``pagefind/`` once)."""
+                 ) -> dict[str, bytes]:
+    """Index each month afresh into ``pagefind/<month>/``; returns the UI files (the same
+    for every month; they go to ``pagefind/`` once)."""
     if not months:
-        return {}, {}
+        return {}
     work = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=site_dir.parent))
     try:
         # Pagefind uses every core, but little of them while it starts and writes
@@ -318,12 +277,11 @@ def index_months(binary: Path, site_dir: Path, months: Mapping[str, Mapping[str,
                                           months[month]), sorted(months)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    made = {month: record for month, (record, _ui) in zip(sorted(months), results, strict=True)}
-    return made, results[-1][1]
+    return results[-1]
 
 
 def index_month(binary: Path, site_dir: Path, work: Path, month: str,
-                pages: Mapping[str, str]) -> tuple[dict, dict[str, bytes]]:
+                pages: Mapping[str, str]) -> dict[str, bytes]:
     """Run Pagefind over one month's pages of the site and move its index into place."""
     output = work / "index"
     pattern = month_glob(pages)
@@ -340,7 +298,7 @@ def index_month(binary: Path, site_dir: Path, work: Path, month: str,
     remove_tree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(output, target)
-    return {"key": month_key(pages), "files": files_of(target)}, ui
+    return ui
 
 
 def month_glob(pages: Iterable[str]) -> str | None:
