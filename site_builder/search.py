@@ -1,19 +1,9 @@
-"""Static full-text search: one Pagefind index per month, merged by the search page.
+"""Static full-text search: one Pagefind index per listing month, in ``pagefind/<YYYY-MM>/``.
 
-Pagefind (the ``pagefind[bin]`` package) reads finished paper pages and writes an index.
-The papers of each listing month get their own index in ``pagefind/<YYYY-MM>/``; the search
-page loads the newest month as Pagefind's primary index and merges the others
-(``mergeIndex``), listed newest first in ``pagefind/indexes.json``. So a new day re-indexes
-only its month, whatever the size of the archive. ``templates/paper.html`` marks what is
-indexed (``data-pagefind-body``) and the topic filter (``data-pagefind-filter="topic"``).
-
-Pagefind writes its filter files in hash-map order, so two runs over the same pages differ
-there (and in the names that follow from their hashes). ``canonical_filters`` sorts each
-filter's values and renames the filter and metadata files after their new bytes, so the
-same pages always give the same index, byte for byte.
-
-``update`` is the one call a build makes; everything under ``pagefind/`` is its own. Without
-the binary the build warns once and leaves search out; the search page then says so.
+The search page loads the newest month and merges the others (``mergeIndex``), listed in
+``pagefind/indexes.json``, so a new day re-indexes only its month. ``canonical_filters``
+makes the index byte-reproducible (Pagefind writes filters in hash-map order). ``update`` is
+the one call a build makes; without the binary the build warns once and leaves search out.
 """
 
 from __future__ import annotations
@@ -105,7 +95,7 @@ def warn_once(message: str) -> None:
 # the one call ---------------------------------------------------------------------------
 
 
-def update(writer: SiteWriter, paper_pages: Mapping[str, PaperPage | tuple[str, str]],
+def update(writer: SiteWriter, paper_pages: Mapping[str, PaperPage],
            previous: Mapping | None) -> dict:
     """Bring ``pagefind/`` of the writer's staging folder up to date with the paper pages and
     record its files in the writer's manifest; return the record the next build passes back.
@@ -134,8 +124,9 @@ def update(writer: SiteWriter, paper_pages: Mapping[str, PaperPage | tuple[str, 
     if months and not stale and not all(writer.trusted(urls.PAGEFIND + name)
                                         for name in UI_FILES):
         stale = [max(months)]  # the UI comes with an index: make the newest month again
-    for name in sorted(set(list_folders(folder)) - set(months)):
-        remove_tree(folder / name)  # a month that has no papers any more
+    for entry in folder.iterdir() if folder.is_dir() else []:
+        if entry.is_dir() and entry.name not in months:
+            remove_tree(entry)  # a month that has no papers any more
     try:
         ui = index_months(binary, site_dir, {month: months[month] for month in stale})
     except PagefindUnusable as exc:
@@ -188,7 +179,7 @@ def leave_out(folder: Path) -> dict:
     return {"format": FORMAT}
 
 
-def index_keys(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]],
+def index_keys(site_dir: Path, paper_pages: Mapping[str, PaperPage],
                known: Mapping[str, list]) -> dict[str, str]:
     """Each page's ``indexed_part`` hash; read again only from pages whose bytes changed
     (a new day changes the related papers of hundreds of pages, not what search sees)."""
@@ -231,7 +222,7 @@ def element_end(page: bytes, start: int, name: bytes) -> int:
     return len(page)
 
 
-def pages_by_month(paper_pages: Mapping[str, PaperPage | tuple[str, str]],
+def pages_by_month(paper_pages: Mapping[str, PaperPage],
                    keys: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """month -> {page: its index key}"""
     months: dict[str, dict[str, str]] = {}
@@ -245,18 +236,6 @@ def month_key(pages: Mapping[str, str]) -> str:
     module's format."""
     text = "\n".join(f"{path}={key}" for path, key in sorted(pages.items()))
     return hashlib.sha256(f"{FORMAT}\n{text}".encode()).hexdigest()
-
-
-def list_folders(folder: Path) -> list[str]:
-    return [entry.name for entry in folder.iterdir() if entry.is_dir()] if folder.is_dir() else []
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Write by rename: the file may be a hard link shared with the live output."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 # running Pagefind -----------------------------------------------------------------------
@@ -322,16 +301,11 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def pagefind_command(binary: Path, source: Path, pattern: str, output: Path) -> list[str]:
-    return [str(binary), "--site", str(source), "--glob", pattern,
-            "--output-path", str(output), "--silent"]
-
-
 def run_pagefind(binary: Path, source: Path, pattern: str, output: Path) -> None:
     try:
-        result = subprocess.run(pagefind_command(binary, source, pattern, output),
-                                capture_output=True,
-                                text=True, check=False, timeout=600,
+        result = subprocess.run([str(binary), "--site", str(source), "--glob", pattern,
+                                 "--output-path", str(output), "--silent"],
+                                capture_output=True, text=True, check=False, timeout=600,
                                 preexec_fn=die_with_parent)
     except OSError as exc:  # not executable here, e.g. another platform's binary
         raise PagefindUnusable(f"could not run Pagefind ({binary}: {exc})") from exc
@@ -359,7 +333,8 @@ def trim_bundle(output: Path) -> dict[str, bytes]:
 def write_top_files(folder: Path, months_newest_first: list[str], ui: Mapping[str, bytes]
                     ) -> None:
     """``pagefind/`` itself: the month list and the UI (when a month was just indexed).
-    Written only when their bytes change, so an ordinary new day leaves them alone."""
+    Written only when their bytes change (by rename: the file may be a hard link shared
+    with the live output), so an ordinary new day leaves them alone."""
     if not months_newest_first:
         return
     wanted = {LISTING: (json.dumps({"months": months_newest_first}, indent=1) + "\n").encode(),
@@ -367,7 +342,9 @@ def write_top_files(folder: Path, months_newest_first: list[str], ui: Mapping[st
     for name, data in wanted.items():
         path = folder / name
         if not path.is_file() or path.read_bytes() != data:
-            write_file(path, data)
+            temporary = path.with_name(f".{name}.tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, path)
 
 
 # a deterministic index ------------------------------------------------------------------
