@@ -47,7 +47,7 @@ def fixed(outputs: list[FileOutput]) -> list[Planned]:
 
 def update_search(writer: SiteWriter, pages: list[Page], previous: Any) -> dict:
     """The search step, which owns everything under ``urls.PAGEFIND``: ``search.update``
-    re-indexes the months whose paper pages changed, and the writer records what is there.
+    re-indexes the months whose paper pages changed and notes its files in the manifest.
     Returns the search record for the next build."""
     return search.update(writer, paper_pages(writer, pages), previous)
 

@@ -114,13 +114,11 @@ def update(writer: SiteWriter, paper_pages: Mapping[str, PaperPage],
         return leave_out(folder)
     if not paper_pages:
         return leave_out(folder)  # nothing to index (and Pagefind refuses an empty index)
-    known = previous.get("pages") if isinstance(previous, Mapping) and previous.get(
-        "format") == FORMAT else None
-    keys = index_keys(site_dir, paper_pages, known if isinstance(known, Mapping) else {})
+    trusted = isinstance(previous, Mapping) and previous.get("format") == FORMAT
+    keys = index_keys(site_dir, paper_pages, (previous.get("pages") or {}) if trusted else {})
     months = pages_by_month(paper_pages, keys)
     made_from = {month: month_key(pages) for month, pages in months.items()}
-    stale = [month for month in sorted(months) if not month_intact(writer, month,
-                                                                   made_from[month])]
+    stale = sorted(set(months) - intact_months(writer, made_from))
     if months and not stale and not all(writer.trusted(urls.PAGEFIND + name)
                                         for name in UI_FILES):
         stale = [max(months)]  # the UI comes with an index: make the newest month again
@@ -139,16 +137,25 @@ def update(writer: SiteWriter, paper_pages: Mapping[str, PaperPage],
                                         for path, key in sorted(keys.items())}}
 
 
-def month_intact(writer: SiteWriter, month: str, made_from: str) -> bool:
-    """The month's index was made from these pages and its files are as the last build
-    left them (a file whose stat changed is trusted when its bytes did not)."""
-    prefix = f"{urls.PAGEFIND}{month}/"
-    recorded = {path: entry for path, entry in writer.previous.items()
-                if path.startswith(prefix)}
-    return bool(recorded) and recorded.keys() == {
-        path for path in writer.staged if path.startswith(prefix)} and all(
-        entry.made_from == made_from and writer.trusted(path)
-        for path, entry in recorded.items())
+def intact_months(writer: SiteWriter, made_from: Mapping[str, str]) -> set[str]:
+    """The months whose index the manifest says was made from these pages, with every file
+    as the last build left it (one whose stat changed is trusted if its bytes did not)."""
+    recorded, staged = month_files(writer.previous), month_files(writer.staged)
+    return {month for month, key in made_from.items()
+            if recorded.get(month) and recorded[month] == staged.get(month)
+            and all(writer.previous[path].made_from == key and writer.trusted(path)
+                    for path in recorded[month])}
+
+
+def month_files(files: Iterable[str]) -> dict[str, set[str]]:
+    """The site paths under ``pagefind/<month>/``, by month."""
+    grouped: dict[str, set[str]] = {}
+    for path in files:
+        if path.startswith(urls.PAGEFIND):
+            month, slash, _name = path[len(urls.PAGEFIND):].partition("/")
+            if slash:
+                grouped.setdefault(month, set()).add(path)
+    return grouped
 
 
 def record_files(writer: SiteWriter, made_from: Mapping[str, str]) -> None:
