@@ -51,7 +51,8 @@ class Transaction:
         """Write a file's new text under a temporary name; it is moved in by ``commit``."""
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        temporary.write_text(text, "utf-8")  # no fsync: against a killed import, not power loss
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)  # no fsync: this guards against a killed import, not power loss
         self.moves.append((self.relative(temporary), self.relative(target)))
 
     def remove(self, path: Path) -> None:
