@@ -47,11 +47,9 @@ def fixed(outputs: list[FileOutput]) -> list[Planned]:
 
 def update_search(writer: SiteWriter, pages: list[Page], previous: Any) -> dict:
     """The search step, which owns everything under ``urls.PAGEFIND``: ``search.update``
-    re-indexes the months whose paper pages changed, and the writer records what is there.
+    re-indexes the months whose paper pages changed and notes its files in the manifest.
     Returns the search record for the next build."""
-    record = search.update(writer.staging, paper_pages(writer, pages), previous)
-    writer.adopt(urls.PAGEFIND, "search")
-    return record
+    return search.update(writer, paper_pages(writer, pages), previous)
 
 
 def paper_pages(writer: SiteWriter, pages: list[Page]) -> dict[str, search.PaperPage]:

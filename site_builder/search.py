@@ -1,19 +1,9 @@
-"""Static full-text search: one Pagefind index per month, merged by the search page.
+"""Static full-text search: one Pagefind index per listing month, in ``pagefind/<YYYY-MM>/``.
 
-Pagefind (the ``pagefind[bin]`` package) reads finished paper pages and writes an index.
-The papers of each listing month get their own index in ``pagefind/<YYYY-MM>/``; the search
-page loads the newest month as Pagefind's primary index and merges the others
-(``mergeIndex``), listed newest first in ``pagefind/indexes.json``. So a new day re-indexes
-only its month, whatever the size of the archive. ``templates/paper.html`` marks what is
-indexed (``data-pagefind-body``) and the topic filter (``data-pagefind-filter="topic"``).
-
-Pagefind writes its filter files in hash-map order, so two runs over the same pages differ
-there (and in the names that follow from their hashes). ``canonical_filters`` sorts each
-filter's values and renames the filter and metadata files after their new bytes, so the
-same pages always give the same index, byte for byte.
-
-``update`` is the one call a build makes; everything under ``pagefind/`` is its own. Without
-the binary the build warns once and leaves search out; the search page then says so.
+The search page loads the newest month and merges the others (``mergeIndex``), listed in
+``pagefind/indexes.json``, so a new day re-indexes only its month. ``canonical_filters``
+makes the index byte-reproducible (Pagefind writes filters in hash-map order). ``update`` is
+the one call a build makes; without the binary the build warns once and leaves search out.
 """
 
 from __future__ import annotations
@@ -27,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -35,11 +25,13 @@ from typing import NamedTuple
 import cbor2
 
 from site_builder import urls
+from site_builder.cache import file_hash, scan_output
 from site_builder.paths import remove_tree
 from site_builder.workers import die_with_parent
+from site_builder.writer import Entry, SiteWriter
 
 BINARY_ENV = "SITE_BUILDER_PAGEFIND"  # a path to the binary, or "off" to skip search
-FORMAT = 1  # of the record update() returns; a record of another format is not trusted
+FORMAT = 2  # of the record update() returns; a record of another format is not trusted
 LISTING = "indexes.json"  # the month folders, newest first, for the search page
 UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")  # once, in pagefind/ itself
 MONTH_TOP_FILES = ("pagefind-entry.json", "pagefind.js", "pagefind-worker.js")
@@ -103,15 +95,16 @@ def warn_once(message: str) -> None:
 # the one call ---------------------------------------------------------------------------
 
 
-def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]],
+def update(writer: SiteWriter, paper_pages: Mapping[str, PaperPage],
            previous: Mapping | None) -> dict:
-    """Bring ``site_dir/pagefind/`` up to date with the paper pages; return the record the
-    next build passes back as ``previous``.
+    """Bring ``pagefind/`` of the writer's staging folder up to date with the paper pages and
+    record its files in the writer's manifest; return the record the next build passes back.
 
     ``paper_pages`` maps each paper page's site path (``papers/<id>/index.html``) to its
-    listing month and the hash of its bytes. ``site_dir`` holds the previous build's output;
-    a month whose pages and index files are as the record says is left alone, file for file.
+    listing month and the hash of its bytes. A month whose files the manifest says were made
+    from the same pages, and are still as they were made, is left alone, file for file.
     """
+    site_dir = writer.staging
     folder = site_dir / urls.PAGEFIND
     binary = pagefind_executable()
     if binary is None:
@@ -121,30 +114,61 @@ def update(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]
         return leave_out(folder)
     if not paper_pages:
         return leave_out(folder)  # nothing to index (and Pagefind refuses an empty index)
-    old = trusted_record(previous)
-    keys = index_keys(site_dir, paper_pages, old["pages"])
+    trusted = isinstance(previous, Mapping) and previous.get("format") == FORMAT
+    keys = index_keys(site_dir, paper_pages, (previous.get("pages") or {}) if trusted else {})
     months = pages_by_month(paper_pages, keys)
-    kept = {month: old["months"][month] for month, pages in months.items()
-            if month_intact(folder / month, old["months"].get(month), pages)}
-    stale = sorted(set(months) - set(kept))
-    if months and not stale and not ui_intact(folder, old["top"]):
+    made_from = {month: month_key(pages) for month, pages in months.items()}
+    stale = sorted(set(months) - intact_months(writer, made_from))
+    if months and not stale and not all(writer.trusted(urls.PAGEFIND + name)
+                                        for name in UI_FILES):
         stale = [max(months)]  # the UI comes with an index: make the newest month again
-    gone = sorted({*old["months"], *list_folders(folder)} - set(months))
-    for name in gone:
-        remove_tree(folder / name)  # a month that has no papers any more
+    for entry in folder.iterdir() if folder.is_dir() else []:
+        if entry.is_dir() and entry.name not in months:
+            remove_tree(entry)  # a month that has no papers any more
     try:
-        made, ui = index_months(binary, site_dir, {month: months[month] for month in stale})
+        ui = index_months(binary, site_dir, {month: months[month] for month in stale})
     except PagefindUnusable as exc:
         warn_once(f"{exc}; the site has no search index")
         return leave_out(folder)
-    newest_first = sorted(months, reverse=True)
     remove_strays(folder)
-    write_top_files(folder, newest_first, ui)
-    top = {name: file_record(folder / name) for name in (LISTING, *UI_FILES)
-           if (folder / name).is_file()}
+    write_top_files(folder, sorted(months, reverse=True), ui)
+    record_files(writer, made_from)
     return {"format": FORMAT, "pages": {path: [paper_pages[path][1], key]
-                                          for path, key in sorted(keys.items())},
-            "months": {**kept, **made}, "top": top}
+                                        for path, key in sorted(keys.items())}}
+
+
+def intact_months(writer: SiteWriter, made_from: Mapping[str, str]) -> set[str]:
+    """The months whose index the manifest says was made from these pages, with every file
+    as the last build left it (one whose stat changed is trusted if its bytes did not)."""
+    recorded, staged = month_files(writer.previous), month_files(writer.staged)
+    return {month for month, key in made_from.items()
+            if recorded.get(month) and recorded[month] == staged.get(month)
+            and all(writer.previous[path].made_from == key and writer.trusted(path)
+                    for path in recorded[month])}
+
+
+def month_files(files: Iterable[str]) -> dict[str, set[str]]:
+    """The site paths under ``pagefind/<month>/``, by month."""
+    grouped: dict[str, set[str]] = {}
+    for path in files:
+        if path.startswith(urls.PAGEFIND):
+            month, slash, _name = path[len(urls.PAGEFIND):].partition("/")
+            if slash:
+                grouped.setdefault(month, set()).add(path)
+    return grouped
+
+
+def record_files(writer: SiteWriter, made_from: Mapping[str, str]) -> None:
+    """Note every file of ``pagefind/`` in the writer's manifest with its bytes' hash, so the
+    next build knows them even from a copy (a restored CI cache)."""
+    root = writer.staging / urls.PAGEFIND
+    for file, stat in (scan_output(root) if root.is_dir() else {}).items():
+        path = urls.PAGEFIND + file
+        entry = writer.trusted(path)
+        if entry is None or entry.stat != stat:
+            entry = Entry(made_from.get(file.partition("/")[0], "search"),
+                          file_hash(root / file), stat)
+        writer.record(path, entry, written=False)
 
 
 def remove_strays(folder: Path) -> None:
@@ -156,32 +180,13 @@ def remove_strays(folder: Path) -> None:
         entry.unlink()
 
 
-def month_intact(folder: Path, recorded: Mapping | None, pages: Mapping[str, str]) -> bool:
-    """The month's index was made from these pages and is still there as it was made."""
-    return (isinstance(recorded, Mapping) and recorded.get("key") == month_key(pages)
-            and files_intact(folder, recorded.get("files") or {}))
-
-
-def ui_intact(folder: Path, recorded: Mapping[str, list]) -> bool:
-    return all(name in recorded and files_intact(folder, {name: recorded[name]}, only=True)
-               for name in UI_FILES)
-
-
 def leave_out(folder: Path) -> dict:
     """Search is off: no index folder, as a clean build without search."""
     remove_tree(folder)
-    return {"format": FORMAT, "months": {}, "top": {}}
+    return {"format": FORMAT}
 
 
-def trusted_record(previous: Mapping | None) -> dict:
-    if (not isinstance(previous, Mapping) or previous.get("format") != FORMAT
-            or not isinstance(previous.get("months"), Mapping)):
-        return {"pages": {}, "months": {}, "top": {}}
-    return {"pages": dict(previous.get("pages") or {}), "months": dict(previous["months"]),
-            "top": dict(previous.get("top") or {})}
-
-
-def index_keys(site_dir: Path, paper_pages: Mapping[str, PaperPage | tuple[str, str]],
+def index_keys(site_dir: Path, paper_pages: Mapping[str, PaperPage],
                known: Mapping[str, list]) -> dict[str, str]:
     """Each page's ``indexed_part`` hash; read again only from pages whose bytes changed
     (a new day changes the related papers of hundreds of pages, not what search sees)."""
@@ -224,7 +229,7 @@ def element_end(page: bytes, start: int, name: bytes) -> int:
     return len(page)
 
 
-def pages_by_month(paper_pages: Mapping[str, PaperPage | tuple[str, str]],
+def pages_by_month(paper_pages: Mapping[str, PaperPage],
                    keys: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """month -> {page: its index key}"""
     months: dict[str, dict[str, str]] = {}
@@ -240,75 +245,15 @@ def month_key(pages: Mapping[str, str]) -> str:
     return hashlib.sha256(f"{FORMAT}\n{text}".encode()).hexdigest()
 
 
-# the files an index is made of ----------------------------------------------------------
-
-
-def file_record(path: Path) -> list:
-    """[sha256, size, mtime_ns] of a file."""
-    stat = path.stat()
-    return [hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_size, stat.st_mtime_ns]
-
-
-def walk_files(folder: Path, prefix: str = "") -> Iterator[tuple[str, os.DirEntry]]:
-    """(relative name, entry) of every file under the folder, without a stat per file
-    beyond what ``os.scandir`` caches (an index holds a file per paper)."""
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                yield from walk_files(Path(entry.path), f"{prefix}{entry.name}/")
-            else:
-                yield f"{prefix}{entry.name}", entry
-
-
-def files_of(folder: Path) -> dict[str, list]:
-    return {name: file_record(Path(entry.path)) for name, entry in sorted(walk_files(folder))}
-
-
-def files_intact(folder: Path, recorded: Mapping[str, list], only: bool = False) -> bool:
-    """The folder holds exactly the recorded files (with ``only``: at least them) with the
-    recorded bytes. Size and mtime as recorded are taken as the same bytes; other files are
-    hashed, so a copied index (new mtimes) is still recognised."""
-    try:
-        if not recorded:
-            return False
-        if only:
-            found = {name: os.stat(folder / name) for name in recorded}
-        else:
-            found = {name: entry.stat() for name, entry in walk_files(folder)}
-            if found.keys() != recorded.keys():
-                return False
-        for name, (digest, size, mtime) in recorded.items():
-            stat = found[name]
-            if (stat.st_size, stat.st_mtime_ns) != (size, mtime) and (
-                    stat.st_size != size
-                    or hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest):
-                return False
-    except (OSError, ValueError, TypeError):
-        return False
-    return True
-
-
-def list_folders(folder: Path) -> list[str]:
-    return [entry.name for entry in folder.iterdir() if entry.is_dir()] if folder.is_dir() else []
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Write by rename: the file may be a hard link shared with the live output."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
 # running Pagefind -----------------------------------------------------------------------
 
 
 def index_months(binary: Path, site_dir: Path, months: Mapping[str, Mapping[str, str]]
-                 ) -> tuple[dict[str, dict], dict[str, bytes]]:
-    """Index each month afresh into ``pagefind/<month>/``; returns their records and the
-    UI files (the same for every month; they go to ``pagefind/`` once)."""
+                 ) -> dict[str, bytes]:
+    """Index each month afresh into ``pagefind/<month>/``; returns the UI files (the same
+    for every month; they go to ``pagefind/`` once)."""
     if not months:
-        return {}, {}
+        return {}
     work = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=site_dir.parent))
     try:
         # Pagefind uses every core, but little of them while it starts and writes
@@ -318,12 +263,11 @@ def index_months(binary: Path, site_dir: Path, months: Mapping[str, Mapping[str,
                                           months[month]), sorted(months)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    made = {month: record for month, (record, _ui) in zip(sorted(months), results, strict=True)}
-    return made, results[-1][1]
+    return results[-1]
 
 
 def index_month(binary: Path, site_dir: Path, work: Path, month: str,
-                pages: Mapping[str, str]) -> tuple[dict, dict[str, bytes]]:
+                pages: Mapping[str, str]) -> dict[str, bytes]:
     """Run Pagefind over one month's pages of the site and move its index into place."""
     output = work / "index"
     pattern = month_glob(pages)
@@ -340,7 +284,7 @@ def index_month(binary: Path, site_dir: Path, work: Path, month: str,
     remove_tree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(output, target)
-    return {"key": month_key(pages), "files": files_of(target)}, ui
+    return ui
 
 
 def month_glob(pages: Iterable[str]) -> str | None:
@@ -364,16 +308,11 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def pagefind_command(binary: Path, source: Path, pattern: str, output: Path) -> list[str]:
-    return [str(binary), "--site", str(source), "--glob", pattern,
-            "--output-path", str(output), "--silent"]
-
-
 def run_pagefind(binary: Path, source: Path, pattern: str, output: Path) -> None:
     try:
-        result = subprocess.run(pagefind_command(binary, source, pattern, output),
-                                capture_output=True,
-                                text=True, check=False, timeout=600,
+        result = subprocess.run([str(binary), "--site", str(source), "--glob", pattern,
+                                 "--output-path", str(output), "--silent"],
+                                capture_output=True, text=True, check=False, timeout=600,
                                 preexec_fn=die_with_parent)
     except OSError as exc:  # not executable here, e.g. another platform's binary
         raise PagefindUnusable(f"could not run Pagefind ({binary}: {exc})") from exc
@@ -401,7 +340,8 @@ def trim_bundle(output: Path) -> dict[str, bytes]:
 def write_top_files(folder: Path, months_newest_first: list[str], ui: Mapping[str, bytes]
                     ) -> None:
     """``pagefind/`` itself: the month list and the UI (when a month was just indexed).
-    Written only when their bytes change, so an ordinary new day leaves them alone."""
+    Written only when their bytes change (by rename: the file may be a hard link shared
+    with the live output), so an ordinary new day leaves them alone."""
     if not months_newest_first:
         return
     wanted = {LISTING: (json.dumps({"months": months_newest_first}, indent=1) + "\n").encode(),
@@ -409,7 +349,9 @@ def write_top_files(folder: Path, months_newest_first: list[str], ui: Mapping[st
     for name, data in wanted.items():
         path = folder / name
         if not path.is_file() or path.read_bytes() != data:
-            write_file(path, data)
+            temporary = path.with_name(f".{name}.tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, path)
 
 
 # a deterministic index ------------------------------------------------------------------

@@ -1,11 +1,8 @@
-"""The development server: build, serve on 127.0.0.1 under the base path, rebuild, reload.
+"""``site-builder serve``: build, serve on 127.0.0.1 under the configured base path (a project
+site is tried at ``/<repo>/`` as it will be published), rebuild on every change, and reload.
 
-``site-builder serve`` builds the site with a base URL on this machine (keeping the path of
-the configured one, so a project site is tried at ``/<repo>/`` as it will be published),
-serves the output folder, watches ``content/`` and ``templates/`` and rebuilds on every
-change. Each HTML response gets a small script, added here and never written to the
-output, that polls the build number and reloads the page when a rebuild finishes. A failed
-rebuild keeps the previous output and shows its problems on top of every page.
+Each HTML response gets a script, never written to the output, that polls the build number;
+a failed rebuild keeps the previous output and shows its problems on top of every page.
 """
 
 from __future__ import annotations
@@ -207,7 +204,7 @@ class DevRequestHandler(SimpleHTTPRequestHandler):
         elif file.suffix == ".html":
             self.send_html(file.read_bytes(), HTTPStatus.OK, head)
         else:
-            super().do_HEAD() if head else super().do_GET()
+            self.send_bytes(file.read_bytes(), self.guess_type(file), head=head)
 
     def site_file(self, site_path: str) -> Path | None:
         """The output file for a site path, refusing paths that climb out of the folder."""
@@ -219,12 +216,6 @@ class DevRequestHandler(SimpleHTTPRequestHandler):
             name = urls.output_file(name + "/" if name else "")
         target = Path(self.directory, name)
         return target if target.is_file() else None
-
-    def translate_path(self, path: str) -> str:
-        """Static files for the base class: the same mapping as ``site_file``."""
-        site_path = unquote(urlsplit(path).path)[len(self.dev.base_path):]
-        file = self.site_file(site_path)
-        return str(file) if file else str(Path(self.directory) / "missing")
 
     def send_not_found(self, head: bool) -> None:
         page = Path(self.directory) / urls.NOT_FOUND

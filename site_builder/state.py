@@ -1,24 +1,10 @@
 """What the site has published and mailed: one plain YAML file per listing day.
 
-``content/state/<YYYY-MM-DD>.yaml`` is written by ``site-builder update`` (when each paper and
-the day were first published, when the day closed) and by ``site-builder email --pending``
-(which mails went out, to whom); the workflow commits it with the papers, so the record lives
-in the repository and survives failed runs, re-runs and new machines::
-
-    day: 2026-04-21
-    first_published: '2026-04-21T22:43:05Z'
-    closed: '2026-04-22T06:43:02Z'
-    papers:
-      '2404.14219': '2026-04-21T22:43:05Z'
-    mails:
-      digest:
-        sent: '2026-04-22T06:50:11Z'
-        papers: 41
-        recipients:
-          5d41402abc4b: '2026-04-22T06:50:11Z'
-
-Recipients are recorded by a short hash of their address, never the address itself (the
-repository is usually public). A missing file or key means "not yet".
+``content/state/<YYYY-MM-DD>.yaml`` (an example is in the README's "A daily import on GitHub
+Actions") is written by ``site-builder update`` and ``site-builder email --pending`` and
+committed with the papers, so the record survives failed runs, re-runs and new machines.
+Recipients are recorded by a short hash of their address, never the address (the repository
+is usually public). A missing file or key means "not yet".
 """
 
 from __future__ import annotations

@@ -156,17 +156,8 @@ def saved_search_feeds(slug: str) -> tuple[FeedFile, ...]:
     return channel_files(saved_search(slug), SAVED_SEARCH_FORMATS)
 
 
-def topic_feed(slug: str) -> str:
-    """A topic's first feed (RSS): the one OPML and the subscribe page list."""
-    return topic_feeds(slug)[0].path
-
-
 def saved_search(slug: str) -> str:
     return f"feeds/{slug}/"
-
-
-def saved_search_feed(slug: str) -> str:
-    return saved_search_feeds(slug)[0].path
 
 
 def org(name: str) -> str:
