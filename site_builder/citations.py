@@ -91,8 +91,6 @@ def bibtex(paper: Paper, base_url: str) -> str:
 def remembered(memo: Memo) -> Callable[[Paper, str], str]:
     """``bibtex`` remembered by ``memo`` per paper file (its digest holds every field)."""
     def cite(paper: Paper, base_url: str) -> str:
-        if not paper.digest:
-            return bibtex(paper, base_url)
         return memo("bibtex", (paper.digest, base_url), lambda: bibtex(paper, base_url))
     return cite
 

@@ -21,14 +21,7 @@ from pathlib import Path
 
 from site_builder.cache import Stat, content_hash, file_hash, scan_output
 from site_builder.errors import ContentError, problem
-from site_builder.paths import (  # noqa: F401 - the writer's path policy, re-exported
-    DEVICE_NAMES,
-    Claims,
-    DuplicateOutputError,
-    UnsafePathError,
-    check_relative_path,
-    remove_tree,
-)
+from site_builder.paths import Claims, UnsafePathError, remove_tree
 from site_builder.workers import signals_held
 
 try:
@@ -359,17 +352,6 @@ class SiteWriter:
         stat = same.stat if same else replace_file(self.staging / site_path, data)
         self.record(site_path, Entry(made_from, digest, stat), same is None)
 
-    def intact(self, folder: str) -> bool:
-        """The staged files under ``folder`` are exactly those the last build left there."""
-        def under(files: dict) -> dict:
-            return {f: v for f, v in files.items() if f.startswith(folder)}
-        staged = under(self.staged)
-        return bool(staged) and staged == {f: e.stat for f, e in under(self.previous).items()}
-
-    def remove_folder(self, folder: str) -> None:
-        """Empty a folder of the staging site for a tool to fill (the search index)."""
-        remove_tree(self.staging / folder)
-
     def adopt(self, folder: str, made_from: str) -> None:
         """Record the files a tool made under ``folder`` (the search index) as outputs."""
         staged = scan_output(self.staging / folder) if (self.staging / folder).is_dir() else {}
@@ -405,8 +387,6 @@ class SiteWriter:
         finally:
             self._unlock()
         return self.manifest
-
-    commit = sync
 
     def _swap(self) -> Path | None:
         """Put the staging folder in place; returns where the previous output now is."""

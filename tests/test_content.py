@@ -19,12 +19,8 @@ from site_builder.content import is_safe_id, load_content
 from site_builder.errors import ContentError, display_path
 from site_builder.frontmatter import InputError, read_front_matter
 from site_builder.importers.record import slugify
-from site_builder.writer import (
-    DuplicateOutputError,
-    SiteWriter,
-    UnsafePathError,
-    check_relative_path,
-)
+from site_builder.paths import DuplicateOutputError, UnsafePathError, check_relative_path
+from site_builder.writer import SiteWriter
 from tests.conftest import TEMPLATES
 from tests.test_security import PAYLOADS, plain_text, scan_html
 from tests.trees import write_files as write
