@@ -237,7 +237,7 @@ def build_locked(options: BuildOptions, lock: int | None) -> BuildReport:
         for rendered in render_pages(job, options.jobs):
             writer.record(rendered.file, rendered.entry, rendered.written)
         progress.stage("writing feeds")
-        produce(writer, [*planned_feeds(site, env), *planned_bib_files(site),
+        produce(writer, [*planned_feeds(site, env), *planned_bib_files(site, store.memo),
                          *fixed(publishing_files(site, pages))])
         writer.copy_tree([folder / "static" for folder in reversed(template_folders(
             own_templates))], urls.STATIC, lambda name, path: known_file_hash(

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from site_builder import urls
 from site_builder.content import Paper
 from site_builder.fingerprint import digest
 from site_builder.markup import MATH_RE
-from site_builder.model import Site
+from site_builder.model import Memo, Site, no_memo
 from site_builder.outputs import Planned
 
 ARXIV_ID_RE = re.compile(
@@ -87,16 +88,24 @@ def bibtex(paper: Paper, base_url: str) -> str:
     return f"@misc{{{cite_key(paper)},\n{body}\n}}\n"
 
 
-def bib_file(papers: list[Paper], base_url: str, about: str) -> bytes:
+def remembered(memo: Memo) -> Callable[[Paper, str], str]:
+    """``bibtex`` remembered by ``memo`` per paper file (its digest holds every field)."""
+    def cite(paper: Paper, base_url: str) -> str:
+        return memo("bibtex", (paper.digest, base_url), lambda: bibtex(paper, base_url))
+    return cite
+
+
+def bib_file(papers: list[Paper], base_url: str, about: str,
+             cite: Callable[[Paper, str], str] = bibtex) -> bytes:
     """A .bib file: a comment line saying what it holds, then one entry per paper."""
     header = f"% {latex_text(about)}\n% {len(papers)} entries, made by site-builder\n\n"
-    return (header + "\n".join(bibtex(p, base_url) for p in papers)).encode("utf-8")
+    return (header + "\n".join(cite(p, base_url) for p in papers)).encode("utf-8")
 
 
-def planned_bib_files(site: Site) -> list[Planned]:
+def planned_bib_files(site: Site, memo: Memo = no_memo) -> list[Planned]:
     """papers.bib of every listing day and every topic, made from the papers' own digests
     (so an unchanged listing's file is kept without making its entries)."""
-    base = site.config.base_url
+    base, cite = site.config.base_url, remembered(memo)
     files = [(urls.day_bib(day.date), day.papers, f"Papers listed on {day.date.isoformat()} "
               f"on {site.config.title}") for day in site.days]
     files += [(urls.topic_bib(listing.topic.slug), listing.papers,
@@ -104,5 +113,5 @@ def planned_bib_files(site: Site) -> list[Planned]:
               for listing in site.topics]
     return [Planned(path, digest("bib", path, base, about, *(p.digest for p in papers)),
                     f"citations {path}",
-                    lambda papers=papers, about=about: bib_file(papers, base, about))
+                    lambda papers=papers, about=about: bib_file(papers, base, about, cite))
             for path, papers, about in files]

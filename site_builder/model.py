@@ -287,6 +287,18 @@ def build_saved_searches(config: SiteConfig, papers: list[Paper]) -> list[SavedS
     ]
 
 
+def remembered_related(papers: list[Paper], memo: Memo, jobs: int) -> dict[str, list[Related]]:
+    """``related_papers``, remembered for exactly its inputs (every paper's id, day and text):
+    a build that changed no paper (a template edit) finds them without counting a word."""
+    inputs = digest(*(f"{p.id}\0{p.day}\0{text_key(p)}" for p in papers))
+    found = memo("related", (inputs,), lambda: {
+        paper: [[r.paper.id, list(r.terms)] for r in related]
+        for paper, related in related_papers(papers, jobs).items()})
+    by_id = {paper.id: paper for paper in papers}
+    return {paper: [Related(by_id[other], tuple(terms)) for other, terms in related]
+            for paper, related in found.items()}
+
+
 def build_site(content: Content, config: SiteConfig, memo: Memo = no_memo, jobs: int = 0
                ) -> Site:
     """Turn loaded content into the index every page and feed is rendered from.
@@ -307,6 +319,6 @@ def build_site(content: Content, config: SiteConfig, memo: Memo = no_memo, jobs:
         orgs=build_orgs(content),
         saved_searches=build_saved_searches(config, content.papers),
         papers={p.id: p for p in sorted(content.papers, key=lambda p: p.id)},
-        related=related_papers(content.papers, jobs),
+        related=remembered_related(content.papers, memo, jobs),
         published=content.published,
     )

@@ -189,6 +189,8 @@ def site_globals(site: Site, env: RecordingEnvironment,
                  memo: Memo | None = None) -> dict[str, Any]:
     """What every page may show besides its own context (kept small: it is in every page)."""
     shared: dict[str, Any] = {"config": site.config, "topic_titles": site.topic_titles()}
+    if memo is not None:  # each paper's entry is made once, for its page and .bib files
+        shared["bibtex"] = citations.remembered(memo)
     shared["paper_card"] = CardRenderer(env, shared, memo)
     return shared
 

@@ -172,11 +172,6 @@ class Store:
                            [("format", FORMAT), ("builder", self.builder)])
         self._fresh = {}
 
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
 
 # -- dataclasses as data: fields, read from the class, never listed by hand ------------------
 

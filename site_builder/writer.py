@@ -21,14 +21,7 @@ from pathlib import Path
 
 from site_builder.cache import Stat, content_hash, file_hash, scan_output
 from site_builder.errors import ContentError, problem
-from site_builder.paths import (  # noqa: F401 - the writer's path policy, re-exported
-    DEVICE_NAMES,
-    Claims,
-    DuplicateOutputError,
-    UnsafePathError,
-    check_relative_path,
-    remove_tree,
-)
+from site_builder.paths import Claims, UnsafePathError, remove_tree
 from site_builder.workers import signals_held
 
 try:
@@ -54,7 +47,7 @@ class Entry:
     """One output file as a build made it."""
 
     made_from: str  # everything its bytes depend on ("" : made every build)
-    hash: str  # of its bytes ("" : made by a tool, see ``adopt``)
+    hash: str  # of its bytes
     stat: Stat
     served: tuple[str, ...] = ()  # the templates it was rendered with (pages)
 
@@ -297,8 +290,7 @@ class SiteWriter:
             return None
         if stat != entry.stat:
             path = self.staging / site_path
-            if not entry.hash or not path.is_file() or content_hash(path.read_bytes()) != \
-                    entry.hash:
+            if not path.is_file() or content_hash(path.read_bytes()) != entry.hash:
                 return None
         return Entry(entry.made_from, entry.hash, stat, entry.served)
 
@@ -359,23 +351,6 @@ class SiteWriter:
         stat = same.stat if same else replace_file(self.staging / site_path, data)
         self.record(site_path, Entry(made_from, digest, stat), same is None)
 
-    def intact(self, folder: str) -> bool:
-        """The staged files under ``folder`` are exactly those the last build left there."""
-        def under(files: dict) -> dict:
-            return {f: v for f, v in files.items() if f.startswith(folder)}
-        staged = under(self.staged)
-        return bool(staged) and staged == {f: e.stat for f, e in under(self.previous).items()}
-
-    def remove_folder(self, folder: str) -> None:
-        """Empty a folder of the staging site for a tool to fill (the search index)."""
-        remove_tree(self.staging / folder)
-
-    def adopt(self, folder: str, made_from: str) -> None:
-        """Record the files a tool made under ``folder`` (the search index) as outputs."""
-        staged = scan_output(self.staging / folder) if (self.staging / folder).is_dir() else {}
-        for file, stat in staged.items():
-            self.manifest[folder + file] = Entry(made_from, "", stat)
-
     def remove_stale(self, staged: set[str]) -> None:
         """Delete staged files (and emptied folders) that this build does not make.
 
@@ -405,8 +380,6 @@ class SiteWriter:
         finally:
             self._unlock()
         return self.manifest
-
-    commit = sync
 
     def _swap(self) -> Path | None:
         """Put the staging folder in place; returns where the previous output now is."""

@@ -247,7 +247,7 @@ def test_a_writer_never_writes_through_hard_links(tmp_path):
     os.link(out / "index.html", writer.staging / "index.html")
     writer.write("index.html", "new")
     assert (out / "index.html").read_text() == "previous"
-    writer.commit()
+    writer.sync()
     assert (out / "index.html").read_text() == "new"
 
 

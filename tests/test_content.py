@@ -20,9 +20,9 @@ from site_builder.content import load_content
 from site_builder.errors import ContentError, display_path
 from site_builder.fields import is_safe_id
 from site_builder.frontmatter import InputError, read_front_matter
-from site_builder.paths import UnsafePathError, check_relative_path
+from site_builder.paths import DuplicateOutputError, UnsafePathError, check_relative_path
 from site_builder.slugs import slugify
-from site_builder.writer import DuplicateOutputError, SiteWriter
+from site_builder.writer import SiteWriter
 from tests.conftest import TEMPLATES
 from tests.test_security import PAYLOADS, plain_text, scan_html
 from tests.trees import write_files as write
