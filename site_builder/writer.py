@@ -290,7 +290,7 @@ class SiteWriter:
             return None
         if stat != entry.stat:
             path = self.staging / site_path
-            if not path.is_file() or content_hash(path.read_bytes()) != entry.hash:
+            if not path.is_file() or file_hash(path) != entry.hash:
                 return None
         return Entry(entry.made_from, entry.hash, stat, entry.served)
 
